@@ -1,0 +1,228 @@
+"""What every sandbox shares: fault injection, vendor limits, an admin API, and a server runner.
+
+A sandbox is a real HTTP server on loopback that speaks one vendor's wire protocol. Faults
+(down, latency, 5xx rate, throttle rate, malformed bodies) are set at start and changed at run
+time through `PUT /__sandbox/faults`. The `/__sandbox/` namespace is the only thing a real vendor
+would not have; connectors never call it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from pydantic import BaseModel, Field
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+
+class Faults(BaseModel):
+    """Injected trouble. Rates are probabilities per request (0..1)."""
+
+    down: bool = False  # answer every vendor call with 503 and an HTML maintenance page
+    latency_ms: int = Field(default=0, ge=0, le=120_000)
+    error_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # 500/502/503 answers
+    throttle_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # the vendor's throttle answer
+    malformed_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # 200 with a truncated JSON body
+    seed: int | None = None
+
+
+@dataclass
+class VendorLimits:
+    """The vendor's real limits, enforced like the vendor does (None: unlimited)."""
+
+    requests_per_window: int | None = None
+    window_seconds: float = 15.0
+    concurrency: int | None = None
+
+
+@dataclass
+class SandboxStats:
+    requests: int = 0
+    throttled: int = 0
+    injected_errors: int = 0
+    by_path: dict[str, int] = field(default_factory=dict)
+
+
+ThrottleResponse = Callable[[float], Response]  # seconds until the window frees -> vendor's answer
+
+
+def default_throttle(retry_after: float) -> Response:
+    return JSONResponse({"message": "Too Many Requests"}, status_code=429,
+                        headers={"Retry-After": str(max(1, int(retry_after + 0.999)))})
+
+
+class Sandbox:
+    """Wraps a vendor FastAPI app with faults, limits and the admin API."""
+
+    def __init__(self, name: str, app: FastAPI, *, faults: Faults | None = None,
+                 limits: VendorLimits | None = None, throttle: ThrottleResponse = default_throttle,
+                 reset: Callable[[], None] | None = None) -> None:
+        self.name = name
+        self.app = app
+        self.faults = faults or Faults()
+        self.limits = limits or VendorLimits()
+        self.stats = SandboxStats()
+        self._throttle = throttle
+        self._reset = reset
+        self._rng = random.Random(self.faults.seed)
+        self._window: deque[float] = deque()
+        self._in_flight = 0
+        self._install()
+
+    # --- admin ------------------------------------------------------------------------------
+    def set_faults(self, faults: Faults) -> None:
+        self.faults = faults
+        self._rng = random.Random(faults.seed)
+
+    def set_limits(self, limits: VendorLimits) -> None:
+        self.limits = limits
+        self._window.clear()
+
+    def _install(self) -> None:
+        app = self.app
+
+        @app.get("/__sandbox/faults", include_in_schema=False)
+        async def get_faults() -> dict[str, Any]:
+            return self.faults.model_dump()
+
+        @app.put("/__sandbox/faults", include_in_schema=False)
+        async def put_faults(faults: Faults) -> dict[str, Any]:
+            self.set_faults(faults)
+            return faults.model_dump()
+
+        @app.put("/__sandbox/limits", include_in_schema=False)
+        async def put_limits(body: dict[str, Any]) -> dict[str, Any]:
+            self.set_limits(VendorLimits(**body))
+            return body
+
+        @app.get("/__sandbox/stats", include_in_schema=False)
+        async def get_stats() -> dict[str, Any]:
+            s = self.stats
+            return {"requests": s.requests, "throttled": s.throttled, "injected_errors": s.injected_errors,
+                    "in_flight": self._in_flight, "by_path": s.by_path}
+
+        @app.post("/__sandbox/reset", include_in_schema=False)
+        async def reset() -> dict[str, str]:
+            if self._reset is not None:
+                self._reset()
+            self.stats = SandboxStats()
+            self._window.clear()
+            return {"status": "reset"}
+
+        @app.middleware("http")
+        async def vendor_behaviour(request: Request,
+                                   call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+            if request.url.path.startswith("/__sandbox/"):
+                return await call_next(request)
+            return await self._vendor_call(request, call_next)
+
+    async def _vendor_call(self, request: Request,
+                           call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        stats = self.stats
+        stats.requests += 1
+        key = f"{request.method} {request.url.path}"
+        stats.by_path[key] = stats.by_path.get(key, 0) + 1
+        faults = self.faults
+        if faults.down:
+            stats.injected_errors += 1
+            return PlainTextResponse("<html><body><h1>Service Unavailable</h1>Scheduled maintenance"
+                                     "</body></html>", status_code=503, media_type="text/html")
+        limit_wait = self._window_wait()
+        if limit_wait is not None:
+            stats.throttled += 1
+            return self._throttle(limit_wait)
+        if faults.throttle_rate and self._rng.random() < faults.throttle_rate:
+            stats.throttled += 1
+            return self._throttle(1.0)
+        if self.limits.concurrency is not None and self._in_flight >= self.limits.concurrency:
+            stats.throttled += 1
+            return self._throttle(0.0)
+        self._in_flight += 1
+        try:
+            if faults.latency_ms:
+                await asyncio.sleep(faults.latency_ms / 1000)
+            if faults.error_rate and self._rng.random() < faults.error_rate:
+                stats.injected_errors += 1
+                status = self._rng.choice([500, 502, 503])
+                return JSONResponse({"message": "injected server error"}, status_code=status)
+            response = await call_next(request)
+        finally:
+            self._in_flight -= 1
+        if faults.malformed_rate and self._rng.random() < faults.malformed_rate:
+            stats.injected_errors += 1
+            return Response(b'{"truncated": [1, 2, ', status_code=200, media_type="application/json")
+        return response
+
+    def _window_wait(self) -> float | None:
+        limit = self.limits.requests_per_window
+        if not limit:
+            return None
+        now = time.monotonic()
+        while self._window and now - self._window[0] >= self.limits.window_seconds:
+            self._window.popleft()
+        if len(self._window) >= limit:
+            return self.limits.window_seconds - (now - self._window[0])
+        self._window.append(now)
+        return None
+
+
+class SandboxServer:
+    """Runs a sandbox with uvicorn in a background thread on loopback; stop/start simulates an outage."""
+
+    def __init__(self, sandbox: Sandbox, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.sandbox = sandbox
+        self.host = host
+        self.port = port or _free_port(host)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> SandboxServer:
+        config = uvicorn.Config(self.sandbox.app, host=self.host, port=self.port, log_level="warning",
+                                access_log=False, lifespan="off", timeout_keep_alive=30)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name=f"sandbox-{self.sandbox.name}",
+                                        daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError(f"sandbox {self.sandbox.name} did not start on {self.url}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def serve_forever(sandbox: Sandbox, *, host: str, port: int) -> None:
+    """Run a sandbox in the foreground (the `q2c sandbox NAME` command)."""
+    uvicorn.run(sandbox.app, host=host, port=port, log_level="info", lifespan="off")

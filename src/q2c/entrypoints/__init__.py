@@ -1,0 +1,1 @@
+"""Entrypoints: the CLI, the HTTP API with webhooks, the worker and the demo."""

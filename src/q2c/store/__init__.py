@@ -1,0 +1,1 @@
+"""Storage: tables, migrations and small repositories over SQLite (embedded) or PostgreSQL."""
