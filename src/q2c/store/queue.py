@@ -1,0 +1,155 @@
+"""The durable work queue: enqueue, claim with a lease, complete, reschedule, bury.
+
+Claiming takes, per aggregate (a project, a contract), only the oldest unfinished item, so a
+later update never overtakes an earlier one. On PostgreSQL the claim uses
+`FOR UPDATE SKIP LOCKED`: concurrent workers skip each other's rows instead of waiting.
+A worker completes an item only while it still holds the lease (fencing), so a worker that
+stalled past its lease cannot overwrite the outcome of the one that took over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from q2c.store.db import is_postgres, now
+from q2c.store.schema import work_items
+
+PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
+
+# Lanes: lower runs first. Month-end billing and revenue close run ahead of reference data.
+PRIORITY_CLOSE = 10
+PRIORITY_SETUP = 20
+PRIORITY_TIME = 30
+PRIORITY_REFERENCE = 80
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    id: int
+    kind: str
+    aggregate: str
+    priority: int
+    attempts: int
+    correlation_id: str
+    payload: dict[str, Any]
+    replay_of: int | None
+
+
+def enqueue(conn: Connection, *, kind: str, aggregate: str, payload: dict[str, Any], correlation_id: str,
+            priority: int = PRIORITY_TIME, event_id: int | None = None, replay_of: int | None = None,
+            available_at: datetime | None = None) -> int:
+    at = now()
+    row = conn.execute(
+        work_items.insert().values(
+            kind=kind, aggregate=aggregate, priority=priority, status=PENDING, attempts=0,
+            available_at=available_at or at, correlation_id=correlation_id, event_id=event_id,
+            replay_of=replay_of, payload=payload, created_at=at,
+        ).returning(work_items.c.id)
+    ).one()
+    return int(row.id)
+
+
+def claim(conn: Connection, *, worker: str, limit: int = 10, lease_seconds: float = 60.0,
+          kinds: list[str] | None = None) -> list[WorkItem]:
+    """Lease up to `limit` ready items, oldest-first within priority, at most one per aggregate."""
+    at = now()
+    w = work_items.alias("w")
+    earlier = work_items.alias("earlier")
+    blocked = (
+        sa.select(sa.literal(1))
+        .where(earlier.c.aggregate == w.c.aggregate, earlier.c.id < w.c.id,
+               earlier.c.status.in_([PENDING, RUNNING]))
+        .exists()
+    )
+    ready = sa.or_(
+        sa.and_(w.c.status == PENDING, w.c.available_at <= at),
+        sa.and_(w.c.status == RUNNING, w.c.lease_until < at),
+    )
+    pick = sa.select(w.c.id).where(ready, ~blocked)
+    if kinds:
+        pick = pick.where(w.c.kind.in_(kinds))
+    pick = pick.order_by(w.c.priority, w.c.id).limit(limit * 4)
+    if is_postgres(conn):
+        pick = pick.with_for_update(skip_locked=True, of=w)
+    candidates = list(conn.execute(pick).scalars())
+    if not candidates:
+        return []
+    # One item per aggregate per claim: two items of one aggregate can both look ready only when
+    # the earlier is an expired lease; take the first, leave the other for a later claim.
+    rows = conn.execute(
+        sa.select(work_items.c.id, work_items.c.aggregate).where(work_items.c.id.in_(candidates))
+        .order_by(work_items.c.priority, work_items.c.id)
+    ).all()
+    seen: set[str] = set()
+    chosen: list[int] = []
+    for row in rows:
+        if row.aggregate not in seen:
+            seen.add(row.aggregate)
+            chosen.append(int(row.id))
+        if len(chosen) >= limit:
+            break
+    claimed = conn.execute(
+        work_items.update()
+        .where(work_items.c.id.in_(chosen))
+        .values(status=RUNNING, lease_owner=worker, lease_until=at + timedelta(seconds=lease_seconds),
+                attempts=work_items.c.attempts + 1)
+        .returning(work_items.c.id, work_items.c.kind, work_items.c.aggregate, work_items.c.priority,
+                   work_items.c.attempts, work_items.c.correlation_id, work_items.c.payload,
+                   work_items.c.replay_of)
+    ).all()
+    items = [WorkItem(id=int(r.id), kind=r.kind, aggregate=r.aggregate, priority=r.priority,
+                      attempts=r.attempts, correlation_id=r.correlation_id, payload=r.payload,
+                      replay_of=r.replay_of) for r in claimed]
+    return sorted(items, key=lambda i: (i.priority, i.id))
+
+
+def _fenced(item_id: int, worker: str) -> Any:
+    return sa.and_(work_items.c.id == item_id, work_items.c.lease_owner == worker,
+                   work_items.c.status == RUNNING)
+
+
+def complete(conn: Connection, item_id: int, *, worker: str) -> bool:
+    result = conn.execute(work_items.update().where(_fenced(item_id, worker))
+                          .values(status=DONE, finished_at=now(), lease_until=None, last_error=None))
+    return result.rowcount == 1
+
+
+def reschedule(conn: Connection, item_id: int, *, worker: str, delay_seconds: float, error: str) -> bool:
+    result = conn.execute(work_items.update().where(_fenced(item_id, worker)).values(
+        status=PENDING, available_at=now() + timedelta(seconds=delay_seconds), lease_owner=None,
+        lease_until=None, last_error=error[:4000]))
+    return result.rowcount == 1
+
+
+def bury(conn: Connection, item_id: int, *, worker: str, error: str) -> bool:
+    """Move an item to dead (its exception row carries the business context)."""
+    result = conn.execute(work_items.update().where(_fenced(item_id, worker)).values(
+        status=DEAD, finished_at=now(), lease_until=None, last_error=error[:4000]))
+    return result.rowcount == 1
+
+
+def extend_lease(conn: Connection, item_id: int, *, worker: str, lease_seconds: float) -> bool:
+    result = conn.execute(work_items.update().where(_fenced(item_id, worker)).values(
+        lease_until=now() + timedelta(seconds=lease_seconds)))
+    return result.rowcount == 1
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(sa.select(work_items.c.status, sa.func.count()).group_by(work_items.c.status)).all()
+    return {str(status): int(n) for status, n in rows}
+
+
+def unfinished(conn: Connection) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(work_items)
+                            .where(work_items.c.status.in_([PENDING, RUNNING]))).scalar_one())
+
+
+def next_available_at(conn: Connection) -> datetime | None:
+    value = conn.execute(sa.select(sa.func.min(work_items.c.available_at))
+                         .where(work_items.c.status == PENDING)).scalar()
+    return value if isinstance(value, datetime) else None
