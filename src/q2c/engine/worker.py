@@ -31,10 +31,32 @@ from q2c.store.queue import WorkItem
 log = logging.getLogger("q2c.worker")
 
 Effects = Callable[[Connection], None]
+Outcome = Effects | None | BaseException  # effects to record, nothing to record, or why it failed
 
 
 class Handler(Protocol):
-    def __call__(self, item: WorkItem) -> Effects | None: ...
+    """Processes a micro-batch of items of one kind; returns each item's outcome by item id.
+
+    Batching lets a handler make one bulk call for many items (200 timebills per ERP request)
+    instead of one call per item.
+    """
+
+    def __call__(self, items: list[WorkItem]) -> Mapping[int, Outcome]: ...
+
+
+def per_item(fn: Callable[[WorkItem], Effects | None]) -> Handler:
+    """Adapt a one-item function to the batch handler shape, isolating each item's failure."""
+
+    def handle(items: list[WorkItem]) -> Mapping[int, Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        for item in items:
+            try:
+                outcomes[item.id] = fn(item)
+            except Exception as exc:
+                outcomes[item.id] = exc
+        return outcomes
+
+    return handle
 
 
 class Rejected(Exception):
@@ -86,8 +108,15 @@ class Worker:
         with self.engine.begin() as conn:
             items = queue.claim(conn, worker=self.name, limit=self.batch, lease_seconds=self.policy.lease_seconds,
                                 kinds=list(self.handlers))
+        by_kind: dict[str, list[WorkItem]] = {}
         for item in items:
-            self._process(item)
+            by_kind.setdefault(item.kind, []).append(item)
+        for kind, group in by_kind.items():
+            try:
+                outcomes = self.handlers[kind](group)
+            except Exception as exc:  # a handler that fails as a whole fails each of its items
+                outcomes = {item.id: exc for item in group}
+            self._record(group, outcomes)
         return len(items)
 
     def run_until_idle(self, *, max_seconds: float = 600.0, wait_for_retries: bool = True) -> None:
@@ -111,41 +140,46 @@ class Worker:
                 log.exception("worker loop error")
                 stop.wait(idle_sleep * 4)
 
-    # --- one item ---------------------------------------------------------------------------
-    def _process(self, item: WorkItem) -> None:
-        handler = self.handlers[item.kind]
-        try:
-            effects = handler(item)
-        except TransientError as exc:
+    # --- outcomes ---------------------------------------------------------------------------
+    def _record(self, items: list[WorkItem], outcomes: Mapping[int, Outcome]) -> None:
+        succeeded: list[tuple[WorkItem, Effects | None]] = []
+        for item in items:
+            outcome = outcomes.get(item.id, RuntimeError(f"handler returned no outcome for item {item.id}"))
+            if isinstance(outcome, BaseException):
+                self._fail(item, outcome)
+            else:
+                succeeded.append((item, outcome))
+        if not succeeded:
+            return
+        with self.engine.begin() as conn:
+            for item, effects in succeeded:
+                if effects is not None:
+                    effects(conn)
+                if not queue.complete(conn, item.id, worker=self.name):
+                    raise LeaseLost(item.id)  # rolls back: the worker that holds the lease records the outcome
+        for item, _ in succeeded:
+            self.stats.done += 1
+            self.stats.by_kind[item.kind] = self.stats.by_kind.get(item.kind, 0) + 1
+
+    def _fail(self, item: WorkItem, exc: BaseException) -> None:
+        if isinstance(exc, TransientError):
             self._retry(item, exc)
-            return
-        except RecordRejected as exc:
+        elif isinstance(exc, RecordRejected):
             self._dead(item, [exc.violation], str(exc))
-            return
-        except Rejected as exc:
+        elif isinstance(exc, Rejected):
             self._dead(item, exc.violations, str(exc))
-            return
-        except AuthFailed as exc:
+        elif isinstance(exc, AuthFailed):
             self._dead(item, [Violation(system=exc.system, object="credentials", record_id=item.aggregate,
                                         field=None, rule="connector.auth_failed", message=exc.message,
                                         action=f"Fix the {exc.system} credentials in the q2c config, "
                                                "then replay this item", retryable=True)], str(exc))
-            return
-        except Exception as exc:
-            log.exception("handler %s failed on item %s", item.kind, item.id)
+        else:
+            log.error("handler %s failed on item %s", item.kind, item.id, exc_info=exc)
             self._dead(item, [Violation(
                 system="q2c", object=item.kind, record_id=item.aggregate, field=None, rule="q2c.internal_error",
                 message=f"{type(exc).__name__}: {exc}",
                 action="Report this to the integration engineer with the correlation id; replay once fixed",
-                retryable=True)], traceback.format_exc(limit=5))
-            return
-        with self.engine.begin() as conn:
-            if effects is not None:
-                effects(conn)
-            if not queue.complete(conn, item.id, worker=self.name):
-                raise LeaseLost(item.id)  # rolls back: the worker that holds the lease records the outcome
-        self.stats.done += 1
-        self.stats.by_kind[item.kind] = self.stats.by_kind.get(item.kind, 0) + 1
+                retryable=True)], "".join(traceback.format_exception(exc, limit=5)))
 
     def _retry(self, item: WorkItem, exc: TransientError) -> None:
         if item.attempts >= self.policy.max_attempts:

@@ -1,0 +1,1 @@
+"""Validation rules: pure functions from records and reference data to violations."""

@@ -1,0 +1,145 @@
+"""Rules a won deal must pass before anything is created in the ERP or the time tracker.
+
+The customer hierarchy, tax profile, legal entity, service offerings and billing terms are checked
+against the firm's reference data. Each violation names the CRM record and field to fix; `fields`
+maps canonical field names to the names people see in the CRM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+from q2c.domain.model import BillingType, Customer, Opportunity, OpportunityLine
+from q2c.domain.violations import Violation
+
+MAX_HIERARCHY_DEPTH = 6
+
+
+@dataclass(frozen=True)
+class DealReferenceData:
+    legal_entities: Mapping[str, str]  # code -> functional currency
+    service_offerings: Collection[str]
+    payment_terms: Collection[str]
+    rate_card_currencies: Collection[str]
+
+
+def deal_violations(opportunity: Opportunity, customers: Mapping[str, Customer], ref: DealReferenceData, *,
+                    system: str = "salesforce", fields: Mapping[str, str] | None = None) -> list[Violation]:
+    """All violations of one won deal; `customers` holds the account and its ancestors by canonical id."""
+    add = Findings(system, fields or {})
+    customer = customers.get(opportunity.customer_id)
+    if customer is None:
+        add("Opportunity", opportunity.id, "customer_id", "deal.customer_missing",
+            f"the opportunity's account {opportunity.customer_id} could not be read",
+            "Check that the opportunity has an account the integration user can see")
+        return add.found
+    check_hierarchy(customer, customers, add)
+    legal_entity = opportunity.legal_entity or customer.legal_entity
+    if not legal_entity:
+        add("Account", customer.id, "legal_entity", "customer.legal_entity_missing",
+            f"account '{customer.name}' has no contracting legal entity",
+            f"Set the legal entity on the account in the CRM (one of: {', '.join(sorted(ref.legal_entities))})")
+    elif legal_entity not in ref.legal_entities:
+        add("Account", customer.id, "legal_entity", "customer.legal_entity_unknown",
+            f"legal entity '{legal_entity}' is not one of the firm's entities",
+            f"Use one of: {', '.join(sorted(ref.legal_entities))}")
+    tax = customer.tax_profile
+    if tax is None or (not tax.exempt and not tax.tax_id):
+        add("Account", customer.id, "tax_profile.tax_id", "customer.tax_id_missing",
+            f"account '{customer.name}' has no tax id and is not marked tax exempt",
+            "Enter the customer's tax id (or mark it exempt with a certificate) on the account in the CRM")
+    elif tax.exempt and not tax.exemption_certificate:
+        add("Account", customer.id, "tax_profile.exemption_certificate", "customer.exemption_unsupported",
+            f"account '{customer.name}' is marked tax exempt without an exemption certificate",
+            "Attach the exemption certificate number on the account, or clear the exemption")
+    terms = customer.billing_terms
+    if terms is None or not terms.payment_terms:
+        add("Account", customer.id, "billing_terms.payment_terms", "customer.payment_terms_missing",
+            f"account '{customer.name}' has no payment terms", f"Set payment terms: {', '.join(ref.payment_terms)}")
+    elif terms.payment_terms not in ref.payment_terms:
+        add("Account", customer.id, "billing_terms.payment_terms", "customer.payment_terms_unknown",
+            f"payment terms '{terms.payment_terms}' are not offered",
+            f"Use one of: {', '.join(ref.payment_terms)}")
+    currency = opportunity.amount.currency
+    if currency not in ref.rate_card_currencies:
+        add("Opportunity", opportunity.id, "currency", "deal.no_rate_card",
+            f"no rate card is priced in {currency}",
+            f"Add a {currency} rate card to the q2c config or sell in {', '.join(sorted(ref.rate_card_currencies))}")
+    if not opportunity.lines:
+        add("Opportunity", opportunity.id, "lines", "deal.no_lines", "the won deal has no line items",
+            "Add the sold services as line items")
+    for line in opportunity.lines:
+        check_line(opportunity, line, ref, add)
+    return add.found
+
+
+class Findings:
+    """The violations found so far, with the CRM's names for canonical fields."""
+
+    def __init__(self, system: str, names: Mapping[str, str]) -> None:
+        self.system = system
+        self.names = names
+        self.found: list[Violation] = []
+
+    def __call__(self, obj: str, record: str, field: str, rule: str, message: str, action: str) -> None:
+        self.found.append(Violation(system=self.system, object=obj, record_id=record,
+                                    field=self.names.get(field, field), rule=rule, message=message, action=action))
+
+
+def check_hierarchy(customer: Customer, customers: Mapping[str, Customer], add: Findings) -> None:
+    seen: list[str] = [customer.id]
+    current = customer
+    while current.parent_id is not None:
+        if current.parent_id in seen:
+            add("Account", current.id, "parent_id", "customer.hierarchy_cycle",
+                f"account hierarchy loops: {' -> '.join([*seen, current.parent_id])}",
+                "Fix the Parent Account so the hierarchy has a top")
+            break
+        parent = customers.get(current.parent_id)
+        if parent is None:
+            add("Account", current.id, "parent_id", "customer.parent_missing",
+                f"parent account {current.parent_id} of '{current.name}' could not be read",
+                "Check the Parent Account exists and is visible to the integration user")
+            break
+        if parent.legal_entity and customer.legal_entity and parent.legal_entity != customer.legal_entity:
+            add("Account", customer.id, "legal_entity", "customer.hierarchy_entity_mismatch",
+                f"'{customer.name}' contracts with {customer.legal_entity} but its parent '{parent.name}' with "
+                f"{parent.legal_entity}",
+                "Align the legal entity with the parent account, or detach the account from the parent")
+        seen.append(parent.id)
+        if len(seen) > MAX_HIERARCHY_DEPTH:
+            add("Account", customer.id, "parent_id", "customer.hierarchy_too_deep",
+                f"account hierarchy is deeper than {MAX_HIERARCHY_DEPTH} levels", "Flatten the hierarchy")
+            break
+        current = parent
+
+
+def check_line(opportunity: Opportunity, line: OpportunityLine, ref: DealReferenceData, add: Findings) -> None:
+    if not line.service_offering:
+        add("OpportunityLineItem", line.id, "service_offering", "deal.offering_missing",
+            "the line has no service offering", "Pick the service offering on the line item")
+    elif line.service_offering not in ref.service_offerings:
+        add("OpportunityLineItem", line.id, "service_offering", "deal.offering_unknown",
+            f"service offering '{line.service_offering}' is not in the catalogue",
+            f"Use one of: {', '.join(sorted(ref.service_offerings))}")
+    if line.amount.currency != opportunity.amount.currency:
+        add("OpportunityLineItem", line.id, "amount", "deal.line_currency",
+            f"line is in {line.amount.currency}, the deal in {opportunity.amount.currency}",
+            "Price every line in the deal currency")
+    if line.amount.amount < 0:
+        add("OpportunityLineItem", line.id, "amount", "deal.line_negative", f"line amount {line.amount} is negative",
+            "Correct the line price")
+    if line.billing_type is BillingType.MILESTONE:
+        if not line.milestones:
+            add("OpportunityLineItem", line.id, "milestones", "deal.milestones_missing",
+                "a milestone line has no milestones", "Add the milestones with their amounts")
+        else:
+            total = sum((m.amount.amount for m in line.milestones), start=line.amount.amount * 0)
+            if total != line.amount.amount:
+                add("OpportunityLineItem", line.id, "milestones", "deal.milestones_sum",
+                    f"milestones add up to {total} but the line is {line.amount.amount}",
+                    "Make the milestone amounts add up to the line price")
+    if line.billing_type is BillingType.TIME_AND_MATERIALS and line.cap is not None and line.cap.amount <= 0:
+        add("OpportunityLineItem", line.id, "cap", "deal.cap_not_positive", f"cap {line.cap} must be above zero",
+            "Correct or clear the not-to-exceed cap")
