@@ -105,6 +105,14 @@ def resolve_open_for(conn: Connection, *, system: str, object: str, record_id: s
     return int(result.rowcount)
 
 
+def resolve_open_for_aggregate(conn: Connection, *, work_kind: str, aggregate: str) -> int:
+    """Work on an aggregate that now succeeds closes the exceptions its earlier attempts raised."""
+    result = conn.execute(exceptions.update().where(
+        exceptions.c.status == OPEN, exceptions.c.work_kind == work_kind, exceptions.c.aggregate == aggregate)
+        .values(status=RESOLVED, resolved_at=now()))
+    return int(result.rowcount)
+
+
 def counts(conn: Connection) -> dict[str, int]:
     rows = conn.execute(sa.select(exceptions.c.status, sa.func.count()).group_by(exceptions.c.status)).all()
     return {str(s): int(n) for s, n in rows}

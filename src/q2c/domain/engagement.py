@@ -1,0 +1,69 @@
+"""From a won deal to the engagement the firm will deliver: a contract with phases and a project
+with tasks. Pure: the catalogue (service offerings and their tasks) and the rate card come in.
+
+Canonical ids derive from the opportunity's id, so setting the same deal up twice yields the same
+contract and project (the ERP and time-tracker writes are upserts on these ids).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from q2c.domain.model import (
+    Contract,
+    ContractPhase,
+    Customer,
+    Opportunity,
+    Project,
+    RateCard,
+    Task,
+)
+
+
+@dataclass(frozen=True)
+class TaskTemplate:
+    code: str
+    name: str
+    billable: bool = True
+
+
+def engagement_ids(opportunity: Opportunity) -> tuple[str, str]:
+    """(contract id, project id) for a deal: stable, short enough for every target system."""
+    key = opportunity.id.removeprefix("SF-")[-12:]
+    return f"C-{key}", f"P-{key}"
+
+
+def plan_engagement(opportunity: Opportunity, customer: Customer, *, legal_entity: str, rate_card: RateCard,
+                    offering_tasks: Mapping[str, Sequence[TaskTemplate]]) -> tuple[Contract, Project]:
+    contract_id, project_id = engagement_ids(opportunity)
+    phases = tuple(
+        ContractPhase(id=f"{contract_id}-{i}",
+                      name=f"{line.service_offering or 'Services'} ({line.billing_type.value})",
+                      billing_type=line.billing_type, amount=line.amount, cap=line.cap, milestones=line.milestones,
+                      service_offering=line.service_offering)
+        for i, line in enumerate(opportunity.lines, start=1))
+    contract = Contract(id=contract_id, customer_id=customer.id, opportunity_id=opportunity.id, name=opportunity.name,
+                        legal_entity=legal_entity, currency=opportunity.amount.currency,
+                        start_date=opportunity.start_date or opportunity.close_date, end_date=opportunity.end_date,
+                        phases=phases, rate_card=rate_card, billing_terms=customer.billing_terms)
+    tasks: dict[str, Task] = {}
+    for phase in phases:
+        for template in offering_tasks.get(phase.service_offering or "", ()):
+            tasks.setdefault(template.code, Task(id=f"{project_id}-{template.code}", project_id=project_id,
+                                                 code=template.code, name=template.name,
+                                                 billable=template.billable, phase_id=phase.id))
+    project = Project(id=project_id, contract_id=contract_id, customer_id=customer.id, name=opportunity.name,
+                      tasks=tuple(tasks.values()))
+    return contract, project
+
+
+def ancestors_top_down(customer: Customer, customers: Mapping[str, Customer]) -> list[Customer]:
+    """The account's parents, top of the hierarchy first, then the account: the order an ERP needs."""
+    chain = [customer]
+    seen = {customer.id}
+    while chain[-1].parent_id and chain[-1].parent_id in customers and chain[-1].parent_id not in seen:
+        parent = customers[chain[-1].parent_id]
+        seen.add(parent.id)
+        chain.append(parent)
+    return list(reversed(chain))

@@ -1,0 +1,94 @@
+"""The ports the workflows need, in canonical terms. Each connector folder has an adapter that
+implements one of them over its vendor client and mapping; a workflow never sees vendor JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from q2c.domain.billing import RatedTime
+from q2c.domain.model import (
+    Contract,
+    Customer,
+    Invoice,
+    InvoiceStatus,
+    JournalEntry,
+    Milestone,
+    Opportunity,
+    Project,
+    ProjectStatus,
+    Resource,
+)
+from q2c.domain.violations import Violation
+
+
+@dataclass(frozen=True)
+class Reject:
+    """An inbound record that could not even be mapped: the violations and the raw record to replay."""
+
+    violations: tuple[Violation, ...]
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TimePage:
+    entries: list[Any]  # list[TimeEntry]; Any keeps the port free of pydantic generics in hot loops
+    rejects: list[Reject]
+    high_water: datetime | None  # the latest source update seen on this page
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Outcome of one record in a batched ERP write."""
+
+    canonical_id: str
+    external_id: str | None
+    violation: Violation | None = None
+
+
+@dataclass(frozen=True)
+class ProjectState:
+    status: ProjectStatus
+    closed_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Deal:
+    opportunity: Opportunity
+    customers: Mapping[str, Customer]  # the account and its ancestors, by canonical id
+    field_names: Mapping[str, str] = field(default_factory=dict)  # canonical field -> CRM field
+
+
+@dataclass(frozen=True)
+class MilestoneUpdate:
+    contract_opportunity_id: str
+    line_id: str
+    milestone: Milestone
+
+
+class Crm(Protocol):
+    def won_deal_ids(self, since: datetime | None) -> list[tuple[str, datetime]]: ...
+    def deal(self, opportunity_id: str) -> Deal: ...
+    def write_back(self, deal: Deal, *, customer_number: str, contract_id: str, project_id: str) -> None: ...
+    def milestone_updates(self, since: datetime | None) -> list[tuple[MilestoneUpdate, datetime]]: ...
+
+
+class TimeTracker(Protocol):
+    def time_pages(self, since: datetime | None) -> Iterator[TimePage]: ...
+    def set_up_project(self, project: Project, customer: Customer, contract: Contract,
+                       team: Sequence[Resource]) -> str: ...
+
+
+class Erp(Protocol):
+    def upsert_customer(self, customer: Customer, *, subsidiary: str) -> str: ...
+    def upsert_contract(self, contract: Contract, *, subsidiary: str) -> str: ...
+    def upsert_project(self, project: Project, contract: Contract) -> str: ...
+    def project_states(self, project_ids: Sequence[str]) -> dict[str, ProjectState]: ...
+    def upsert_timebills(self, rated: Sequence[RatedTime], *,
+                         resources: Mapping[str, Resource]) -> list[WriteResult]: ...
+    def upsert_invoice(self, invoice: Invoice) -> str: ...
+    def invoice_states(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceStatus]: ...
+    def post_journal_entry(self, entry: JournalEntry) -> str: ...

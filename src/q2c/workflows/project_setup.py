@@ -1,0 +1,166 @@
+"""Opportunity won -> project setup.
+
+A won deal arrives (CRM poll, change event or webhook) and is enqueued once per opportunity
+(inbox key). Setting it up validates the deal against reference data, then upserts, in order:
+the customer hierarchy, the contract and the project with its tasks in the ERP; the client,
+project, tasks and assignments in the time tracker; and writes the ERP's ids back to the CRM
+fields the ERP owns. Every step is an upsert on a canonical id, so a retry after a crash at any
+point repeats harmlessly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from q2c.domain.revenue import revenue_contract_from
+from sqlalchemy.engine import Connection
+
+from q2c.domain.engagement import TaskTemplate, ancestors_top_down, plan_engagement
+from q2c.domain.model import Contract, Customer, Project
+from q2c.domain.validation.deal import DealReferenceData, deal_violations
+from q2c.engine.hashing import content_hash
+from q2c.engine.worker import Outcome, Rejected
+from q2c.store import audit, cursors, inbox, links, queue, records
+from q2c.store import exceptions as exception_store
+from q2c.store.queue import WorkItem
+from q2c.workflows.hub import Hub
+
+KIND = "deal.setup"
+CURSOR = "salesforce.opportunity.won_since"
+
+
+@dataclass
+class DealPollStats:
+    seen: int = 0
+    enqueued: int = 0
+    duplicates: int = 0
+
+
+def enqueue_won_deal(conn: Connection, opportunity_id: str, *, source: str, correlation_id: str | None = None) -> bool:
+    """Enqueue one won deal for setup; False when it was already enqueued (at-least-once intake)."""
+    correlation = correlation_id or uuid.uuid4().hex
+    event_id = inbox.record_event(conn, idempotency_key=f"salesforce:opportunity.won:{opportunity_id}", source=source,
+                                  event_type="opportunity.won", aggregate=f"opportunity:{opportunity_id}",
+                                  correlation_id=correlation)
+    if event_id is None:
+        return False
+    queue.enqueue(conn, kind=KIND, aggregate=f"opportunity:{opportunity_id}",
+                  payload={"opportunity_id": opportunity_id}, correlation_id=correlation, event_id=event_id, priority=queue.PRIORITY_SETUP)
+    return True
+
+
+def poll_won_deals(hub: Hub) -> DealPollStats:
+    stats = DealPollStats()
+    with hub.engine.connect() as conn:
+        stored = cursors.get_cursor(conn, CURSOR)
+    since = datetime.fromisoformat(stored) if stored else None
+    found = hub.crm.won_deal_ids(since)
+    latest = since
+    with hub.engine.begin() as conn:
+        for opportunity_id, modified in found:
+            stats.seen += 1
+            if enqueue_won_deal(conn, opportunity_id, source="salesforce.poll"):
+                stats.enqueued += 1
+            else:
+                stats.duplicates += 1
+            latest = modified if latest is None or modified > latest else latest
+        if latest is not None and latest != since:
+            cursors.set_cursor(conn, CURSOR, latest.isoformat())
+    return stats
+
+
+def reference_data(hub: Hub) -> DealReferenceData:
+    cfg = hub.config
+    return DealReferenceData(
+        legal_entities={e.code: e.currency for e in cfg.legal_entities},
+        service_offerings={o.code for o in cfg.service_offerings},
+        payment_terms=cfg.payment_terms,
+        rate_card_currencies={c.currency for c in cfg.rate_cards})
+
+
+def set_up_deal(hub: Hub, item: WorkItem) -> Outcome:
+    opportunity_id = str(item.payload["opportunity_id"])
+    deal = hub.crm.deal(opportunity_id)
+    opportunity = deal.opportunity
+    if not opportunity.is_won:
+        return None  # re-opened since it was enqueued: nothing to set up
+    problems = deal_violations(opportunity, deal.customers, reference_data(hub), fields=deal.field_names)
+    if problems:
+        raise Rejected(problems)
+    customer = deal.customers[opportunity.customer_id]
+    legal_entity = opportunity.legal_entity or customer.legal_entity or ""
+    entity = hub.config.legal_entity(legal_entity)
+    card = hub.config.rate_card_for(opportunity.amount.currency)
+    assert entity is not None and card is not None  # guaranteed by the validation above
+    offerings: Mapping[str, list[TaskTemplate]] = {
+        o.code: [TaskTemplate(t.code, t.name, t.billable) for t in o.tasks] for o in hub.config.service_offerings}
+    contract, project = plan_engagement(opportunity, customer, legal_entity=legal_entity, rate_card=card,
+                                        offering_tasks=offerings)
+    # ERP first: it owns the customer number, and the time tracker's project must match an ERP job.
+    chain = ancestors_top_down(customer, deal.customers)
+    customer_numbers = {c.id: hub.erp.upsert_customer(c, subsidiary=entity.netsuite_subsidiary) for c in chain}
+    contract_ref = hub.erp.upsert_contract(contract, subsidiary=entity.netsuite_subsidiary)
+    project_ref = hub.erp.upsert_project(project, contract)
+    roles = {r for o in hub.config.service_offerings for line in opportunity.lines
+             if o.code == line.service_offering for r in o.roles}
+    team = [r for r in hub.resources.values() if not roles or r.role in roles]
+    tracker_ref = hub.tracker.set_up_project(project, customer, contract, team)
+    hub.crm.write_back(deal, customer_number=customer_numbers[customer.id], contract_id=contract.id,
+                       project_id=project.id)
+    revenue = revenue_contract_from(contract)
+    return _setup_effects(hub, item, deal_customers=chain, contract=contract, project=project,
+                          refs={"customer": customer_numbers, "contract": contract_ref, "project": project_ref,
+                                "tracker": tracker_ref},
+                          revenue_payload=_jsonable(revenue))
+
+
+def _jsonable(value: object) -> dict[str, object]:
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        result = dump(mode="json")
+        if isinstance(result, dict):
+            return result
+    return {"repr": repr(value)}
+
+
+def _setup_effects(hub: Hub, item: WorkItem, *, deal_customers: list[Customer], contract: Contract,
+                   project: Project, refs: dict[str, object], revenue_payload: dict[str, object]) -> Outcome:
+    def write(conn: Connection) -> None:
+        rows: list[records.Record] = []
+        link_rows: list[links.Link] = []
+        trail: list[audit.AuditEntry] = []
+        customer_refs = refs["customer"]
+        assert isinstance(customer_refs, dict)
+        for c in deal_customers:
+            payload = c.model_dump(mode="json")
+            rows.append(records.Record("customer", c.id, f"customer:{c.id}", "active", c.schema_version,
+                                       content_hash(payload), payload))
+            link_rows.append(links.Link("customer", c.id, "netsuite", str(customer_refs[c.id]), content_hash(payload),
+                                        None))
+        for entity, record, state, system_ref in (("contract", contract, "active", refs["contract"]),
+                                                  ("project", project, "open", refs["project"])):
+            payload = record.model_dump(mode="json")
+            digest = content_hash(payload)
+            rows.append(records.Record(entity, record.id, f"contract:{contract.id}", state, record.schema_version,
+                                       digest, payload))
+            link_rows.append(links.Link(entity, record.id, "netsuite", str(system_ref), digest, None))
+            trail.append(audit.AuditEntry(actor=hub.actor, system="netsuite", action="upsert", entity=entity,
+                                          record_id=record.id, correlation_id=item.correlation_id, after=payload))
+        link_rows.append(links.Link("project", project.id, "harvest", str(refs["tracker"]),
+                                    content_hash(project.model_dump(mode="json")), None))
+        link_rows.append(links.Link("contract", contract.id, "salesforce", contract.opportunity_id.removeprefix("SF-"),
+                                    content_hash(contract.model_dump(mode="json")), None))
+        rows.append(records.Record("revenue_contract", contract.id, f"contract:{contract.id}", "open", 1,
+                                   content_hash(revenue_payload), revenue_payload))
+        records.upsert_records(conn, rows)
+        links.upsert_links(conn, link_rows)
+        trail.append(audit.AuditEntry(actor=hub.actor, system="salesforce", action="write_back", entity="Opportunity",
+                                      record_id=contract.opportunity_id, correlation_id=item.correlation_id,
+                                      after={"contract": contract.id, "project": project.id}))
+        audit.append(conn, trail)
+        exception_store.resolve_open_for_aggregate(conn, work_kind=KIND, aggregate=item.aggregate)
+
+    return write

@@ -1,0 +1,286 @@
+"""Time approved -> ERP.
+
+Extract: `poll_time` reads time entries changed since the last pass from the time tracker, groups
+each page by project and enqueues one work item per (page, project), with the inbox dropping a
+group it has seen before. The cursor advances only when a whole pass has been enqueued, because
+the tracker sorts by work date, not by update time.
+
+Deliver: `deliver_time` takes a micro-batch of those items, checks every entry (project open,
+task known, resource known and rated by the contract's rate card, hours sane, approval state,
+edits after billing), rates the valid ones, upserts them to the ERP in one bulk call, and returns
+the hub's writes (records, links, audit, exceptions) to commit with the items' completion.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from q2c.domain.billing import NoRateInForce, RatedTime, rate_time_entry
+from q2c.domain.model import Contract, Project, ProjectStatus, TimeEntry, TimeEntryStatus
+from q2c.domain.validation.time_entry import entry_violations, group_by_project, project_violations
+from q2c.domain.violations import Violation
+from q2c.engine.hashing import content_hash
+from q2c.engine.worker import Outcome
+from q2c.store import audit, cursors, inbox, links, queue, records
+from q2c.store import exceptions as exception_store
+from q2c.store.queue import WorkItem
+from q2c.workflows.hub import Hub
+
+KIND = "time.deliver"
+CURSOR = "harvest.time_entries.updated_since"
+ENTITY = "time_entry"
+# How far behind the pass start the cursor is kept, to cover clock skew and entries changed mid-pass.
+CURSOR_OVERLAP = timedelta(minutes=5)
+
+PENDING_APPROVAL, SYNCED, BILLED, INVALID = "pending_approval", "synced", "billed", "invalid"
+
+
+@dataclass
+class PollStats:
+    pages: int = 0
+    entries: int = 0
+    groups_enqueued: int = 0
+    duplicates: int = 0
+    rejects: int = 0
+
+
+def poll_time(hub: Hub, *, started_at: datetime | None = None) -> PollStats:
+    stats = PollStats()
+    with hub.engine.connect() as conn:
+        stored = cursors.get_cursor(conn, CURSOR)
+    since = datetime.fromisoformat(stored) if stored else None
+    pass_start = started_at or datetime.now().astimezone()
+    high_water: datetime | None = None
+    for page in hub.tracker.time_pages(since):
+        stats.pages += 1
+        stats.entries += len(page.entries)
+        if page.high_water and (high_water is None or page.high_water > high_water):
+            high_water = page.high_water
+        with hub.engine.begin() as conn:
+            for project_id, entries in group_by_project(page.entries).items():
+                versions = sorted((e.id, e.source_updated_at.isoformat()) for e in entries)
+                correlation = uuid.uuid4().hex
+                key = f"harvest:time:{project_id}:{content_hash(versions)}"
+                event_id = inbox.record_event(conn, idempotency_key=key, source="harvest",
+                                              event_type="time_entries.changed",
+                                              aggregate=f"project:{project_id}", correlation_id=correlation)
+                if event_id is None:
+                    stats.duplicates += 1
+                    continue
+                queue.enqueue(conn, kind=KIND, aggregate=f"project:{project_id}", correlation_id=correlation,
+                              event_id=event_id, priority=queue.PRIORITY_TIME,
+                              payload={"entries": [e.model_dump(mode="json") for e in entries]})
+                stats.groups_enqueued += 1
+            for reject in page.rejects:
+                stats.rejects += 1
+                for v in reject.violations:
+                    exception_store.raise_exception(conn, v, work_kind="time.mapping",
+                                                    aggregate=f"harvest:{v.record_id}", payload=reject.raw,
+                                                    correlation_id=uuid.uuid4().hex)
+    if high_water is not None:
+        new_cursor = min(high_water, pass_start - CURSOR_OVERLAP) if since is None or high_water > since else since
+        if since is None or new_cursor > since:
+            with hub.engine.begin() as conn:
+                cursors.set_cursor(conn, CURSOR, new_cursor.isoformat())
+    return stats
+
+
+@dataclass
+class _Plan:
+    """What delivery decided for one work item, before and after the ERP write."""
+
+    item: WorkItem
+    entries: list[TimeEntry]
+    to_send: list[RatedTime] = field(default_factory=list)
+    hashes: dict[str, str] = field(default_factory=dict)
+    pending: list[TimeEntry] = field(default_factory=list)
+    invalid: list[tuple[TimeEntry, list[Violation]]] = field(default_factory=list)
+    project_problems: list[Violation] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def deliver_time(hub: Hub, items: list[WorkItem]) -> Mapping[int, Outcome]:
+    plans = [_Plan(item, [TimeEntry.model_validate(e) for e in item.payload["entries"]]) for item in items]
+    all_ids = [e.id for p in plans for e in p.entries]
+    project_ids = sorted({e.project_id for p in plans for e in p.entries})
+    with hub.engine.connect() as conn:
+        known = records.get_records(conn, entity=ENTITY, canonical_ids=all_ids)
+        projects = {pid: Project.model_validate(r.payload) for pid, r in
+                    records.get_records(conn, entity="project", canonical_ids=project_ids).items()}
+        contract_ids = sorted({p.contract_id for p in projects.values()})
+        contracts = {cid: Contract.model_validate(r.payload) for cid, r in
+                     records.get_records(conn, entity="contract", canonical_ids=contract_ids).items()}
+    states = hub.project_states.get(hub.erp, sorted(projects)) if projects else {}
+    for pid, state in states.items():
+        if state.status is ProjectStatus.CLOSED:
+            projects[pid] = projects[pid].model_copy(update={"status": state.status, "closed_on": state.closed_on})
+    for plan in plans:
+        _check(hub, plan, known, projects, contracts)
+    to_send = [r for p in plans for r in p.to_send]
+    results = {r.canonical_id: r for r in hub.erp.upsert_timebills(to_send, resources=hub.resources)} if to_send else {}
+    return {plan.item.id: _effects(hub, plan, known, results) for plan in plans}
+
+
+def _check(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], projects: Mapping[str, Project],
+           contracts: Mapping[str, Contract]) -> None:
+    approved: list[TimeEntry] = []
+    for entry in plan.entries:
+        digest = content_hash(entry.model_dump(mode="json", exclude={"source_updated_at"}))
+        plan.hashes[entry.id] = digest
+        prev = known.get(entry.id)
+        if prev is not None and prev.content_hash == digest and prev.state in (SYNCED, BILLED):
+            plan.unchanged += 1  # a duplicate delivery or our own write coming back
+            continue
+        if prev is not None and prev.state == BILLED:
+            plan.invalid.append((entry, [_edited_after_billing(entry, prev)]))
+            continue
+        if entry.status is not TimeEntryStatus.APPROVED:
+            if prev is not None and prev.state == SYNCED:
+                plan.invalid.append((entry, [Violation(
+                    system="harvest", object="time_entry", record_id=entry.id, field="is_closed",
+                    rule="time.approval_withdrawn",
+                    message=f"approval was withdrawn after the entry was posted to NetSuite ({entry.hours} h on "
+                            f"{entry.work_date})",
+                    action="Re-approve the timesheet in Harvest, or delete the timebill in NetSuite and resolve")]))
+            elif entry.status is TimeEntryStatus.REJECTED:
+                plan.invalid.append((entry, [Violation(
+                    system="harvest", object="time_entry", record_id=entry.id, field="status", rule="time.rejected",
+                    message="the entry was rejected by its approver", action="Correct and resubmit it in Harvest")]))
+            else:
+                plan.pending.append(entry)
+            continue
+        approved.append(entry)
+    if not approved:
+        return
+    project_id = approved[0].project_id
+    project = projects.get(project_id)
+    plan.project_problems = project_violations(project_id, project, approved)
+    if plan.project_problems or project is None:
+        return
+    contract = contracts.get(project.contract_id)
+    for entry in approved:
+        resource = hub.resources.get(entry.resource_id)
+        problems = entry_violations(entry, project=project, resource=resource, rules=hub.time_rules)
+        if not problems and resource is not None and contract is not None:
+            try:
+                rated = rate_time_entry(entry, role=resource.role, rate_card=contract.rate_card)
+            except NoRateInForce as exc:
+                problems.append(Violation(
+                    system="q2c", object="rate_card", record_id=contract.rate_card.id, field="role",
+                    rule="time.no_rate", message=f"entry {entry.id}: {exc}",
+                    action=f"Add a rate for role '{resource.role}' in force on {entry.work_date} to rate card "
+                           f"{contract.rate_card.id}, or correct the resource's role, then replay"))
+            else:
+                task_billable = next((t.billable for t in project.tasks if t.code == entry.task_code), True)
+                if not task_billable and rated.billable:  # the ERP-owned task classification wins
+                    rated = rated.model_copy(update={"billable": False})
+                plan.to_send.append(rated)
+                continue
+        if problems:
+            plan.invalid.append((entry, problems))
+
+
+def _edited_after_billing(entry: TimeEntry, prev: records.Record) -> Violation:
+    before = prev.payload.get("entry", {})
+    changes = [f"{k} {before.get(k)} -> {v}" for k, v in entry.model_dump(mode="json").items()
+               if k in ("hours", "work_date", "task_code", "billable", "resource_id") and before.get(k) != v]
+    invoice = prev.payload.get("invoice_id") or "an invoice"
+    return Violation(
+        system="harvest", object="time_entry", record_id=entry.id, field="hours",
+        rule="time.edited_after_billing",
+        message=f"the entry was changed in Harvest after it was billed on {invoice} ({'; '.join(changes) or 'edited'})",
+        action=f"Revert the edit in Harvest, or issue a credit note for {invoice} and replay to re-bill")
+
+
+def _effects(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], results: Mapping[str, Any]) -> Outcome:
+    item = plan.item
+    aggregate = item.aggregate
+
+    def write(conn: Connection) -> None:
+        rows: list[records.Record] = []
+        link_rows: list[links.Link] = []
+        trail: list[audit.AuditEntry] = []
+        problems: list[tuple[Violation, list[TimeEntry]]] = []
+        by_id = {e.id: e for e in plan.entries}
+        for rated in plan.to_send:
+            entry = by_id[rated.entry_id]
+            result = results.get(entry.id)
+            if result is None or result.violation is not None:
+                v = result.violation if result is not None else Violation(
+                    system="netsuite", object="timebill", record_id=entry.id, field=None, rule="netsuite.no_result",
+                    message="NetSuite returned no result for this entry", action="Replay the entry")
+                problems.append((v, [entry]))
+                rows.append(_record(entry, aggregate, INVALID, plan.hashes[entry.id], None))
+                continue
+            prev = known.get(entry.id)
+            rows.append(_record(entry, aggregate, SYNCED, plan.hashes[entry.id], rated))
+            link_rows.append(links.Link(ENTITY, entry.id, "netsuite", result.external_id or entry.id,
+                                        plan.hashes[entry.id], entry.source_updated_at.isoformat()))
+            trail.append(audit.AuditEntry(
+                actor=hub.actor, system="netsuite", action="update" if prev is not None and prev.state != INVALID
+                else "create", entity="timebill", record_id=entry.id, correlation_id=item.correlation_id,
+                before=_summary(prev.payload) if prev is not None else None, after=rated.model_dump(mode="json")))
+        for entry in plan.pending:
+            rows.append(_record(entry, aggregate, PENDING_APPROVAL, plan.hashes[entry.id], None))
+        for entry, violations in plan.invalid:
+            prev = known.get(entry.id)
+            keep_state = prev.state if prev is not None and prev.state in (SYNCED, BILLED) else INVALID
+            if keep_state == INVALID:
+                rows.append(_record(entry, aggregate, INVALID, plan.hashes[entry.id], None))
+            problems.extend((v, [entry]) for v in violations)
+        if plan.project_problems:
+            blocked = [e for e in plan.entries if e.status is TimeEntryStatus.APPROVED
+                       and e not in plan.pending and (known.get(e.id) is None or known[e.id].state != BILLED)]
+            rows.extend(_record(e, aggregate, INVALID, plan.hashes[e.id], None) for e in blocked)
+            problems.extend((v, blocked) for v in plan.project_problems)
+        records.upsert_records(conn, rows)
+        links.upsert_links(conn, link_rows)
+        for v, entries in problems:
+            exception_store.raise_exception(
+                conn, v, work_kind=KIND, aggregate=aggregate, correlation_id=item.correlation_id,
+                payload={"entries": [e.model_dump(mode="json") for e in entries]}, work_item_id=item.id)
+            trail.append(audit.AuditEntry(actor=hub.actor, system=v.system, action="exception", entity=v.object,
+                                          record_id=v.record_id, correlation_id=item.correlation_id,
+                                          after={"rule": v.rule, "message": v.message}))
+        for rated in plan.to_send:
+            result = results.get(rated.entry_id)
+            if result is not None and result.violation is None:
+                exception_store.resolve_open_for(conn, system="harvest", object="time_entry", record_id=rated.entry_id)
+        if not plan.project_problems and plan.to_send and plan.entries:
+            project_id = plan.entries[0].project_id
+            exception_store.resolve_open_for(conn, system="netsuite", object="job", record_id=project_id)
+            exception_store.resolve_open_for(conn, system="harvest", object="project", record_id=project_id)
+        audit.append(conn, trail)
+
+    return write
+
+
+def _summary(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload.get("rated") or {"hours": payload.get("entry", {}).get("hours")}
+
+
+def _record(entry: TimeEntry, aggregate: str, state: str, digest: str, rated: RatedTime | None) -> records.Record:
+    payload: dict[str, Any] = {"entry": entry.model_dump(mode="json")}
+    if rated is not None:
+        payload["rated"] = rated.model_dump(mode="json")
+    return records.Record(ENTITY, entry.id, aggregate, state, entry.schema_version, digest, payload)
+
+
+def synced_rated_time(conn: Connection, project_id: str) -> list[RatedTime]:
+    """Approved, rated, unbilled time of one project (the input of a T&M invoice run)."""
+    return [RatedTime.model_validate(r.payload["rated"]) for r in
+            records.list_records(conn, entity=ENTITY, aggregate=f"project:{project_id}", states=[SYNCED])
+            if "rated" in r.payload]
+
+
+def mark_billed(conn: Connection, entry_ids: Sequence[str], invoice_id: str) -> None:
+    rows = records.get_records(conn, entity=ENTITY, canonical_ids=list(entry_ids))
+    records.upsert_records(conn, [records.Record(r.entity, r.canonical_id, r.aggregate, BILLED, r.schema_version,
+                                                 r.content_hash, {**r.payload, "invoice_id": invoice_id})
+                                  for r in rows.values()])
