@@ -48,7 +48,8 @@ def enqueue_won_deal(conn: Connection, opportunity_id: str, *, source: str, corr
     if event_id is None:
         return False
     queue.enqueue(conn, kind=KIND, aggregate=f"opportunity:{opportunity_id}",
-                  payload={"opportunity_id": opportunity_id}, correlation_id=correlation, event_id=event_id, priority=queue.PRIORITY_SETUP)
+                  payload={"opportunity_id": opportunity_id}, correlation_id=correlation, event_id=event_id,
+                  priority=queue.PRIORITY_SETUP)
     return True
 
 
