@@ -6,6 +6,8 @@ what is allowed (`ConfigError`), never a stack trace.
 
 from __future__ import annotations
 
+import os
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -196,6 +198,26 @@ def parse_config(raw: dict[str, Any], *, source: Path | str = "config") -> HubCo
         raise ConfigError(_explain(exc, source)) from None
 
 
+_ENV_REF = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
+
+
+def expand_env(raw: Any, path: str = "") -> Any:
+    """Replace ${NAME} in string values with the environment variable, so secrets stay out of the file."""
+    if isinstance(raw, dict):
+        return {k: expand_env(v, f"{path}.{k}" if path else str(k)) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [expand_env(v, f"{path}[{i}]") for i, v in enumerate(raw)]
+    if isinstance(raw, str):
+        def lookup(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"{path}: refers to ${{{name}}}, which is not set in the environment")
+            return os.environ[name]
+
+        return _ENV_REF.sub(lookup, raw)
+    return raw
+
+
 def load_config(path: Path) -> HubConfig:
     if not path.exists():
         raise ConfigError(f"{path}: no such file; create one with `q2c init {path}`")
@@ -205,4 +227,4 @@ def load_config(path: Path) -> HubConfig:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
-    return parse_config(raw, source=path)
+    return parse_config(expand_env(raw), source=path)

@@ -181,7 +181,7 @@ class SandboxServer:
     def __init__(self, sandbox: Sandbox, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.sandbox = sandbox
         self.host = host
-        self.port = port or _free_port(host)
+        self.port = port or free_port(host)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -217,7 +217,7 @@ class SandboxServer:
         self.stop()
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])

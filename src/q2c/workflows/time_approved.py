@@ -39,6 +39,7 @@ ENTITY = "time_entry"
 CURSOR_OVERLAP = timedelta(minutes=5)
 
 PENDING_APPROVAL, SYNCED, BILLED, INVALID = "pending_approval", "synced", "billed", "invalid"
+OVER_CAP = "over_cap"  # approved time beyond a not-to-exceed cap: in the ERP, reported unbillable
 
 
 @dataclass
@@ -284,3 +285,7 @@ def mark_billed(conn: Connection, entry_ids: Sequence[str], invoice_id: str) -> 
     records.upsert_records(conn, [records.Record(r.entity, r.canonical_id, r.aggregate, BILLED, r.schema_version,
                                                  r.content_hash, {**r.payload, "invoice_id": invoice_id})
                                   for r in rows.values()])
+
+
+def mark_over_cap(conn: Connection, entry_ids: Sequence[str]) -> None:
+    records.set_state(conn, entity=ENTITY, canonical_ids=list(entry_ids), state=OVER_CAP)

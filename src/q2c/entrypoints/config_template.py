@@ -1,0 +1,72 @@
+"""The commented starting config that `q2c init` writes."""
+
+TEMPLATE = """\
+# q2c configuration. Every key is checked at start; a wrong key is reported with its path.
+# Secrets may be given as ${ENV_VAR} references. Times are UTC; money is written as plain decimals.
+
+# Where q2c keeps its state. Embedded default: one SQLite file (WAL).
+# Production: postgresql://user:password@host:5432/q2c (several workers may share it).
+database: sqlite:///q2c.sqlite
+
+systems:
+  salesforce:
+    login_url: https://YOUR-DOMAIN.my.salesforce.com   # My Domain URL (client credentials flow)
+    client_id: CONNECTED_APP_CONSUMER_KEY
+    client_secret: CONNECTED_APP_CONSUMER_SECRET
+    api_version: "59.0"
+    webhook_secret: SHARED_SECRET_FOR_SIGNED_WEBHOOKS    # X-Q2C-Signature on /webhooks/salesforce/...
+  harvest:
+    base_url: https://api.harvestapp.com/v2
+    account_id: "HARVEST_ACCOUNT_ID"
+    access_token: HARVEST_PERSONAL_ACCESS_TOKEN
+    user_agent: q2c (integrations@your-firm.example)
+    requests_per_15s: 100          # Harvest's documented limit
+  netsuite:
+    account_id: "1234567"          # the account id; hosts derive from it
+    client_id: INTEGRATION_CLIENT_ID
+    certificate_id: M2M_CERTIFICATE_ID
+    private_key_path: /etc/q2c/netsuite-m2m.pem
+    concurrency_limit: 5           # the account's concurrency limit (shared by all integrations)
+    bulk_threshold: 20             # above this many records, use the q2c bulk-upsert RESTlet
+
+# The firm's contracting entities (customers' Legal_Entity__c must be one of these codes).
+legal_entities:
+  - {code: US01, name: Example Consulting Inc., currency: USD, timezone: America/New_York, netsuite_subsidiary: "1"}
+
+# What the firm sells, and the project tasks each offering gets.
+service_offerings:
+  - code: IMPL
+    name: Implementation
+    roles: [Consultant, Architect]
+    tasks:
+      - {code: DESIGN, name: Design}
+      - {code: BUILD, name: Build}
+      - {code: INTERNAL, name: Internal meetings, billable: false}
+
+# Effective-dated rate cards (a resource-specific line overrides its role's rate).
+rate_cards:
+  - id: RC-USD-2026
+    currency: USD
+    lines:
+      - {role: Consultant, rate: 150.00, cost_rate: 70.00, effective_from: 2026-01-01}
+      - {role: Architect, rate: 200.00, cost_rate: 95.00, effective_from: 2026-01-01}
+
+# People who log time, by the email they use in the time tracker, with their rate-card role.
+resources:
+  - {email: alice@example.com, name: Alice Example, role: Consultant}
+
+payment_terms: ["Net 15", "Net 30", "Net 45", "Net 60", "Due on receipt"]
+
+time:
+  max_hours_per_entry: 24
+  poll_seconds: 60
+
+delivery:
+  max_attempts: 30
+  backoff_cap_seconds: 300
+  workers: 2
+
+http:
+  host: 127.0.0.1
+  port: 8080
+"""
