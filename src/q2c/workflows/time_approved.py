@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from q2c.domain.billing import NoRateInForce, RatedTime, rate_time_entry
+from q2c.domain.billing import BillingError, RatedTime, rate_time_entry
 from q2c.domain.model import Contract, Project, ProjectStatus, TimeEntry, TimeEntryStatus
 from q2c.domain.validation.time_entry import entry_violations, group_by_project, project_violations
 from q2c.domain.violations import Violation
@@ -169,18 +169,16 @@ def _check(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], projects:
         resource = hub.resources.get(entry.resource_id)
         problems = entry_violations(entry, project=project, resource=resource, rules=hub.time_rules)
         if not problems and resource is not None and contract is not None:
+            task = next((t for t in project.tasks if t.code == entry.task_code), None)
             try:
-                rated = rate_time_entry(entry, role=resource.role, rate_card=contract.rate_card)
-            except NoRateInForce as exc:
+                rated = rate_time_entry(entry, role=resource.role, rate_card=contract.rate_card, task=task)
+            except BillingError as exc:
                 problems.append(Violation(
                     system="q2c", object="rate_card", record_id=contract.rate_card.id, field="role",
-                    rule="time.no_rate", message=f"entry {entry.id}: {exc}",
-                    action=f"Add a rate for role '{resource.role}' in force on {entry.work_date} to rate card "
-                           f"{contract.rate_card.id}, or correct the resource's role, then replay"))
+                    rule="time.not_rateable", message=f"entry {entry.id}: {exc}",
+                    action=f"Fix rate card {contract.rate_card.id} so role '{resource.role}' has one rate in force "
+                           f"on {entry.work_date} (or correct the resource's role), then replay"))
             else:
-                task_billable = next((t.billable for t in project.tasks if t.code == entry.task_code), True)
-                if not task_billable and rated.billable:  # the ERP-owned task classification wins
-                    rated = rated.model_copy(update={"billable": False})
                 plan.to_send.append(rated)
                 continue
         if problems:

@@ -1,0 +1,107 @@
+"""Fixed-fee phases billed on a schedule: percentages of the fee on dates.
+
+* Percentages are positive and add up to exactly 100; dates are strictly increasing.
+* Each instalment is fee x percent / 100 rounded under the policy's mode, except the last, which
+  is the fee minus the instalments before it: the schedule always adds up to the fee to the cent.
+* An instalment falls due on its date. A run bills every due instalment not yet billed, one line
+  each, on one invoice; nothing due gives no invoice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import date
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+from q2c.domain.billing.errors import InvalidSchedule
+from q2c.domain.billing.rounding import RoundingPolicy, require_minor_units, round_amount
+from q2c.domain.billing.terms import check_phase
+from q2c.domain.model import BillingType, Contract, ContractPhase, Invoice, InvoiceLine
+from q2c.domain.money import Money
+
+HUNDRED = Decimal(100)
+
+
+class Instalment(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    number: int
+    due_date: date
+    percent: Decimal
+    amount: Money
+
+
+class BillingSchedule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    phase_id: str
+    fee: Money
+    instalments: tuple[Instalment, ...]
+
+
+def schedule_from_percentages(phase: ContractPhase, plan: Sequence[tuple[date, Decimal]], *,
+                              policy: RoundingPolicy = RoundingPolicy()) -> BillingSchedule:
+    """Split the phase fee into dated instalments; ids are ``<phase id>-1``, ``-2``, ..."""
+    where = f"billing schedule of phase {phase.id}"
+    if not plan:
+        raise InvalidSchedule(f"{where} has no instalments")
+    require_minor_units(phase.amount, what=f"phase {phase.id} field amount")
+    for n, (when, percent) in enumerate(plan, start=1):
+        if percent <= 0:
+            raise InvalidSchedule(f"{where}: instalment {n} field percent is {percent}, it must be positive")
+        if n > 1 and when <= plan[n - 2][0]:
+            raise InvalidSchedule(
+                f"{where}: instalment {n} field due_date {when.isoformat()} is not after instalment {n - 1}'s "
+                f"{plan[n - 2][0].isoformat()}")
+    total_percent = sum((p for _, p in plan), Decimal(0))
+    if total_percent != HUNDRED:
+        raise InvalidSchedule(f"{where}: percentages add up to {total_percent}, not 100")
+    currency = phase.amount.currency
+    instalments: list[Instalment] = []
+    so_far = Decimal(0)
+    for n, (when, percent) in enumerate(plan, start=1):
+        if n < len(plan):
+            amount = round_amount(phase.amount.amount * percent / HUNDRED, currency, policy)
+        else:
+            amount = phase.amount.amount - so_far
+            if amount < 0:
+                raise InvalidSchedule(
+                    f"{where}: after rounding the earlier instalments the last ({percent}%) would be {amount}; "
+                    "use larger percentages")
+        so_far += amount
+        instalments.append(Instalment(id=f"{phase.id}-{n}", number=n, due_date=when, percent=percent,
+                                      amount=Money(amount=amount, currency=currency)))
+    return BillingSchedule(phase_id=phase.id, fee=phase.amount, instalments=tuple(instalments))
+
+
+def instalments_due(schedule: BillingSchedule, *, as_of: date,
+                    billed_instalment_ids: Collection[str] = ()) -> tuple[Instalment, ...]:
+    """Instalments due on or before the date and not billed yet, in date order."""
+    return tuple(i for i in schedule.instalments if i.due_date <= as_of and i.id not in billed_instalment_ids)
+
+
+def schedule_invoice(*, invoice_id: str, contract: Contract, phase: ContractPhase, schedule: BillingSchedule,
+                     invoice_date: date, billed_instalment_ids: Collection[str] = ()) -> Invoice | None:
+    """One invoice for every due, unbilled instalment of a fixed-fee phase; None when nothing is due."""
+    check_phase(contract, phase, (BillingType.FIXED_FEE,), run="scheduled fixed-fee invoice")
+    if schedule.phase_id != phase.id or schedule.fee != phase.amount:
+        raise InvalidSchedule(
+            f"billing schedule for phase {schedule.phase_id} (fee {schedule.fee}) does not match phase "
+            f"{phase.id} (fee {phase.amount}): rebuild the schedule after a fee change")
+    due = instalments_due(schedule, as_of=invoice_date, billed_instalment_ids=billed_instalment_ids)
+    if not due:
+        return None
+    count = len(schedule.instalments)
+    lines = tuple(
+        InvoiceLine(
+            description=(f"Phase '{phase.name}' instalment {i.number} of {count} "
+                         f"({i.percent:f}% of {schedule.fee}), due {i.due_date.isoformat()}"),
+            quantity=Decimal(1), unit_price=i.amount, amount=i.amount, phase_id=phase.id)
+        for i in due)
+    total = sum((i.amount.amount for i in due), Decimal(0))
+    return Invoice(id=invoice_id, contract_id=contract.id, customer_id=contract.customer_id,
+                   invoice_date=invoice_date, currency=contract.currency, lines=lines,
+                   total=Money(amount=total, currency=contract.currency))
