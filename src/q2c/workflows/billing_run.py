@@ -19,7 +19,7 @@ from q2c.domain.billing import milestone_invoice, time_and_materials_invoice
 from q2c.domain.model import BillingType, Contract, Invoice, Milestone, MilestoneStatus, Project
 from q2c.domain.money import Money
 from q2c.engine.hashing import content_hash
-from q2c.engine.worker import Outcome
+from q2c.engine.worker import Effects
 from q2c.store import audit, links, queue, records
 from q2c.store.queue import WorkItem
 from q2c.workflows.hub import Hub
@@ -54,7 +54,7 @@ class _Run:
     billed: list[_Billed] = field(default_factory=list)
 
 
-def bill_contract(hub: Hub, item: WorkItem) -> Outcome:
+def bill_contract(hub: Hub, item: WorkItem) -> Effects | None:
     contract_id = str(item.payload["contract_id"])
     invoice_date = date.fromisoformat(str(item.payload["invoice_date"]))
     with hub.engine.connect() as conn:
@@ -107,7 +107,7 @@ def _current_milestones(hub: Hub, contract: Contract) -> dict[str, tuple[Milesto
     return {phase.id: line.milestones for phase, line in zip(contract.phases, deal.opportunity.lines, strict=False)}
 
 
-def _effects(hub: Hub, item: WorkItem, contract: Contract, run: _Run) -> Outcome:
+def _effects(hub: Hub, item: WorkItem, contract: Contract, run: _Run) -> Effects | None:
     def write(conn: Connection) -> None:
         trail: list[audit.AuditEntry] = []
         for b in run.billed:

@@ -22,7 +22,7 @@ from q2c.domain.engagement import TaskTemplate, ancestors_top_down, plan_engagem
 from q2c.domain.model import Contract, Customer, Project
 from q2c.domain.validation.deal import DealReferenceData, deal_violations
 from q2c.engine.hashing import content_hash
-from q2c.engine.worker import Outcome, Rejected
+from q2c.engine.worker import Effects, Rejected
 from q2c.store import audit, cursors, inbox, links, queue, records
 from q2c.store import exceptions as exception_store
 from q2c.store.queue import WorkItem
@@ -82,7 +82,7 @@ def reference_data(hub: Hub) -> DealReferenceData:
         rate_card_currencies={c.currency for c in cfg.rate_cards})
 
 
-def set_up_deal(hub: Hub, item: WorkItem) -> Outcome:
+def set_up_deal(hub: Hub, item: WorkItem) -> Effects | None:
     opportunity_id = str(item.payload["opportunity_id"])
     deal = hub.crm.deal(opportunity_id)
     opportunity = deal.opportunity
@@ -128,7 +128,7 @@ def _jsonable(value: object) -> dict[str, object]:
 
 
 def _setup_effects(hub: Hub, item: WorkItem, *, deal_customers: list[Customer], contract: Contract,
-                   project: Project, refs: dict[str, object], revenue_payload: dict[str, object]) -> Outcome:
+                   project: Project, refs: dict[str, object], revenue_payload: dict[str, object]) -> Effects | None:
     def write(conn: Connection) -> None:
         rows: list[records.Record] = []
         link_rows: list[links.Link] = []
