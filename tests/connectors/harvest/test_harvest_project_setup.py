@@ -1,0 +1,93 @@
+"""Setting up a won deal's project in Harvest: find-or-create, safe to repeat, drift corrected."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from q2c.connectors.errors import RecordRejected
+from q2c.connectors.harvest.client import HarvestClient
+from q2c.connectors.harvest.project_setup import HarvestProjectLinks, set_up_project
+from q2c.connectors.harvest.sandbox import HarvestSandbox
+from q2c.domain.model import Project, ProjectStatus, Task
+from q2c.domain.money import Money
+
+TASKS = (Task(id="T-1", project_id="PRJ-7", code="DESIGN", name="Design"),
+         Task(id="T-2", project_id="PRJ-7", code="TRAVEL", name="Travel", billable=False))
+PROJECT = Project(id="PRJ-7", contract_id="C-7", customer_id="CU-7", name="Initech portal", tasks=TASKS)
+
+
+def test_setup_creates_everything_once(harvest: HarvestClient, sandbox: HarvestSandbox) -> None:
+    state = sandbox.state
+    ada = state.add_user("Ada", "Lovelace", "ada@example.com")["id"]
+
+    def set_up() -> HarvestProjectLinks:
+        return set_up_project(harvest, PROJECT, client_name="Initech", currency="USD", user_ids=[ada, state.me_id],
+                              starts_on=date(2026, 3, 1), ends_on=date(2026, 9, 30), budget_hours=Decimal("400"),
+                              task_rates={"DESIGN": Money.of("185.00", "USD")})
+
+    links = set_up()
+    assert set_up() == links
+    assert (len(state.clients), len(state.projects), len(state.tasks)) == (1, 1, 2)
+    assert (len(state.task_assignments), len(state.user_assignments)) == (2, 2)
+    project = state.projects[links.project_id]
+    assert (project["code"], project["name"], project["is_active"]) == ("PRJ-7", "Initech portal", True)
+    assert (project["starts_on"], project["ends_on"], project["budget"]) == ("2026-03-01", "2026-09-30",
+                                                                             Decimal(400))
+    assert {state.tasks[i]["name"] for i in links.task_ids.values()} == {"DESIGN", "TRAVEL"}
+    design = state.task_assignments[links.task_assignment_ids["DESIGN"]]
+    travel = state.task_assignments[links.task_assignment_ids["TRAVEL"]]
+    assert (design["billable"], design["hourly_rate"], travel["billable"]) == (True, Decimal("185.00"), False)
+    assert set(links.user_assignment_ids) == {ada, state.me_id}
+    posts = {path: n for path, n in sandbox.stats.by_path.items() if path.startswith(("POST", "PATCH"))}
+    assert posts == {"POST /v2/clients": 1, "POST /v2/projects": 1, "POST /v2/tasks": 2,
+                     f"POST /v2/projects/{links.project_id}/task_assignments": 2,
+                     f"POST /v2/projects/{links.project_id}/user_assignments": 2}
+
+
+def test_drift_in_harvest_is_corrected_and_a_closed_project_archived(harvest: HarvestClient,
+                                                                      sandbox: HarvestSandbox) -> None:
+    links = set_up_project(harvest, PROJECT, client_name="Initech", currency="USD")
+    sandbox.state.update_project(links.project_id, {"name": "renamed by hand"})
+    closed = PROJECT.model_copy(update={"status": ProjectStatus.CLOSED})
+    assert set_up_project(harvest, closed, client_name="Initech", currency="USD") == links
+    project = sandbox.state.projects[links.project_id]
+    assert (project["name"], project["is_active"]) == ("Initech portal", False)
+
+
+def test_tasks_shared_with_other_projects_are_reused(harvest: HarvestClient, sandbox: HarvestSandbox) -> None:
+    first = set_up_project(harvest, PROJECT, client_name="Initech", currency="USD")
+    other = Project(id="PRJ-8", contract_id="C-8", customer_id="CU-7", name="Initech phase 2",
+                    tasks=(Task(id="T-3", project_id="PRJ-8", code="DESIGN", name="Design"),))
+    second = set_up_project(harvest, other, client_name="Initech", currency="USD")
+    assert second.task_ids["DESIGN"] == first.task_ids["DESIGN"]
+    assert second.client_id == first.client_id and second.project_id != first.project_id
+
+
+def test_a_client_in_another_currency_is_rejected(harvest: HarvestClient) -> None:
+    harvest.create_client("Initech", "EUR")
+    with pytest.raises(RecordRejected) as rejected:
+        set_up_project(harvest, PROJECT, client_name="Initech", currency="USD")
+    assert (rejected.value.violation.rule, rejected.value.violation.field) == ("client.currency_mismatch",
+                                                                               "currency")
+
+
+def test_a_rate_in_another_currency_is_rejected_before_any_write(harvest: HarvestClient,
+                                                                 sandbox: HarvestSandbox) -> None:
+    with pytest.raises(RecordRejected) as rejected:
+        set_up_project(harvest, PROJECT, client_name="Initech", currency="USD",
+                       task_rates={"DESIGN": Money.of("150", "EUR")})
+    assert rejected.value.violation.rule == "harvest.rate_currency"
+    assert "DESIGN" in str(rejected.value.violation.field)
+    assert sandbox.stats.requests == 0
+
+
+def test_a_second_run_spends_few_requests(harvest: HarvestClient, sandbox: HarvestSandbox) -> None:
+    people = [sandbox.state.add_user("P", str(n), f"p{n}@example.com")["id"] for n in range(5)]
+    set_up_project(harvest, PROJECT, client_name="Initech", currency="USD", user_ids=people)
+    before = sandbox.stats.requests
+    set_up_project(harvest, PROJECT, client_name="Initech", currency="USD", user_ids=people)
+    # clients, projects, tasks, task assignments, user assignments: one listing each, no writes
+    assert sandbox.stats.requests - before == 5
