@@ -1,0 +1,70 @@
+"""Harvest as the hub's time tracker (the `TimeTracker` port): pages of canonical time entries in,
+project setup out. Vendor JSON stops here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from q2c.connectors.harvest.client import HarvestClient
+from q2c.connectors.harvest.mapping import (
+    MappingError,
+    project_codes_by_id,
+    resource_ids_by_user,
+    time_entry_from_harvest,
+)
+from q2c.connectors.harvest.project_setup import set_up_project
+from q2c.domain.model import Contract, Customer, Project, Resource, TimeEntry
+from q2c.workflows.ports import Reject, TimePage
+
+
+def _plain(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The raw record as plain JSON (the client parses numbers as Decimal), to keep for replay."""
+    return dict(json.loads(json.dumps(raw, default=lambda v: str(v) if isinstance(v, Decimal) else repr(v))))
+
+
+def _updated_at(raw: Mapping[str, Any]) -> datetime | None:
+    value = raw.get("updated_at")
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+
+
+class HarvestTracker:
+    def __init__(self, client: HarvestClient, *, per_page: int = 2000) -> None:
+        self.client = client
+        self.per_page = per_page
+
+    def time_pages(self, since: datetime | None) -> Iterator[TimePage]:
+        users = resource_ids_by_user(self.client.users())
+        codes = project_codes_by_id(self.client.projects())
+        for page in self.client.iter_time_entry_pages(updated_since=since, per_page=self.per_page):
+            entries: list[TimeEntry] = []
+            rejects: list[Reject] = []
+            high_water: datetime | None = None
+            for raw in page.entries:
+                try:
+                    entry = time_entry_from_harvest(raw, resource_by_user_id=users, project_code_by_id=codes)
+                except MappingError as exc:
+                    rejects.append(Reject(exc.violations, _plain(raw)))
+                    stamp = _updated_at(raw)
+                else:
+                    entries.append(entry)
+                    stamp = entry.source_updated_at
+                if stamp is not None and (high_water is None or stamp > high_water):
+                    high_water = stamp
+            yield TimePage(entries, rejects, high_water)
+
+    def set_up_project(self, project: Project, customer: Customer, contract: Contract,
+                       team: Sequence[Resource]) -> str:
+        by_email = {str(u.get("email", "")).strip().lower(): int(u["id"]) for u in self.client.users()
+                    if u.get("email") and isinstance(u.get("id"), int)}
+        user_ids = [by_email[r.id] for r in team if r.id in by_email]
+        links = set_up_project(self.client, project, client_name=customer.name, currency=contract.currency,
+                               user_ids=user_ids, starts_on=contract.start_date, ends_on=contract.end_date)
+        return str(links.project_id)
