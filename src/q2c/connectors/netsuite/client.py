@@ -1,0 +1,549 @@
+"""The NetSuite connector: REST record service, SuiteQL, and q2c's bulk RESTlet, under one account guard.
+
+NetSuite limits concurrent requests per account (REST, RESTlets and SOAP together), not
+requests per second. So the client uses a single guard, endpoint "account", whose concurrency
+is the account's limit: never more requests in flight than configured, whichever path they
+take. Over the limit NetSuite answers 429 on REST and 400 `SSS_REQUEST_LIMIT_EXCEEDED` on
+RESTlets; both are throttle signals here and are waited out, not reported.
+
+Writes are upserts by external id (the canonical id), so replays never duplicate. Volume goes
+through the RESTlet in chunks of 200 with up to `concurrency_limit` chunks in flight; a few
+records go one by one through REST.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from q2c.connectors.errors import AuthFailed, RateLimited, RecordRejected, TransientError
+from q2c.connectors.http import VendorHttp
+from q2c.connectors.netsuite import wire
+from q2c.connectors.netsuite.auth import CLIENT_ASSERTION_TYPE, TokenCache, client_assertion
+from q2c.connectors.netsuite.mapping import AccountReferences, InvoiceState, invoice_state_from_netsuite
+from q2c.connectors.netsuite.suiteql import in_list, quote
+from q2c.domain.violations import Violation
+from q2c.engine.resilience import CircuitBreaker, EndpointGuard, GuardRegistry, RateLimit, RetryPolicy
+
+SYSTEM = "netsuite"
+TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
+RECORD_PATH = "/services/rest/record/v1"
+SUITEQL_PATH = "/services/rest/query/v1/suiteql"
+RESTLET_PATH = "/app/site/hosting/restlet.nl"
+RESTLET_CHUNK = 200
+SUITEQL_PAGE = 1000
+_IN_CHUNK = 500  # values per IN (...) list
+_TRANSACTION_TYPES = {"salesorder": "SalesOrd", "invoice": "CustInvc"}
+
+
+class NetSuiteConfig(BaseModel):
+    """One NetSuite account and q2c's integration record in it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    account_id: str = Field(min_length=1, examples=["1234567_SB1"])
+    client_id: str = Field(min_length=1)
+    certificate_id: str = Field(min_length=1)
+    private_key_pem: SecretStr | None = None
+    private_key_path: Path | None = None
+    scope: str = "rest_webservices,restlets"
+    concurrency_limit: int = Field(default=5, ge=1, le=1000)
+    bulk_threshold: int = Field(default=50, ge=0)  # at or above this many records, use the RESTlet
+    rest_base_url: str | None = None  # default https://{account}.suitetalk.api.netsuite.com
+    restlet_url: str | None = None  # default https://{account}.restlets.api.netsuite.com
+    restlet_script: str = "customscript_q2c_bulk_upsert"
+    restlet_deploy: str = "customdeploy_q2c_bulk_upsert"
+    throttle_wait_seconds: float = Field(default=1.0, ge=0.0)
+    timeout_seconds: float = Field(default=120.0, gt=0.0)
+    references: AccountReferences = Field(default_factory=AccountReferences)
+
+    @model_validator(mode="after")
+    def _one_key(self) -> NetSuiteConfig:
+        if (self.private_key_pem is None) == (self.private_key_path is None):
+            raise ValueError("give exactly one of private_key_pem or private_key_path")
+        return self
+
+    @property
+    def host_prefix(self) -> str:
+        """`1234567_SB1` -> `1234567-sb1`, as NetSuite's account-specific hosts spell it."""
+        return self.account_id.lower().replace("_", "-")
+
+    @property
+    def rest_base(self) -> str:
+        return (self.rest_base_url or f"https://{self.host_prefix}.suitetalk.api.netsuite.com").rstrip("/")
+
+    @property
+    def restlet_endpoint(self) -> str:
+        url = (self.restlet_url or f"https://{self.host_prefix}.restlets.api.netsuite.com").rstrip("/")
+        return url if url.endswith(".nl") else url + RESTLET_PATH
+
+    @property
+    def token_url(self) -> str:
+        return self.rest_base + TOKEN_PATH
+
+    def private_key(self) -> str:
+        if self.private_key_pem is not None:
+            return self.private_key_pem.get_secret_value()
+        assert self.private_key_path is not None
+        return self.private_key_path.read_text(encoding="ascii")
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    external_id: str
+    internal_id: str | None
+    status: Literal["created", "updated", "upserted", "error"]  # "upserted": REST PUT does not say which
+    error: Violation | None = None
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    external_id: str
+    internal_id: str
+    status_id: str | None
+    status_name: str | None
+    closed: bool
+
+
+@dataclass(frozen=True)
+class Employee:
+    internal_id: str
+    email: str | None
+    external_id: str | None
+    inactive: bool
+
+
+@dataclass(frozen=True)
+class InvoiceStanding:
+    external_id: str
+    internal_id: str
+    number: str | None
+    state: InvoiceState
+    total: str | None
+
+
+def _action(code: str, record_type: str, field: str | None) -> str:
+    if record_type == "timebill" and field == "customer" and code == "USER_ERROR":
+        return ("Reopen the project in NetSuite, or move the time entry to an open project in the time "
+                "tracker, then replay.")
+    if code in ("NONEXISTENT_ID", "Q2C_REFERENCE_NOT_FOUND", "INVALID_KEY_OR_REF"):
+        return (f"Create or sync the record that {field or 'the reference'} points at (q2c syncs customers, "
+                "projects and tasks first), or correct the reference, then replay.")
+    if code in ("INSUFFICIENT_PERMISSION", "INVALID_LOGIN"):
+        return "A NetSuite administrator must grant the q2c integration role this permission."
+    if code in ("Q2C_UNKNOWN_FIELD",) or (field and field.startswith("custcol_q2c")):
+        return "Deploy the q2c customisation bundle in NetSuite (custom fields), or remove the field from the mapping."
+    if field:
+        return f"Correct {field} in the system that owns it (or the q2c mapping), then replay."
+    return "Read NetSuite's message, correct the record or the mapping, then replay."
+
+
+def violation(record_type: str, record_id: str, code: str, message: str, field: str | None) -> Violation:
+    """NetSuite's refusal as an exception-queue entry."""
+    return Violation(system=SYSTEM, object=record_type, record_id=record_id, field=field,
+                     rule=f"netsuite.{code}", message=message, action=_action(code, record_type, field))
+
+
+class NetSuiteClient:
+    """Talks to one account. Thread-safe; share one per process."""
+
+    def __init__(self, config: NetSuiteConfig, guards: GuardRegistry, *, retry: RetryPolicy | None = None,
+                 breaker: CircuitBreaker | None = None) -> None:
+        self.config = config
+        self.guard: EndpointGuard = guards.get(SYSTEM, "account",
+                                               limit=RateLimit(concurrency=config.concurrency_limit),
+                                               retry=retry, breaker=breaker)
+        common: dict[str, Any] = {"guard_for": lambda _endpoint: self.guard, "timeout": config.timeout_seconds,
+                                  "throttle_signal": self._restlet_throttle,
+                                  "max_connections": config.concurrency_limit + 2}
+        self._rest = VendorHttp(SYSTEM, config.rest_base, **common)
+        restlet = urllib.parse.urlsplit(config.restlet_endpoint)
+        self._restlet_path = restlet.path
+        self._restlet = VendorHttp(SYSTEM, f"{restlet.scheme}://{restlet.netloc}", **common)
+        self._tokens = TokenCache(self._fetch_token)
+        self._ids: dict[tuple[str, str], str] = {}
+        self._ids_lock = threading.Lock()
+
+    def close(self) -> None:
+        self._rest.close()
+        self._restlet.close()
+
+    def __enter__(self) -> NetSuiteClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- transport ------------------------------------------------------------------------------
+    def _restlet_throttle(self, response: httpx.Response) -> float | None:
+        """RESTlets say 'over the concurrency limit' with a 400 and SSS_REQUEST_LIMIT_EXCEEDED."""
+        if response.status_code == 400 and b"SSS_REQUEST_LIMIT_EXCEEDED" in response.content:
+            # jittered, so that the callers refused together do not come back together
+            return self.config.throttle_wait_seconds * (0.5 + random.random())
+        return None
+
+    def _fetch_token(self) -> tuple[str, float]:
+        assertion = client_assertion(client_id=self.config.client_id, certificate_id=self.config.certificate_id,
+                                     private_key_pem=self.config.private_key(), token_url=self.config.token_url,
+                                     scope=self.config.scope)
+        response = self._rest.send("POST", TOKEN_PATH, endpoint="token", data={
+            "grant_type": "client_credentials", "client_assertion_type": CLIENT_ASSERTION_TYPE,
+            "client_assertion": assertion})
+        body = _decode(response, "token") if response.content else {}
+        if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
+            error = body.get("error", f"HTTP {response.status_code}") if isinstance(body, dict) else "refused"
+            description = body.get("error_description", "") if isinstance(body, dict) else ""
+            raise AuthFailed(SYSTEM, f"token request refused for client {self.config.client_id} and certificate "
+                                     f"{self.config.certificate_id}: {error} {description}".rstrip())
+        try:
+            expires_in = float(body.get("expires_in", 3600))
+        except (TypeError, ValueError):
+            expires_in = 3600.0
+        return str(body["access_token"]), expires_in
+
+    def _call(self, http: VendorHttp, method: str, url: str, *, endpoint: str, body: Any = None,
+              params: Mapping[str, str | int] | None = None, headers: Mapping[str, str] | None = None
+              ) -> httpx.Response:
+        """Send with a bearer token; a 401 gets one fresh token, then is final."""
+        content = wire.dumps(body) if body is not None else None
+        for attempt in (0, 1):
+            token = self._tokens.get()
+            sent = {"Authorization": f"Bearer {token}", "Accept": "application/json", **(headers or {})}
+            if content is not None:
+                sent["Content-Type"] = "application/json"
+            response = http.send(method, url, endpoint=endpoint, content=content, params=params, headers=sent)
+            if response.status_code != 401:
+                return response
+            self._tokens.invalidate(token)
+            if attempt:
+                break
+        raise AuthFailed(SYSTEM, f"{method} {endpoint}: NetSuite refused a freshly issued token (401)")
+
+    def _record(self, method: str, path: str, *, body: Any = None, params: Mapping[str, str | int] | None = None
+                ) -> httpx.Response:
+        headers = {"X-NetSuite-PropertyNameValidation": "error"}
+        return self._call(self._rest, method, f"{RECORD_PATH}/{path}", endpoint="record", body=body,
+                          params=params, headers=headers)
+
+    def _rejected(self, response: httpx.Response, record_type: str, record_id: str) -> RecordRejected:
+        try:
+            body = wire.loads(response.content)
+        except ValueError:
+            body = None
+        details = body.get("o:errorDetails") if isinstance(body, dict) else None
+        if not isinstance(details, list) or not details or not isinstance(details[0], dict):
+            return RecordRejected(violation(record_type, record_id, f"HTTP_{response.status_code}",
+                                            f"NetSuite answered HTTP {response.status_code} without error details",
+                                            None))
+        first = details[0]
+        message = str(first.get("detail", "")).strip()
+        if len(details) > 1:
+            message += " (and: " + "; ".join(str(d.get("detail", "")) for d in details[1:] if isinstance(d, dict)) + ")"
+        path = first.get("o:errorPath")
+        return RecordRejected(violation(record_type, record_id, str(first.get("o:errorCode", "ERROR")), message,
+                                        str(path) if path else None))
+
+    # --- references -----------------------------------------------------------------------------
+    def _resolve(self, record_type: str, record_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Turn `{"externalId", "type"}` references into `{"id"}` for the REST record service."""
+        wanted: dict[str, set[str]] = {}
+
+        def collect(value: Any) -> None:
+            if isinstance(value, dict):
+                if set(value) == {"externalId", "type"}:
+                    wanted.setdefault(str(value["type"]), set()).add(str(value["externalId"]))
+                else:
+                    for inner in value.values():
+                        collect(inner)
+            elif isinstance(value, list):
+                for inner in value:
+                    collect(inner)
+
+        collect(dict(fields))
+        found = {t: self.internal_ids_for(t, sorted(ids)) for t, ids in wanted.items()}
+
+        def rewrite(value: Any, path: str) -> Any:
+            if isinstance(value, dict):
+                if set(value) == {"externalId", "type"}:
+                    internal = found[str(value["type"])].get(str(value["externalId"]))
+                    if internal is None:
+                        raise RecordRejected(violation(
+                            record_type, record_id, "NONEXISTENT_ID",
+                            f"no {value['type']} with external ID {value['externalId']} exists in NetSuite", path))
+                    return {"id": internal}
+                return {k: rewrite(v, k if not path else f"{path}.{k}") for k, v in value.items()}
+            if isinstance(value, list):
+                return [rewrite(v, f"{path}[{i}]") for i, v in enumerate(value)]
+            return value
+
+        return {k: rewrite(v, k) for k, v in fields.items()}
+
+    def _remember(self, record_type: str, external_id: str, internal_id: str) -> None:
+        with self._ids_lock:
+            self._ids[(record_type, external_id)] = internal_id
+
+    def internal_id_for(self, record_type: str, external_id: str) -> str | None:
+        """NetSuite's internal id for q2c's external id, cached (ids never change once given)."""
+        return self.internal_ids_for(record_type, [external_id]).get(external_id)
+
+    def internal_ids_for(self, record_type: str, external_ids: Sequence[str]) -> dict[str, str]:
+        with self._ids_lock:
+            found = {e: self._ids[(record_type, e)] for e in external_ids if (record_type, e) in self._ids}
+        missing = [e for e in dict.fromkeys(external_ids) if e not in found]
+        table, type_filter = (("transaction", _TRANSACTION_TYPES[record_type]) if record_type in _TRANSACTION_TYPES
+                              else (record_type, None))
+        for start in range(0, len(missing), _IN_CHUNK):
+            chunk = missing[start:start + _IN_CHUNK]
+            where = f"externalid IN {in_list(chunk)}"
+            if type_filter is not None:
+                where += f" AND type = {quote(type_filter)}"
+            for row in self.suiteql(f"SELECT id, externalid FROM {table} WHERE {where}"):
+                found[row["externalid"]] = row["id"]
+                self._remember(record_type, row["externalid"], row["id"])
+        return found
+
+    # --- record service -------------------------------------------------------------------------
+    def create(self, record_type: str, fields: Mapping[str, Any]) -> str:
+        """POST a new record; returns the internal id from the Location header."""
+        record_id = str(fields.get("externalId", "(new)"))
+        body = self._resolve(record_type, record_id, fields)
+        response = self._record("POST", record_type, body=body)
+        if response.status_code != 204:
+            raise self._rejected(response, record_type, record_id)
+        internal = _location_id(response, record_type)
+        if "externalId" in fields:
+            self._remember(record_type, str(fields["externalId"]), internal)
+        return internal
+
+    def upsert(self, record_type: str, external_id: str, fields: Mapping[str, Any]) -> str:
+        """PUT .../eid:{externalId}: creates or updates; returns the internal id."""
+        body = self._resolve(record_type, external_id, {k: v for k, v in fields.items() if k != "externalId"})
+        response = self._record("PUT", f"{record_type}/eid:{urllib.parse.quote(external_id, safe='')}", body=body)
+        if response.status_code != 204:
+            raise self._rejected(response, record_type, external_id)
+        internal = _location_id(response, record_type)
+        self._remember(record_type, external_id, internal)
+        return internal
+
+    def update(self, record_type: str, internal_id: str, fields: Mapping[str, Any]) -> None:
+        body = self._resolve(record_type, internal_id, fields)
+        response = self._record("PATCH", f"{record_type}/{internal_id}", body=body)
+        if response.status_code != 204:
+            raise self._rejected(response, record_type, internal_id)
+
+    def delete(self, record_type: str, internal_id: str) -> None:
+        response = self._record("DELETE", f"{record_type}/{internal_id}")
+        if response.status_code not in (204, 404):
+            raise self._rejected(response, record_type, internal_id)
+
+    def get(self, record_type: str, internal_id: str, *, expand: bool = False) -> dict[str, Any] | None:
+        return self._get(record_type, internal_id, internal_id, expand)
+
+    def get_by_external_id(self, record_type: str, external_id: str, *, expand: bool = False
+                           ) -> dict[str, Any] | None:
+        return self._get(record_type, f"eid:{urllib.parse.quote(external_id, safe='')}", external_id, expand)
+
+    def _get(self, record_type: str, key: str, record_id: str, expand: bool) -> dict[str, Any] | None:
+        params = {"expandSubResources": "true"} if expand else None
+        response = self._record("GET", f"{record_type}/{key}", params=params)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._rejected(response, record_type, record_id)
+        body = _decode(response, "record")
+        if not isinstance(body, dict):
+            raise TransientError(SYSTEM, f"GET {record_type} {record_id}: body is not a record")
+        return body
+
+    # --- SuiteQL --------------------------------------------------------------------------------
+    def suiteql(self, query: str, *, page_size: int = SUITEQL_PAGE) -> Iterator[dict[str, str]]:
+        """Rows of a SuiteQL query, page after page while hasMore; values are strings."""
+        offset = 0
+        while True:
+            response = self._call(self._rest, "POST", SUITEQL_PATH, endpoint="suiteql", body={"q": query},
+                                  params={"limit": page_size, "offset": offset}, headers={"Prefer": "transient"})
+            if response.status_code != 200:
+                raise self._rejected(response, "suiteql", query[:200])
+            page = _decode(response, "suiteql")
+            items = page.get("items") if isinstance(page, dict) else None
+            if not isinstance(items, list):
+                raise TransientError(SYSTEM, "suiteql: page without items")
+            for item in items:
+                yield {k: str(v) for k, v in item.items() if k != "links"}
+            if not page.get("hasMore"):
+                return
+            offset += len(items)
+            if not items:
+                raise TransientError(SYSTEM, "suiteql: hasMore with an empty page")
+
+    def jobs_status(self, external_ids: Iterable[str]) -> dict[str, JobStatus]:
+        """Project status by canonical project id, for checking time before it is sent."""
+        refs = self.config.references
+        closed_id = refs.job_statuses.get("closed")
+        closed_names = {n.lower() for n in refs.closed_job_status_names}
+        result: dict[str, JobStatus] = {}
+        ids = list(dict.fromkeys(external_ids))
+        for start in range(0, len(ids), _IN_CHUNK):
+            query = ("SELECT id, externalid, entitystatus, BUILTIN.DF(entitystatus) AS statusname FROM job "
+                     f"WHERE externalid IN {in_list(ids[start:start + _IN_CHUNK])}")
+            for row in self.suiteql(query):
+                status_id, name = row.get("entitystatus"), row.get("statusname")
+                closed = status_id == closed_id or (name or "").lower() in closed_names
+                result[row["externalid"]] = JobStatus(row["externalid"], row["id"], status_id, name, closed)
+                self._remember("job", row["externalid"], row["id"])
+        return result
+
+    def employees(self) -> list[Employee]:
+        """Every employee with id, email and whether inactive (reference data, refreshed in batch)."""
+        return [Employee(row["id"], row.get("email"), row.get("externalid"), row.get("isinactive") == "T")
+                for row in self.suiteql("SELECT id, email, externalid, isinactive FROM employee ORDER BY id")]
+
+    def employee_ids_by_email(self) -> dict[str, str]:
+        """Active employees' internal ids by lower-cased email, for rating and posting time."""
+        return {e.email.lower(): e.internal_id for e in self.employees() if e.email and not e.inactive}
+
+    def invoices(self, external_ids: Iterable[str]) -> dict[str, InvoiceStanding]:
+        """Where q2c's invoices stand in NetSuite (open, paid, voided): the 'invoice posted' path."""
+        result: dict[str, InvoiceStanding] = {}
+        ids = list(dict.fromkeys(external_ids))
+        for start in range(0, len(ids), _IN_CHUNK):
+            query = ("SELECT id, externalid, tranid, status, foreigntotal FROM transaction "
+                     f"WHERE type = 'CustInvc' AND externalid IN {in_list(ids[start:start + _IN_CHUNK])}")
+            for row in self.suiteql(query):
+                result[row["externalid"]] = InvoiceStanding(row["externalid"], row["id"], row.get("tranid"),
+                                                            invoice_state_from_netsuite(row.get("status", "")),
+                                                            row.get("foreigntotal"))
+        return result
+
+    # --- bulk -----------------------------------------------------------------------------------
+    def bulk_upsert(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[BulkResult]:
+        """Upsert many records of one type by externalId; one result per record, in input order.
+
+        Below `bulk_threshold` records go one by one through REST; otherwise through the RESTlet
+        in chunks of 200, up to `concurrency_limit` chunks at once (the account guard keeps the
+        total in flight within the limit, whatever else this process sends meanwhile).
+        """
+        for index, record in enumerate(records):
+            if not isinstance(record.get("externalId"), str) or not record["externalId"]:
+                raise ValueError(f"{record_type} record {index} has no externalId: bulk writes are upserts")
+        if len(records) < self.config.bulk_threshold:
+            return [self._rest_upsert_result(record_type, r) for r in records]
+        chunks = [list(records[i:i + RESTLET_CHUNK]) for i in range(0, len(records), RESTLET_CHUNK)]
+        workers = max(1, min(self.config.concurrency_limit, len(chunks)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="netsuite-bulk") as pool:
+            futures = [pool.submit(self._restlet_chunk, record_type, chunk) for chunk in chunks]
+            outcomes: list[list[BulkResult] | TransientError] = []
+            for future in futures:
+                try:
+                    outcomes.append(future.result())
+                except TransientError as exc:
+                    outcomes.append(exc)
+        for outcome in outcomes:
+            if isinstance(outcome, TransientError):
+                raise outcome  # the others are written; a replay upserts them again harmlessly
+        return [result for outcome in outcomes if isinstance(outcome, list) for result in outcome]
+
+    def _rest_upsert_result(self, record_type: str, record: Mapping[str, Any]) -> BulkResult:
+        external = str(record["externalId"])
+        try:
+            internal = self.upsert(record_type, external, record)
+        except RecordRejected as exc:
+            return BulkResult(external, None, "error", exc.violation)
+        return BulkResult(external, internal, "upserted")
+
+    def _send_chunk(self, body: dict[str, Any], params: Mapping[str, str], *, patience: int = 6) -> httpx.Response:
+        """A chunk refused for concurrency again and again (others hold the account's slots) waits longer.
+
+        The chunk is an upsert by external id, so sending it again is always safe.
+        """
+        for round_ in range(patience):
+            try:
+                return self._call(self._restlet, "POST", self._restlet_path, endpoint="restlet", body=body,
+                                  params=params)
+            except RateLimited:
+                if round_ == patience - 1:
+                    raise
+                time.sleep(self.config.throttle_wait_seconds * (2 ** round_) * (0.5 + random.random()))
+        raise AssertionError("unreachable")
+
+    def _restlet_chunk(self, record_type: str, chunk: list[Mapping[str, Any]], *, rounds: int = 5
+                       ) -> list[BulkResult]:
+        """One RESTlet call per round; records the script deferred (governance) go again."""
+        results: dict[int, BulkResult] = {}
+        pending = list(range(len(chunk)))
+        params = {"script": self.config.restlet_script, "deploy": self.config.restlet_deploy}
+        for _ in range(rounds):
+            if not pending:
+                break
+            body = {"recordType": record_type, "records": [dict(chunk[i]) for i in pending]}
+            response = self._send_chunk(body, params)
+            payload = _decode(response, "restlet")
+            if response.status_code != 200:
+                error = payload.get("error", {}) if isinstance(payload, dict) else {}
+                code = str(error.get("code", f"HTTP_{response.status_code}"))
+                message = str(error.get("message", "the bulk upsert script refused the call"))
+                for i in pending:
+                    external = str(chunk[i]["externalId"])
+                    results[i] = BulkResult(external, None, "error",
+                                            violation(record_type, external, code, message, None))
+                pending = []
+                break
+            answers = payload.get("results") if isinstance(payload, dict) else None
+            if not isinstance(answers, list) or len(answers) != len(pending):
+                raise TransientError(SYSTEM, f"restlet: expected {len(pending)} results, got "
+                                             f"{len(answers) if isinstance(answers, list) else 'none'}")
+            deferred: list[int] = []
+            for i, answer in zip(pending, answers, strict=True):
+                external = str(chunk[i]["externalId"])
+                status = answer.get("status") if isinstance(answer, dict) else None
+                internal = answer.get("internalId") if isinstance(answer, dict) else None
+                if status in ("created", "updated") and internal:
+                    results[i] = BulkResult(external, str(internal), status)
+                    self._remember(record_type, external, str(internal))
+                    continue
+                error = answer.get("error") or {} if isinstance(answer, dict) else {}
+                code = str(error.get("code", "ERROR"))
+                if code == "Q2C_GOVERNANCE_DEFERRED":
+                    deferred.append(i)
+                    continue
+                field = error.get("field")
+                results[i] = BulkResult(external, str(internal) if internal else None, "error",
+                                        violation(record_type, external, code, str(error.get("message", "")),
+                                                  str(field) if field else None))
+            pending = deferred
+        for i in pending:
+            external = str(chunk[i]["externalId"])
+            results[i] = BulkResult(external, None, "error", Violation(
+                system=SYSTEM, object=record_type, record_id=external, field=None,
+                rule="netsuite.Q2C_GOVERNANCE_DEFERRED",
+                message="the bulk upsert script ran out of governance units several times in a row",
+                action="Replay later; if it persists, lower the chunk size or raise the script's governance.",
+                retryable=True))
+        return [results[i] for i in range(len(chunk))]
+
+
+def _decode(response: httpx.Response, endpoint: str) -> Any:
+    """JSON with exact decimals; a body that is not JSON is a transient fault (proxy page, truncation)."""
+    try:
+        return wire.loads(response.content)
+    except ValueError as exc:
+        raise TransientError(SYSTEM, f"{endpoint}: malformed JSON in HTTP {response.status_code} response "
+                                     f"({len(response.content)} bytes)") from exc
+
+
+def _location_id(response: httpx.Response, record_type: str) -> str:
+    location = response.headers.get("Location", "")
+    internal = location.rstrip("/").rsplit("/", 1)[-1]
+    if not location or not internal:
+        raise TransientError(SYSTEM, f"{record_type}: write answered 204 without a Location header")
+    return urllib.parse.unquote(internal)

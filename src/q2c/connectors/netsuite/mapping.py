@@ -1,0 +1,345 @@
+"""Canonical records to NetSuite REST record bodies, and NetSuite states back to canonical ones.
+
+Pure functions: no I/O. References to records q2c itself writes (customer, project, task,
+contract) are emitted as `{"externalId": ..., "type": ...}` with the canonical id. NetSuite's
+REST record service documents `{"id": "<internal id>"}` for reference fields, so the client
+turns these into internal ids (looked up once and cached) before a REST write; q2c's bulk
+RESTlet resolves them inside the account itself. Setup references that q2c does not own
+(subsidiary, currency, terms, items, tax items) come from `AccountReferences` as internal ids.
+A value that cannot be mapped raises `RecordRejected` naming the record and field, with what
+to change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from q2c.connectors.errors import RecordRejected
+from q2c.domain.model import (
+    BillingType,
+    Contract,
+    Customer,
+    Invoice,
+    InvoiceStatus,
+    Project,
+    ProjectStatus,
+    Task,
+    TimeEntry,
+)
+from q2c.domain.money import Money
+from q2c.domain.violations import Violation
+
+SYSTEM = "netsuite"
+# NetSuite's shipped Project Status list (Setup > Accounting > Accounting Lists); accounts can add more.
+STANDARD_JOB_STATUSES = {"open": "2", "closed": "1"}
+
+
+class AccountReferences(BaseModel):
+    """Internal ids of the account's setup records, keyed the way the canonical model names them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subsidiaries: dict[str, str] = Field(default_factory=dict)  # legal entity code -> subsidiary id
+    currencies: dict[str, str] = Field(default_factory=dict)  # ISO 4217 code -> currency id
+    terms: dict[str, str] = Field(default_factory=dict)  # payment terms name ("Net 30") -> term id
+    service_items: dict[str, str] = Field(default_factory=dict)  # service offering -> service item id
+    billing_type_items: dict[str, str] = Field(default_factory=dict)  # BillingType value -> item id
+    default_service_item: str | None = None
+    tax_items: dict[str, str] = Field(default_factory=dict)  # tax code -> sales tax item id
+    job_statuses: dict[str, str] = Field(default_factory=lambda: dict(STANDARD_JOB_STATUSES))
+    closed_job_status_names: tuple[str, ...] = ("Closed",)
+
+
+def external_ref(record_type: str, external_id: str) -> dict[str, str]:
+    """A reference by q2c's canonical id (the record's externalId in NetSuite)."""
+    return {"externalId": external_id, "type": record_type}
+
+
+def internal_ref(internal_id: str) -> dict[str, str]:
+    return {"id": internal_id}
+
+
+def _reject(obj: str, record_id: str, field: str, rule: str, message: str, action: str,
+            *, retryable: bool = False) -> RecordRejected:
+    return RecordRejected(Violation(system="q2c", object=obj, record_id=record_id, field=field,
+                                    rule=f"netsuite.mapping.{rule}", message=message, action=action,
+                                    retryable=retryable))
+
+
+def _lookup(table: Mapping[str, str], key: str | None, *, obj: str, record_id: str, field: str,
+            what: str, config_key: str) -> str:
+    if key is None:
+        raise _reject(obj, record_id, field, f"{config_key}_missing", f"{what} is empty",
+                      f"Set {field} on the {obj} in the system that owns it, then replay.")
+    try:
+        return table[key]
+    except KeyError:
+        raise _reject(obj, record_id, field, f"{config_key}_unmapped",
+                      f"{what} '{key}' has no NetSuite counterpart",
+                      f"Add '{key}' under netsuite.references.{config_key} in the q2c configuration "
+                      f"(known: {', '.join(sorted(table)) or 'none'}), then replay.") from None
+
+
+def _amount(money: Money, currency: str, *, obj: str, record_id: str, field: str) -> Decimal:
+    if money.currency != currency:
+        raise _reject(obj, record_id, field, "currency_mismatch",
+                      f"{field} is in {money.currency} but the {obj} is in {currency}",
+                      f"Correct the currency of {field} in the source system, then replay.")
+    return money.rounded().amount
+
+
+# --- to NetSuite -----------------------------------------------------------------------------------
+
+
+def customer_to_netsuite(customer: Customer, *, refs: AccountReferences) -> dict[str, Any]:
+    """Customer with hierarchy (parent by canonical id), subsidiary, terms, currency and tax profile."""
+    body: dict[str, Any] = {
+        "companyName": customer.name,
+        "externalId": customer.id,
+        "subsidiary": internal_ref(_lookup(refs.subsidiaries, customer.legal_entity, obj="customer",
+                                           record_id=customer.id, field="legal_entity",
+                                           what="legal entity", config_key="subsidiaries")),
+    }
+    if customer.parent_id is not None:
+        body["parent"] = external_ref("customer", customer.parent_id)
+    terms = customer.billing_terms
+    if terms is not None:
+        if terms.payment_terms is not None:
+            body["terms"] = internal_ref(_lookup(refs.terms, terms.payment_terms, obj="customer",
+                                                 record_id=customer.id, field="billing_terms.payment_terms",
+                                                 what="payment terms", config_key="terms"))
+        if terms.currency is not None:
+            body["currency"] = internal_ref(_lookup(refs.currencies, terms.currency, obj="customer",
+                                                    record_id=customer.id, field="billing_terms.currency",
+                                                    what="currency", config_key="currencies"))
+        if terms.invoice_email is not None:
+            body["email"] = terms.invoice_email
+    tax = customer.tax_profile
+    if tax is not None:
+        body["taxable"] = not tax.exempt
+        if tax.exempt and tax.exemption_certificate:
+            body["resaleNumber"] = tax.exemption_certificate
+        if tax.tax_id:
+            body["vatRegNumber"] = tax.tax_id
+        if not tax.exempt and tax.tax_code is not None:
+            body["taxItem"] = internal_ref(_lookup(refs.tax_items, tax.tax_code, obj="customer",
+                                                   record_id=customer.id, field="tax_profile.tax_code",
+                                                   what="tax code", config_key="tax_items"))
+    return body
+
+
+def project_to_job(project: Project, *, refs: AccountReferences, contract: Contract | None = None
+                   ) -> dict[str, Any]:
+    """A NetSuite project (record type `job`) under its customer, open or closed."""
+    status_key = "closed" if project.status is ProjectStatus.CLOSED else "open"
+    body: dict[str, Any] = {
+        "companyName": project.name,
+        "externalId": project.id,
+        "parent": external_ref("customer", project.customer_id),
+        "entityStatus": internal_ref(_lookup(refs.job_statuses, status_key, obj="project", record_id=project.id,
+                                             field="status", what="project status", config_key="job_statuses")),
+        "allowTime": project.status is ProjectStatus.OPEN,
+    }
+    if contract is not None:
+        body["subsidiary"] = internal_ref(_lookup(refs.subsidiaries, contract.legal_entity, obj="contract",
+                                                  record_id=contract.id, field="legal_entity",
+                                                  what="legal entity", config_key="subsidiaries"))
+        body["currency"] = internal_ref(_lookup(refs.currencies, contract.currency, obj="contract",
+                                                record_id=contract.id, field="currency", what="currency",
+                                                config_key="currencies"))
+        body["startDate"] = contract.start_date.isoformat()
+        if contract.end_date is not None:
+            body["projectedEndDate"] = contract.end_date.isoformat()
+    return body
+
+
+def task_to_projecttask(task: Task) -> dict[str, Any]:
+    """A project task under its project; the task code leads the title, as PS teams read it."""
+    return {
+        "title": f"{task.code} {task.name}" if task.code not in task.name else task.name,
+        "externalId": task.id,
+        "project": external_ref("job", task.project_id),
+        "nonBillableTask": not task.billable,
+    }
+
+
+def _line_item(refs: AccountReferences, offering: str | None, billing_type: BillingType, *, obj: str,
+               record_id: str, field: str) -> str:
+    if offering is not None and offering in refs.service_items:
+        return refs.service_items[offering]
+    if billing_type.value in refs.billing_type_items:
+        return refs.billing_type_items[billing_type.value]
+    if refs.default_service_item is not None:
+        return refs.default_service_item
+    return _lookup(refs.service_items, offering, obj=obj, record_id=record_id, field=field,
+                   what="service offering", config_key="service_items")
+
+
+def contract_to_salesorder(contract: Contract, *, refs: AccountReferences, project_id: str | None = None
+                           ) -> dict[str, Any]:
+    """The contract as a sales order: one line per phase, carrying the phase id for later changes."""
+    lines = []
+    for index, phase in enumerate(contract.phases):
+        field = f"phases[{index}]"
+        amount = _amount(phase.amount, contract.currency, obj="contract", record_id=contract.id,
+                         field=f"{field}.amount")
+        description = f"{phase.name} ({phase.billing_type.value.replace('_', ' ')})"
+        if phase.cap is not None:
+            description += f", not to exceed {phase.cap}"
+        lines.append({
+            "item": internal_ref(_line_item(refs, phase.service_offering, phase.billing_type, obj="contract",
+                                            record_id=contract.id, field=f"{field}.service_offering")),
+            "description": description,
+            "quantity": Decimal(1),
+            "rate": amount,
+            "amount": amount,
+            "custcol_q2c_phase_id": phase.id,
+        })
+    if not lines:
+        raise _reject("contract", contract.id, "phases", "no_phases", "the contract has no phases",
+                      "Add at least one phase (sold scope) to the deal in the CRM, then replay.")
+    body: dict[str, Any] = {
+        "entity": external_ref("customer", contract.customer_id),
+        "externalId": contract.id,
+        "tranDate": contract.start_date.isoformat(),
+        "startDate": contract.start_date.isoformat(),
+        "currency": internal_ref(_lookup(refs.currencies, contract.currency, obj="contract", record_id=contract.id,
+                                         field="currency", what="currency", config_key="currencies")),
+        "subsidiary": internal_ref(_lookup(refs.subsidiaries, contract.legal_entity, obj="contract",
+                                           record_id=contract.id, field="legal_entity", what="legal entity",
+                                           config_key="subsidiaries")),
+        "memo": contract.name,
+        "otherRefNum": contract.opportunity_id,
+        "item": {"items": lines},
+    }
+    if project_id is not None:
+        body["job"] = external_ref("job", project_id)
+    if contract.end_date is not None:
+        body["endDate"] = contract.end_date.isoformat()
+    if contract.billing_terms is not None and contract.billing_terms.payment_terms is not None:
+        body["terms"] = internal_ref(_lookup(refs.terms, contract.billing_terms.payment_terms, obj="contract",
+                                             record_id=contract.id, field="billing_terms.payment_terms",
+                                             what="payment terms", config_key="terms"))
+    return body
+
+
+def time_entry_to_timebill(entry: TimeEntry, *, rate: Money, employee_id: str, task_id: str | None = None,
+                           item_id: str | None = None) -> dict[str, Any]:
+    """Approved time as a NetSuite time transaction (`timebill`), rated from the rate card.
+
+    `employee_id` is the NetSuite internal id of the employee (q2c does not own employees);
+    the project and task are referenced by canonical id. `hours` is a decimal number of hours.
+    """
+    if entry.hours <= 0:
+        raise _reject("time_entry", entry.id, "hours", "hours_not_positive", f"hours is {entry.hours}",
+                      "Correct the hours in the time tracker, then replay.")
+    body: dict[str, Any] = {
+        "externalId": entry.id,
+        "employee": internal_ref(employee_id),
+        "customer": external_ref("job", entry.project_id),
+        "hours": entry.hours,
+        "tranDate": entry.work_date.isoformat(),
+        "rate": rate.amount,
+        "isBillable": entry.billable,
+        "memo": entry.notes[:4000],
+    }
+    if task_id is not None:
+        body["caseTaskEvent"] = external_ref("projecttask", task_id)
+    if item_id is not None:
+        body["item"] = internal_ref(item_id)
+    return body
+
+
+def invoice_to_netsuite(invoice: Invoice, *, refs: AccountReferences, legal_entity: str,
+                        project_id: str | None = None) -> dict[str, Any]:
+    """An invoice against the contract's sales order, with q2c's computed lines."""
+    if invoice.kind != "invoice":
+        raise _reject("invoice", invoice.id, "kind", "credit_note_unsupported",
+                      "credit notes are not sent to NetSuite as invoices",
+                      "Issue the credit memo in NetSuite against the original invoice.")
+    lines = []
+    for index, line in enumerate(invoice.lines):
+        field = f"lines[{index}]"
+        item: dict[str, Any] = {
+            "item": internal_ref(refs.default_service_item) if refs.default_service_item else
+            internal_ref(_lookup(refs.service_items, None, obj="invoice", record_id=invoice.id,
+                                 field=f"{field}.item", what="service item", config_key="service_items")),
+            "description": line.description,
+            "quantity": line.quantity,
+            "rate": line.unit_price.amount,
+            "amount": _amount(line.amount, invoice.currency, obj="invoice", record_id=invoice.id,
+                              field=f"{field}.amount"),
+        }
+        if line.phase_id is not None:
+            item["custcol_q2c_phase_id"] = line.phase_id
+        lines.append(item)
+    body: dict[str, Any] = {
+        "entity": external_ref("customer", invoice.customer_id),
+        "externalId": invoice.id,
+        "tranDate": invoice.invoice_date.isoformat(),
+        "createdFrom": external_ref("salesorder", invoice.contract_id),
+        "currency": internal_ref(_lookup(refs.currencies, invoice.currency, obj="invoice", record_id=invoice.id,
+                                         field="currency", what="currency", config_key="currencies")),
+        "subsidiary": internal_ref(_lookup(refs.subsidiaries, legal_entity, obj="invoice", record_id=invoice.id,
+                                           field="legal_entity", what="legal entity", config_key="subsidiaries")),
+        "item": {"items": lines},
+    }
+    if project_id is not None:
+        body["job"] = external_ref("job", project_id)
+    return body
+
+
+# --- from NetSuite ---------------------------------------------------------------------------------
+
+
+def job_status_from_netsuite(status_id: str | None, status_name: str | None, *,
+                             refs: AccountReferences) -> ProjectStatus:
+    """A project is closed when its entityStatus is the Closed status (by id or by name)."""
+    closed_names = {n.lower() for n in refs.closed_job_status_names}
+    if status_id is not None and status_id == refs.job_statuses.get("closed"):
+        return ProjectStatus.CLOSED
+    if status_name is not None and status_name.strip().lower() in closed_names:
+        return ProjectStatus.CLOSED
+    return ProjectStatus.OPEN
+
+
+class InvoiceState(StrEnum):
+    """Where a NetSuite invoice stands (transaction.status for type CustInvc)."""
+
+    OPEN = "open"
+    PAID = "paid"
+    PENDING_APPROVAL = "pending_approval"
+    REJECTED = "rejected"
+    VOIDED = "voided"
+
+    @property
+    def posted(self) -> bool:
+        """Posted to the GL: open or paid. This is the 'invoice posted' event."""
+        return self in (InvoiceState.OPEN, InvoiceState.PAID)
+
+    def canonical(self) -> InvoiceStatus:
+        return InvoiceStatus.POSTED if self.posted else InvoiceStatus.DRAFT
+
+
+_INVOICE_CODES = {"A": InvoiceState.OPEN, "B": InvoiceState.PAID, "D": InvoiceState.PENDING_APPROVAL,
+                  "E": InvoiceState.REJECTED, "V": InvoiceState.VOIDED}
+_INVOICE_NAMES = {"open": InvoiceState.OPEN, "paid in full": InvoiceState.PAID,
+                  "pending approval": InvoiceState.PENDING_APPROVAL, "rejected": InvoiceState.REJECTED,
+                  "voided": InvoiceState.VOIDED}
+
+
+def invoice_state_from_netsuite(status: str) -> InvoiceState:
+    """Read a status as SuiteQL gives it ('A', 'CustInvc:B') or as its name ('Paid In Full')."""
+    text = status.strip()
+    code = text.split(":", 1)[1] if text.startswith("CustInvc:") else text
+    if code in _INVOICE_CODES:
+        return _INVOICE_CODES[code]
+    name = text.split(":")[-1].strip().lower()
+    if name in _INVOICE_NAMES:
+        return _INVOICE_NAMES[name]
+    raise ValueError(f"unknown NetSuite invoice status '{status}'")

@@ -1,0 +1,138 @@
+"""The NetSuite record types q2c touches, as the sandbox enforces them.
+
+Field names are the REST record names (camelCase; NetSuite matches them without regard to
+case). Each field has a kind, and reference fields name the record types (or lists) they may
+point at. Kept apart from the server so that the rules read as a table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+FieldKind = Literal["text", "number", "bool", "date", "ref", "sublist"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    kind: FieldKind
+    targets: tuple[str, ...] = ()  # record types (or list names) a reference may point at
+    required: bool = False
+    label: str = ""  # what the NetSuite UI calls the field, used in "Please enter value(s) for"
+    lines: tuple[FieldSpec, ...] = ()  # columns of a sublist
+
+    @property
+    def ui_label(self) -> str:
+        return self.label or self.name
+
+
+@dataclass(frozen=True)
+class RecordSchema:
+    type: str
+    fields: tuple[FieldSpec, ...]
+    table: str  # SuiteQL table
+    label_field: str | None  # the field that becomes refName
+    transaction_type: str | None = None  # SuiteQL transaction.type code
+    by_lower: dict[str, FieldSpec] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.by_lower.update({f.name.lower(): f for f in self.fields})
+
+    def spec(self, name: str) -> FieldSpec | None:
+        return self.by_lower.get(name.lower())
+
+
+def _t(name: str, *, required: bool = False, label: str = "") -> FieldSpec:
+    return FieldSpec(name, "text", required=required, label=label)
+
+
+def _n(name: str, *, required: bool = False, label: str = "") -> FieldSpec:
+    return FieldSpec(name, "number", required=required, label=label)
+
+
+def _b(name: str) -> FieldSpec:
+    return FieldSpec(name, "bool")
+
+
+def _d(name: str, *, required: bool = False, label: str = "") -> FieldSpec:
+    return FieldSpec(name, "date", required=required, label=label)
+
+
+def _r(name: str, *targets: str, required: bool = False, label: str = "") -> FieldSpec:
+    return FieldSpec(name, "ref", targets=targets, required=required, label=label)
+
+
+# Lists that are references but not records q2c reads or writes.
+LISTS: dict[str, dict[str, str]] = {
+    # Setup > Accounting > Accounting Lists > Project Status (the job's entityStatus)
+    "jobstatus": {"1": "Closed", "2": "In Progress", "3": "Not Awarded", "4": "Pending"},
+    # transaction.status codes for invoices and sales orders (SuiteQL reports the letter)
+    "invoicestatus": {"A": "Open", "B": "Paid In Full", "V": "Voided"},
+    "salesorderstatus": {"A": "Pending Approval", "B": "Pending Fulfillment", "F": "Pending Billing",
+                         "G": "Billed", "H": "Closed"},
+}
+
+CLOSED_JOB_STATUS = "1"
+OPEN_JOB_STATUS = "2"
+
+_LINE = (
+    _r("item", "serviceitem", required=True, label="Item"),
+    _t("description"),
+    _n("quantity"),
+    _n("rate"),
+    _n("amount"),
+    _t("custcol_q2c_phase_id"),
+)
+
+SCHEMAS: dict[str, RecordSchema] = {s.type: s for s in (
+    RecordSchema("subsidiary", (_t("name", required=True), _r("currency", "currency")), "subsidiary", "name"),
+    RecordSchema("currency", (_t("name", required=True), _t("symbol", required=True)), "currency", "symbol"),
+    RecordSchema("term", (_t("name", required=True), _n("daysUntilNetDue")), "term", "name"),
+    RecordSchema("serviceitem", (_t("itemId", required=True), _t("displayName")), "item", "itemId"),
+    RecordSchema("salestaxitem", (_t("itemId", required=True), _n("rate")), "salestaxitem", "itemId"),
+    RecordSchema("customer", (
+        _t("companyName", required=True, label="Company Name"), _t("entityId"), _t("externalId"),
+        _r("parent", "customer"), _r("subsidiary", "subsidiary", required=True, label="Subsidiary"),
+        _r("terms", "term"), _r("currency", "currency"), _b("taxable"), _r("taxItem", "salestaxitem"),
+        _t("resaleNumber"), _t("vatRegNumber"), _t("email"), _b("isInactive"), _t("comments"),
+    ), "customer", "companyName"),
+    RecordSchema("job", (
+        _t("companyName", required=True, label="Project Name"), _t("entityId"), _t("externalId"),
+        _r("parent", "customer", required=True, label="Customer"), _r("entityStatus", "jobstatus"),
+        _r("subsidiary", "subsidiary"), _r("currency", "currency"), _d("startDate"),
+        _d("projectedEndDate"), _b("allowTime"), _b("isInactive"), _t("comments"),
+    ), "job", "companyName"),
+    RecordSchema("projecttask", (
+        _t("title", required=True, label="Name"), _r("project", "job", required=True, label="Project"),
+        _t("externalId"), _t("status"), _n("plannedWork"), _b("nonBillableTask"), _d("startDate"),
+        _t("constraintType"),
+    ), "projecttask", "title"),
+    RecordSchema("employee", (
+        _t("firstName", required=True, label="First Name"), _t("lastName", required=True, label="Last Name"),
+        _t("entityId"), _t("email"), _t("externalId"), _b("isInactive"), _r("subsidiary", "subsidiary"),
+        _t("title"), _n("laborCost"),
+    ), "employee", "entityId"),
+    RecordSchema("timebill", (
+        _r("employee", "employee", required=True, label="Employee"),
+        _r("customer", "job", "customer", required=True, label="Customer:Project"),
+        _r("caseTaskEvent", "projecttask"), _n("hours", required=True, label="Duration"),
+        _d("tranDate", required=True, label="Date"), _n("rate"), _b("isBillable"), _t("memo"),
+        _r("item", "serviceitem"), _t("externalId"),
+    ), "timebill", None),
+    RecordSchema("salesorder", (
+        _r("entity", "customer", required=True, label="Customer"), _d("tranDate", required=True, label="Date"),
+        _t("externalId"), _r("job", "job"), _r("currency", "currency"), _r("subsidiary", "subsidiary"),
+        _r("terms", "term"), _d("startDate"), _d("endDate"), _t("memo"), _t("otherRefNum"),
+        FieldSpec("item", "sublist", lines=_LINE),
+    ), "transaction", "tranId", transaction_type="SalesOrd"),
+    RecordSchema("invoice", (
+        _r("entity", "customer", required=True, label="Customer"), _d("tranDate", required=True, label="Date"),
+        _t("externalId"), _r("job", "job"), _r("currency", "currency"), _r("subsidiary", "subsidiary"),
+        _r("terms", "term"), _r("createdFrom", "salesorder"), _t("memo"), _t("otherRefNum"),
+        FieldSpec("item", "sublist", lines=_LINE),
+    ), "transaction", "tranId", transaction_type="CustInvc"),
+)}
+
+# Record types a caller may write through REST or the bulk RESTlet (the rest are seeded setup).
+WRITABLE = frozenset({"customer", "job", "projecttask", "employee", "timebill", "salesorder", "invoice"})

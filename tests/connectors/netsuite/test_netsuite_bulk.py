@@ -1,0 +1,162 @@
+"""Bulk time through q2c's RESTlet under NetSuite's account-wide concurrency limit."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from netsuite_fixtures import ClientFactory, seed_project
+
+from q2c.connectors.netsuite.client import NetSuiteClient
+from q2c.connectors.netsuite.sandbox import RESTLET_PATH, SUITEQL_PATH, NetSuiteSandbox
+from q2c.connectors.sandbox_kit import Faults, SandboxServer, VendorLimits
+from q2c.engine.resilience import GuardRegistry
+
+RESTLET_QUERY = {"script": "customscript_q2c_bulk_upsert", "deploy": "customdeploy_q2c_bulk_upsert"}
+
+
+def _timebills(ids: dict[str, Any], count: int, *, prefix: str = "TE") -> list[dict[str, Any]]:
+    return [{"externalId": f"{prefix}-{n:06d}", "employee": {"id": ids["employees"][n % len(ids["employees"])]},
+             "customer": {"externalId": "PRJ-1", "type": "job"},
+             "caseTaskEvent": {"externalId": "PRJ-1-DEV", "type": "projecttask"},
+             "hours": Decimal("1.25"), "rate": Decimal("150.00"), "tranDate": "2026-11-02", "isBillable": True,
+             "memo": f"entry {n}"} for n in range(count)]
+
+
+def _assert_each_once(sandbox: NetSuiteSandbox, records: list[dict[str, Any]]) -> None:
+    state = sandbox.state
+    assert state.count("timebill") == len(records)
+    assert set(state.external["timebill"]) == {r["externalId"] for r in records}
+    assert state.created("timebill") == len(records)
+
+
+def test_thousand_timebills_never_exceed_the_account_limit(make_client: ClientFactory, sandbox: NetSuiteSandbox
+                                                           ) -> None:
+    ids = seed_project(sandbox, employees=3)
+    sandbox.set_limits(VendorLimits(concurrency=2))
+    sandbox.set_faults(Faults(latency_ms=20))
+    client = make_client(concurrency_limit=2)
+    records = _timebills(ids, 1000)
+    results = client.bulk_upsert("timebill", records)
+    assert [r.external_id for r in results] == [r["externalId"] for r in records]
+    assert {r.status for r in results} == {"created"}
+    assert sandbox.state.max_in_flight == 2  # two chunks at a time, never three
+    assert sum(sandbox.state.over_limit.values()) == 0
+    _assert_each_once(sandbox, records)
+    stored = sandbox.state.by_external_id("timebill", "TE-000007")
+    assert stored is not None and stored.values["customer"] == ids["job"]
+    assert stored.values["casetaskevent"] == ids["task"]
+    again = client.bulk_upsert("timebill", records)
+    assert {r.status for r in again} == {"updated"}
+    assert sandbox.state.count("timebill") == 1000
+
+
+def test_over_limit_answers_from_the_account_are_absorbed(make_client: ClientFactory, sandbox: NetSuiteSandbox
+                                                          ) -> None:
+    """Another integration holds part of the account's limit: NetSuite refuses, q2c waits and retries."""
+    ids = seed_project(sandbox)
+    sandbox.set_limits(VendorLimits(concurrency=2))
+    sandbox.set_faults(Faults(latency_ms=20, throttle_rate=0.2, seed=7))
+    client = make_client(concurrency_limit=4)  # more than the account allows
+    records = _timebills(ids, 1600)
+    results = client.bulk_upsert("timebill", records)
+    assert all(r.status == "created" for r in results)
+    assert sandbox.state.max_in_flight <= 2
+    assert sandbox.state.over_limit["restlet"] > 0 or sandbox.stats.throttled > 0
+    assert client.guard.stats.rate_limited > 0
+    _assert_each_once(sandbox, records)
+
+
+def test_rest_and_restlet_share_one_limit_and_answer_in_their_own_shapes(
+        server: SandboxServer, client: NetSuiteClient, sandbox: NetSuiteSandbox) -> None:
+    client.get("currency", "1")
+    headers = {"Authorization": f"Bearer {next(iter(sandbox.state.tokens))}"}
+    sandbox.set_limits(VendorLimits(concurrency=0))  # the account is saturated by others
+    rest = httpx.post(server.url + SUITEQL_PATH, headers={**headers, "Prefer": "transient"},
+                      json={"q": "SELECT id FROM currency"})
+    assert rest.status_code == 429
+    assert set(rest.json()) == {"type", "title", "status", "o:errorDetails"}
+    restlet = httpx.post(server.url + RESTLET_PATH, params=RESTLET_QUERY, headers=headers,
+                         json={"recordType": "timebill", "records": []})
+    assert restlet.status_code == 400
+    assert restlet.json()["error"]["code"] == "SSS_REQUEST_LIMIT_EXCEEDED"
+    assert sandbox.state.over_limit == {"rest": 1, "restlet": 1}
+    sandbox.set_limits(VendorLimits(concurrency=5))
+    sandbox.set_faults(Faults(throttle_rate=1.0))  # the kit's injected throttle takes each surface's shape too
+    injected = httpx.post(server.url + RESTLET_PATH, params=RESTLET_QUERY, headers=headers,
+                          json={"recordType": "timebill", "records": []})
+    assert injected.status_code == 400 and injected.json()["error"]["code"] == "SSS_REQUEST_LIMIT_EXCEEDED"
+    assert httpx.get(server.url + "/services/rest/record/v1/currency/1", headers=headers).status_code == 429
+
+
+def test_restlet_refuses_more_than_200_records(server: SandboxServer, client: NetSuiteClient,
+                                               sandbox: NetSuiteSandbox) -> None:
+    client.get("currency", "1")
+    headers = {"Authorization": f"Bearer {next(iter(sandbox.state.tokens))}"}
+    response = httpx.post(server.url + RESTLET_PATH, params=RESTLET_QUERY, headers=headers,
+                          json={"recordType": "timebill", "records": [{"externalId": str(n)} for n in range(201)]})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "Q2C_BATCH_TOO_LARGE"
+    unknown_script = httpx.post(server.url + RESTLET_PATH, params={"script": "customscript_x", "deploy": "1"},
+                                headers=headers, json={})
+    assert unknown_script.json()["error"]["code"] == "SSS_INVALID_SCRIPTLET_ID"
+    anonymous = httpx.post(server.url + RESTLET_PATH, params=RESTLET_QUERY, json={})
+    assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "INVALID_LOGIN_ATTEMPT"
+
+
+def test_bad_records_fail_alone_with_the_field_named(make_client: ClientFactory, sandbox: NetSuiteSandbox) -> None:
+    ids = seed_project(sandbox)
+    seed_project(sandbox, customer="CUST-2", project="PRJ-CLOSED", employees=0)
+    sandbox.state.close_job(sandbox.state.external["job"]["PRJ-CLOSED"])
+    client = make_client(bulk_threshold=10)
+    records = _timebills(ids, 300)
+    records[5]["customer"] = {"externalId": "PRJ-CLOSED", "type": "job"}
+    records[5].pop("caseTaskEvent")
+    records[17]["customer"] = {"externalId": "PRJ-NEVER-SYNCED", "type": "job"}
+    records[250]["hours"] = Decimal("30")
+    results = client.bulk_upsert("timebill", records)
+    failed = {r.external_id: r.error for r in results if r.status == "error"}
+    assert set(failed) == {"TE-000005", "TE-000017", "TE-000250"}
+    closed, missing, too_long = failed["TE-000005"], failed["TE-000017"], failed["TE-000250"]
+    assert closed is not None and closed.field == "customer" and closed.rule == "netsuite.USER_ERROR"
+    assert "closed" in closed.message and "Reopen the project" in closed.action
+    assert missing is not None and missing.rule == "netsuite.Q2C_REFERENCE_NOT_FOUND"
+    assert missing.field == "customer" and "PRJ-NEVER-SYNCED" in missing.message
+    assert too_long is not None and too_long.field == "hours" and too_long.record_id == "TE-000250"
+    assert sandbox.state.count("timebill") == 297
+
+
+def test_small_batches_go_record_by_record_through_rest(make_client: ClientFactory, sandbox: NetSuiteSandbox
+                                                       ) -> None:
+    ids = seed_project(sandbox)
+    client = make_client(bulk_threshold=50)
+    records = _timebills(ids, 12)
+    records[3]["employee"] = {"id": "424242"}
+    results = client.bulk_upsert("timebill", records)
+    assert [r.status for r in results].count("upserted") == 11
+    assert results[3].status == "error" and results[3].error is not None
+    assert results[3].error.field == "employee"
+    assert sandbox.state.restlet_calls == 0
+    assert sandbox.state.count("timebill") == 11
+
+
+def test_two_clients_in_one_process_share_the_account_guard(make_client: ClientFactory, sandbox: NetSuiteSandbox
+                                                            ) -> None:
+    ids = seed_project(sandbox)
+    sandbox.set_limits(VendorLimits(concurrency=3))
+    sandbox.set_faults(Faults(latency_ms=10))
+    guards = GuardRegistry()
+    first, second = make_client(guards=guards, concurrency_limit=3), make_client(guards=guards, concurrency_limit=3)
+    assert first.guard is second.guard
+    batches = [_timebills(ids, 600, prefix="A"), _timebills(ids, 600, prefix="B")]
+    threads = [threading.Thread(target=c.bulk_upsert, args=("timebill", b))
+               for c, b in zip((first, second), batches, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sandbox.state.max_in_flight <= 3
+    assert sum(sandbox.state.over_limit.values()) == 0
+    assert sandbox.state.count("timebill") == 1200
