@@ -51,6 +51,10 @@ class NetSuiteSettings(Strict):
     restlet_url: str | None = None
     concurrency_limit: int = Field(default=5, ge=1, le=100)
     bulk_threshold: int = Field(default=20, ge=1)
+    # Internal ids of the account's setup records: subsidiaries (by legal entity code), currencies
+    # (by ISO code), terms (by name), service_items (by offering), billing_type_items, default_service_item,
+    # tax_items (by tax code). See q2c.connectors.netsuite.mapping.AccountReferences.
+    references: dict[str, Any] = Field(default_factory=dict)
 
 
 class Systems(Strict):
@@ -135,6 +139,7 @@ class RevenueAccounts(Strict):
     contract_asset: str = "1250 Unbilled Receivables"
     contract_liability: str = "2400 Deferred Revenue"
     revenue: str = "4000 Services Revenue"
+    fx_rounding: str = "7990 FX Rounding"
 
 
 class HttpSettings(Strict):

@@ -255,7 +255,9 @@ def sandbox(name: Annotated[str, typer.Argument(help="salesforce, harvest or net
             malformed_rate: Annotated[float, typer.Option(help="Share of responses truncated.")] = 0.0,
             down: Annotated[bool, typer.Option(help="Start in maintenance (503).")] = False,
             vendor_limits: Annotated[bool, typer.Option(help="Enforce the vendor's documented limits.")] = False,
-            seed_demo: Annotated[bool, typer.Option(help="Load the demo scenario's data.")] = False) -> None:
+            key_out: Annotated[Path | None, typer.Option(
+                help="NetSuite: write the generated M2M private key here (the connector signs with it).")] = None
+            ) -> None:
     """Run one vendor sandbox in the foreground (faults can be changed at run time: PUT /__sandbox/faults)."""
     from q2c.connectors.sandbox_kit import Faults, serve_forever
     from q2c.entrypoints.sandboxes import SANDBOX_NAMES, make_sandbox
@@ -265,7 +267,10 @@ def sandbox(name: Annotated[str, typer.Argument(help="salesforce, harvest or net
         raise typer.Exit(2)
     faults = Faults(down=down, latency_ms=latency_ms, error_rate=error_rate, throttle_rate=throttle_rate,
                     malformed_rate=malformed_rate)
-    box = make_sandbox(name, faults=faults, vendor_limits=vendor_limits, seed_demo=seed_demo)
+    box = make_sandbox(name, faults=faults, vendor_limits=vendor_limits)
+    private_key = getattr(box, "private_key_pem", None)
+    if key_out is not None and isinstance(private_key, str):
+        key_out.write_text(private_key)
     if port == 0:
         from q2c.connectors.sandbox_kit import free_port
 

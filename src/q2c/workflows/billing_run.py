@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlalchemy.engine import Connection
 
 from q2c.domain.billing import milestone_invoice, time_and_materials_invoice
-from q2c.domain.model import BillingType, Contract, Invoice, Milestone, MilestoneStatus, Project
+from q2c.domain.model import BillingType, Contract, Invoice, MilestoneStatus, Project
 from q2c.domain.money import Money
 from q2c.engine.hashing import content_hash
 from q2c.engine.worker import Effects
@@ -69,7 +69,7 @@ def bill_contract(hub: Hub, item: WorkItem) -> Effects | None:
         rated = synced_rated_time(conn, project.id) if project is not None else []
     run = _Run()
     billed_milestones = {line.milestone_id for inv in invoices for line in inv.lines if line.milestone_id}
-    fresh_milestones = _current_milestones(hub, contract)
+    contract = with_current_milestones(hub, contract)
     for phase in contract.phases:
         if phase.billing_type is BillingType.TIME_AND_MATERIALS and project is not None:
             phase_tasks = {t.code for t in project.tasks if t.phase_id in (None, phase.id)}
@@ -84,7 +84,7 @@ def bill_contract(hub: Hub, item: WorkItem) -> Effects | None:
                 run.billed.append(_Billed(result.invoice, result.billed_entry_ids, over_cap_only,
                                           result.unbillable_over_cap, explanation=result.explanation))
         elif phase.billing_type in (BillingType.MILESTONE, BillingType.FIXED_FEE):
-            for milestone in fresh_milestones.get(phase.id, phase.milestones):
+            for milestone in phase.milestones:
                 if milestone.status is MilestoneStatus.PENDING or milestone.id in billed_milestones:
                     continue
                 invoice = milestone_invoice(invoice_id=f"INV-{milestone.id}", contract=contract, phase=phase,
@@ -93,18 +93,20 @@ def bill_contract(hub: Hub, item: WorkItem) -> Effects | None:
                                           explanation=f"milestone '{milestone.name}' {milestone.status.value}"))
     for b in run.billed:
         if b.invoice is not None:
-            b.erp_ref = hub.erp.upsert_invoice(b.invoice)
+            b.erp_ref = hub.erp.upsert_invoice(b.invoice, legal_entity=contract.legal_entity,
+                                               project_id=project.id if project is not None else None)
     return _effects(hub, item, contract, run)
 
 
-def _current_milestones(hub: Hub, contract: Contract) -> dict[str, tuple[Milestone, ...]]:
-    """Milestone status is owned by the CRM: read it fresh, matched to the contract's phases by id."""
-    if not any(p.billing_type in (BillingType.MILESTONE, BillingType.FIXED_FEE) and p.milestones
-               for p in contract.phases):
-        return {}
+def with_current_milestones(hub: Hub, contract: Contract) -> Contract:
+    """Milestone status is owned by the CRM: the contract with its milestones as the CRM has them now."""
+    if not any(p.milestones for p in contract.phases):
+        return contract
     deal = hub.crm.deal(contract.opportunity_id.removeprefix("SF-"))
     # Phases were planned one per opportunity line, in line order (see domain.engagement).
-    return {phase.id: line.milestones for phase, line in zip(contract.phases, deal.opportunity.lines, strict=False)}
+    phases = tuple(phase.model_copy(update={"milestones": line.milestones}) if phase.milestones else phase
+                   for phase, line in zip(contract.phases, deal.opportunity.lines, strict=False))
+    return contract.model_copy(update={"phases": phases})
 
 
 def _effects(hub: Hub, item: WorkItem, contract: Contract, run: _Run) -> Effects | None:

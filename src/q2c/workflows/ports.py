@@ -16,11 +16,11 @@ from q2c.domain.model import (
     Invoice,
     InvoiceStatus,
     JournalEntry,
-    Milestone,
     Opportunity,
     Project,
     ProjectStatus,
     Resource,
+    TimeEntry,
 )
 from q2c.domain.violations import Violation
 
@@ -50,6 +50,15 @@ class WriteResult:
 
 
 @dataclass(frozen=True)
+class Timebill:
+    """Approved, rated time on its way to the ERP."""
+
+    entry: TimeEntry
+    rated: RatedTime
+    task_id: str | None
+
+
+@dataclass(frozen=True)
 class ProjectState:
     status: ProjectStatus
     closed_on: date | None = None
@@ -62,18 +71,10 @@ class Deal:
     field_names: Mapping[str, str] = field(default_factory=dict)  # canonical field -> CRM field
 
 
-@dataclass(frozen=True)
-class MilestoneUpdate:
-    contract_opportunity_id: str
-    line_id: str
-    milestone: Milestone
-
-
 class Crm(Protocol):
     def won_deal_ids(self, since: datetime | None) -> list[tuple[str, datetime]]: ...
     def deal(self, opportunity_id: str) -> Deal: ...
     def write_back(self, deal: Deal, *, customer_number: str, contract_id: str, project_id: str) -> None: ...
-    def milestone_updates(self, since: datetime | None) -> list[tuple[MilestoneUpdate, datetime]]: ...
 
 
 class TimeTracker(Protocol):
@@ -83,12 +84,11 @@ class TimeTracker(Protocol):
 
 
 class Erp(Protocol):
-    def upsert_customer(self, customer: Customer, *, subsidiary: str) -> str: ...
-    def upsert_contract(self, contract: Contract, *, subsidiary: str) -> str: ...
+    def upsert_customer(self, customer: Customer) -> str: ...
     def upsert_project(self, project: Project, contract: Contract) -> str: ...
+    def upsert_contract(self, contract: Contract, *, project_id: str) -> str: ...
     def project_states(self, project_ids: Sequence[str]) -> dict[str, ProjectState]: ...
-    def upsert_timebills(self, rated: Sequence[RatedTime], *,
-                         resources: Mapping[str, Resource]) -> list[WriteResult]: ...
-    def upsert_invoice(self, invoice: Invoice) -> str: ...
+    def upsert_timebills(self, timebills: Sequence[Timebill]) -> list[WriteResult]: ...
+    def upsert_invoice(self, invoice: Invoice, *, legal_entity: str, project_id: str | None) -> str: ...
     def invoice_states(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceStatus]: ...
     def post_journal_entry(self, entry: JournalEntry) -> str: ...

@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from q2c.domain.revenue import revenue_contract_from
 from sqlalchemy.engine import Connection
 
 from q2c.domain.engagement import TaskTemplate, ancestors_top_down, plan_engagement
 from q2c.domain.model import Contract, Customer, Project
+from q2c.domain.revenue import revenue_contract_from
 from q2c.domain.validation.deal import DealReferenceData, deal_violations
 from q2c.engine.hashing import content_hash
 from q2c.engine.worker import Effects, Rejected
@@ -93,18 +93,17 @@ def set_up_deal(hub: Hub, item: WorkItem) -> Effects | None:
         raise Rejected(problems)
     customer = deal.customers[opportunity.customer_id]
     legal_entity = opportunity.legal_entity or customer.legal_entity or ""
-    entity = hub.config.legal_entity(legal_entity)
     card = hub.config.rate_card_for(opportunity.amount.currency)
-    assert entity is not None and card is not None  # guaranteed by the validation above
+    assert card is not None  # guaranteed by the validation above
     offerings: Mapping[str, list[TaskTemplate]] = {
         o.code: [TaskTemplate(t.code, t.name, t.billable) for t in o.tasks] for o in hub.config.service_offerings}
     contract, project = plan_engagement(opportunity, customer, legal_entity=legal_entity, rate_card=card,
                                         offering_tasks=offerings)
     # ERP first: it owns the customer number, and the time tracker's project must match an ERP job.
     chain = ancestors_top_down(customer, deal.customers)
-    customer_numbers = {c.id: hub.erp.upsert_customer(c, subsidiary=entity.netsuite_subsidiary) for c in chain}
-    contract_ref = hub.erp.upsert_contract(contract, subsidiary=entity.netsuite_subsidiary)
+    customer_numbers = {c.id: hub.erp.upsert_customer(c) for c in chain}
     project_ref = hub.erp.upsert_project(project, contract)
+    contract_ref = hub.erp.upsert_contract(contract, project_id=project.id)
     roles = {r for o in hub.config.service_offerings for line in opportunity.lines
              if o.code == line.service_offering for r in o.roles}
     team = [r for r in hub.resources.values() if not roles or r.role in roles]

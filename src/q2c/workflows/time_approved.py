@@ -31,6 +31,7 @@ from q2c.store import audit, cursors, inbox, links, queue, records
 from q2c.store import exceptions as exception_store
 from q2c.store.queue import WorkItem
 from q2c.workflows.hub import Hub
+from q2c.workflows.ports import Timebill
 
 KIND = "time.deliver"
 CURSOR = "harvest.time_entries.updated_since"
@@ -65,9 +66,11 @@ def poll_time(hub: Hub, *, started_at: datetime | None = None) -> PollStats:
             high_water = page.high_water
         with hub.engine.begin() as conn:
             for project_id, entries in group_by_project(page.entries).items():
-                versions = sorted((e.id, e.source_updated_at.isoformat()) for e in entries)
+                dumped = [e.model_dump(mode="json") for e in entries]
                 correlation = uuid.uuid4().hex
-                key = f"harvest:time:{project_id}:{content_hash(versions)}"
+                # Keyed on content, not on updated_at: Harvest stamps updates to the second, and two
+                # edits within one second must not look like a duplicate delivery.
+                key = f"harvest:time:{project_id}:{content_hash(dumped)}"
                 event_id = inbox.record_event(conn, idempotency_key=key, source="harvest",
                                               event_type="time_entries.changed",
                                               aggregate=f"project:{project_id}", correlation_id=correlation)
@@ -76,7 +79,7 @@ def poll_time(hub: Hub, *, started_at: datetime | None = None) -> PollStats:
                     continue
                 queue.enqueue(conn, kind=KIND, aggregate=f"project:{project_id}", correlation_id=correlation,
                               event_id=event_id, priority=queue.PRIORITY_TIME,
-                              payload={"entries": [e.model_dump(mode="json") for e in entries]})
+                              payload={"entries": dumped})
                 stats.groups_enqueued += 1
             for reject in page.rejects:
                 stats.rejects += 1
@@ -98,7 +101,7 @@ class _Plan:
 
     item: WorkItem
     entries: list[TimeEntry]
-    to_send: list[RatedTime] = field(default_factory=list)
+    to_send: list[Timebill] = field(default_factory=list)
     hashes: dict[str, str] = field(default_factory=dict)
     pending: list[TimeEntry] = field(default_factory=list)
     invalid: list[tuple[TimeEntry, list[Violation]]] = field(default_factory=list)
@@ -123,8 +126,8 @@ def deliver_time(hub: Hub, items: list[WorkItem]) -> Mapping[int, Outcome]:
             projects[pid] = projects[pid].model_copy(update={"status": state.status, "closed_on": state.closed_on})
     for plan in plans:
         _check(hub, plan, known, projects, contracts)
-    to_send = [r for p in plans for r in p.to_send]
-    results = {r.canonical_id: r for r in hub.erp.upsert_timebills(to_send, resources=hub.resources)} if to_send else {}
+    to_send = [t for p in plans for t in p.to_send]
+    results = {r.canonical_id: r for r in hub.erp.upsert_timebills(to_send)} if to_send else {}
     return {plan.item.id: _effects(hub, plan, known, results) for plan in plans}
 
 
@@ -179,7 +182,7 @@ def _check(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], projects:
                     action=f"Fix rate card {contract.rate_card.id} so role '{resource.role}' has one rate in force "
                            f"on {entry.work_date} (or correct the resource's role), then replay"))
             else:
-                plan.to_send.append(rated)
+                plan.to_send.append(Timebill(entry, rated, task.id if task is not None else None))
                 continue
         if problems:
             plan.invalid.append((entry, problems))
@@ -206,9 +209,8 @@ def _effects(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], results
         link_rows: list[links.Link] = []
         trail: list[audit.AuditEntry] = []
         problems: list[tuple[Violation, list[TimeEntry]]] = []
-        by_id = {e.id: e for e in plan.entries}
-        for rated in plan.to_send:
-            entry = by_id[rated.entry_id]
+        for timebill in plan.to_send:
+            entry, rated = timebill.entry, timebill.rated
             result = results.get(entry.id)
             if result is None or result.violation is not None:
                 v = result.violation if result is not None else Violation(
@@ -247,10 +249,11 @@ def _effects(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], results
             trail.append(audit.AuditEntry(actor=hub.actor, system=v.system, action="exception", entity=v.object,
                                           record_id=v.record_id, correlation_id=item.correlation_id,
                                           after={"rule": v.rule, "message": v.message}))
-        for rated in plan.to_send:
-            result = results.get(rated.entry_id)
+        for timebill in plan.to_send:
+            result = results.get(timebill.entry.id)
             if result is not None and result.violation is None:
-                exception_store.resolve_open_for(conn, system="harvest", object="time_entry", record_id=rated.entry_id)
+                exception_store.resolve_open_for(conn, system="harvest", object="time_entry",
+                                                 record_id=timebill.entry.id)
         if not plan.project_problems and plan.to_send and plan.entries:
             project_id = plan.entries[0].project_id
             exception_store.resolve_open_for(conn, system="netsuite", object="job", record_id=project_id)

@@ -85,7 +85,18 @@ _LINE = (
     _t("custcol_q2c_phase_id"),
 )
 
+_JOURNAL_LINE = (
+    _r("account", "account", required=True, label="Account"),
+    _n("debit"),
+    _n("credit"),
+    _t("memo"),
+    _r("entity", "customer", "job"),
+    _t("custcol_q2c_dimensions"),
+)
+
 SCHEMAS: dict[str, RecordSchema] = {s.type: s for s in (
+    RecordSchema("account", (_t("acctNumber", required=True), _t("acctName", required=True)), "account",
+                 "acctName"),
     RecordSchema("subsidiary", (_t("name", required=True), _r("currency", "currency")), "subsidiary", "name"),
     RecordSchema("currency", (_t("name", required=True), _t("symbol", required=True)), "currency", "symbol"),
     RecordSchema("term", (_t("name", required=True), _n("daysUntilNetDue")), "term", "name"),
@@ -132,7 +143,13 @@ SCHEMAS: dict[str, RecordSchema] = {s.type: s for s in (
         _r("terms", "term"), _r("createdFrom", "salesorder"), _t("memo"), _t("otherRefNum"),
         FieldSpec("item", "sublist", lines=_LINE),
     ), "transaction", "tranId", transaction_type="CustInvc"),
+    RecordSchema("journalentry", (
+        _r("subsidiary", "subsidiary", required=True, label="Subsidiary"), _d("tranDate", required=True, label="Date"),
+        _t("externalId"), _r("currency", "currency"), _t("memo"),
+        FieldSpec("line", "sublist", lines=_JOURNAL_LINE),
+    ), "transaction", "tranId", transaction_type="Journal"),
 )}
 
 # Record types a caller may write through REST or the bulk RESTlet (the rest are seeded setup).
-WRITABLE = frozenset({"customer", "job", "projecttask", "employee", "timebill", "salesorder", "invoice"})
+WRITABLE = frozenset({"customer", "job", "projecttask", "employee", "timebill", "salesorder", "invoice",
+                      "journalentry"})

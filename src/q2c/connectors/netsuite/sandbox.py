@@ -187,6 +187,11 @@ class NetSuiteState:
             ("serviceitem", "13", {"itemid": "Milestone Billing"}),
             ("salestaxitem", "20", {"itemid": "US-CA-STD", "rate": Decimal("7.25")}),
             ("salestaxitem", "21", {"itemid": "EXEMPT", "rate": Decimal(0)}),
+            ("account", "30", {"acctnumber": "1200", "acctname": "Accounts Receivable"}),
+            ("account", "31", {"acctnumber": "1250", "acctname": "Unbilled Receivables"}),
+            ("account", "32", {"acctnumber": "2400", "acctname": "Deferred Revenue"}),
+            ("account", "33", {"acctnumber": "4000", "acctname": "Services Revenue"}),
+            ("account", "34", {"acctnumber": "7990", "acctname": "FX Rounding"}),
         ]
         now = datetime.now(UTC)
         for rtype, rid, values in setup:
@@ -198,7 +203,7 @@ class NetSuiteState:
             return {str(r.values[key]): r.id for r in self.records[rtype].values()}
         return {"subsidiary": names("subsidiary", "name"), "currency": names("currency", "symbol"),
                 "term": names("term", "name"), "serviceitem": names("serviceitem", "itemid"),
-                "salestaxitem": names("salestaxitem", "itemid")}
+                "salestaxitem": names("salestaxitem", "itemid"), "account": names("account", "acctnumber")}
 
     def seed(self, record_type: str, fields: Mapping[str, Any]) -> str:
         """Write a record as an administrator would; returns its internal id."""
@@ -349,15 +354,18 @@ class NetSuiteState:
                 if col.required and values.get(col.name.lower()) is None:
                     return None, Problem("missing", f"{spec.name}.items[{index}].{col.name}",
                                          f"Please enter value(s) for: {col.ui_label}")
-            quantity = values.setdefault("quantity", Decimal(1))
-            if values.get("amount") is None and values.get("rate") is not None:
-                values["amount"] = quantity * values["rate"]
+            if spec.name == "item":  # item lines: quantity defaults to 1, amount to quantity x rate
+                quantity = values.setdefault("quantity", Decimal(1))
+                if values.get("amount") is None and values.get("rate") is not None:
+                    values["amount"] = quantity * values["rate"]
             lines.append(values)
         return lines, None
 
     def _rules(self, schema: RecordSchema, values: dict[str, Any], existing: StoredRecord | None) -> list[Problem]:
         if existing is not None and existing.locked:
             return [Problem("rule", None, f"This {schema.type} has been billed and can no longer be changed.")]
+        if schema.type == "journalentry":
+            return self._journal_rules(values)
         if schema.type != "timebill":
             return []
         merged = dict(existing.values) if existing is not None else {}
@@ -383,6 +391,18 @@ class NetSuiteState:
         if employee is not None and employee.values.get("isinactive") is True:
             problems.append(Problem("rule", "employee", "The employee is inactive."))
         return problems
+
+    @staticmethod
+    def _journal_rules(values: dict[str, Any]) -> list[Problem]:
+        lines = values.get("line") or []
+        debit = sum((line.get("debit") or Decimal(0) for line in lines), Decimal(0))
+        credit = sum((line.get("credit") or Decimal(0) for line in lines), Decimal(0))
+        if len(lines) < 2:
+            return [Problem("rule", "line", "A journal entry needs at least two lines.")]
+        if debit != credit:
+            return [Problem("rule", "line", f"The total of debit lines ({debit}) must equal the total of "
+                                            f"credit lines ({credit}).")]
+        return []
 
     # --- writes ---------------------------------------------------------------------------------
     def store(self, schema: RecordSchema, values: dict[str, Any], existing: StoredRecord | None) -> StoredRecord:

@@ -37,7 +37,8 @@ SYSTEM = "salesforce"
 ID_PREFIX = "SF-"
 
 ACCOUNT_FIELDS = ("Id", "Name", "ParentId", "BillingCountry", "CurrencyIsoCode", "Legal_Entity__c", "Tax_Id__c",
-                  "Tax_Code__c", "Tax_Exempt__c", "Payment_Terms__c", "ERP_Customer_Number__c", "SystemModstamp")
+                  "Tax_Code__c", "Tax_Exempt__c", "Tax_Exemption_Certificate__c", "Payment_Terms__c",
+                  "ERP_Customer_Number__c", "SystemModstamp")
 OPPORTUNITY_FIELDS = ("Id", "Name", "AccountId", "StageName", "IsWon", "IsClosed", "CloseDate", "Amount",
                       "CurrencyIsoCode", "Legal_Entity__c", "Start_Date__c", "End_Date__c", "ERP_Contract_Id__c",
                       "ERP_Project_Id__c", "LastModifiedById", "SystemModstamp")
@@ -247,7 +248,8 @@ def _customer(account: Mapping[str, Any], violations: list[Violation]) -> Custom
                    f"Payment_Terms__c is {terms!r}; q2c understands 'Net <days>' or 'Due on Receipt'")
     currency = r.currency()
     exempt = r.boolean("Tax_Exempt__c")
-    tax = TaxProfile(tax_id=r.text("Tax_Id__c"), tax_code=r.text("Tax_Code__c"), exempt=bool(exempt))
+    tax = TaxProfile(tax_id=r.text("Tax_Id__c"), tax_code=r.text("Tax_Code__c"), exempt=bool(exempt),
+                     exemption_certificate=r.text("Tax_Exemption_Certificate__c"))
     legal_entity = r.text("Legal_Entity__c")
     country = r.text("BillingCountry")
     if account_id is None or name is None or len(violations) > before:

@@ -114,6 +114,7 @@ ACCOUNT = _object("Account", "Account", "001", [
     FieldSpec("Tax_Id__c", "string", "Tax ID", length=40),
     FieldSpec("Tax_Code__c", "string", "Tax Code", length=40),
     FieldSpec("Tax_Exempt__c", "boolean", "Tax Exempt", default=False),
+    FieldSpec("Tax_Exemption_Certificate__c", "string", "Tax Exemption Certificate"),
     FieldSpec("Payment_Terms__c", "string", "Payment Terms", length=40),
     FieldSpec("ERP_Customer_Number__c", "string", "ERP Customer Number", external_id=True, length=40),
 ])

@@ -1,0 +1,136 @@
+"""NetSuite as the hub's ERP (the `Erp` port): canonical records out, project and invoice status in.
+
+Every write is an upsert on q2c's canonical id (the record's externalId), so a retry or a replay
+never creates a second record. Time goes in bulk through the q2c RESTlet; the rest one by one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from decimal import Decimal
+
+from q2c.connectors.errors import RecordRejected
+from q2c.connectors.netsuite.client import NetSuiteClient
+from q2c.connectors.netsuite.mapping import (
+    contract_to_salesorder,
+    customer_to_netsuite,
+    internal_ref,
+    invoice_to_netsuite,
+    project_to_job,
+    task_to_projecttask,
+    time_entry_to_timebill,
+)
+from q2c.connectors.netsuite.suiteql import in_list
+from q2c.domain.model import Contract, Customer, Invoice, InvoiceStatus, JournalEntry, Project, ProjectStatus
+from q2c.domain.violations import Violation
+from q2c.workflows.ports import ProjectState, Timebill, WriteResult
+
+
+class NetSuiteErp:
+    def __init__(self, client: NetSuiteClient) -> None:
+        self.client = client
+        self._employees: dict[str, str] | None = None
+        self._accounts: dict[str, str] | None = None
+        self._lock = threading.Lock()
+
+    # --- project setup --------------------------------------------------------------------
+    def upsert_customer(self, customer: Customer) -> str:
+        return self.client.upsert("customer", customer.id, customer_to_netsuite(customer,
+                                                                                refs=self.client.config.references))
+
+    def upsert_project(self, project: Project, contract: Contract) -> str:
+        refs = self.client.config.references
+        job_id = self.client.upsert("job", project.id, project_to_job(project, refs=refs, contract=contract))
+        if project.tasks:
+            results = self.client.bulk_upsert("projecttask", [task_to_projecttask(t) for t in project.tasks])
+            failed = [r.error for r in results if r.error is not None]
+            if failed:
+                raise RecordRejected(failed[0])
+        return job_id
+
+    def upsert_contract(self, contract: Contract, *, project_id: str) -> str:
+        body = contract_to_salesorder(contract, refs=self.client.config.references, project_id=project_id)
+        return self.client.upsert("salesorder", contract.id, body)
+
+    def project_states(self, project_ids: Sequence[str]) -> dict[str, ProjectState]:
+        return {pid: ProjectState(ProjectStatus.CLOSED if s.closed else ProjectStatus.OPEN)
+                for pid, s in self.client.jobs_status(project_ids).items()}
+
+    # --- time -----------------------------------------------------------------------------
+    def _employee_ids(self, *, refresh: bool = False) -> dict[str, str]:
+        with self._lock:
+            if self._employees is None or refresh:
+                self._employees = self.client.employee_ids_by_email()
+            return self._employees
+
+    def upsert_timebills(self, timebills: Sequence[Timebill]) -> list[WriteResult]:
+        employees = self._employee_ids()
+        if any(t.rated.resource_id not in employees for t in timebills):
+            employees = self._employee_ids(refresh=True)  # someone may have been hired since
+        results: list[WriteResult] = []
+        bodies = []
+        sent: list[str] = []
+        for t in timebills:
+            employee = employees.get(t.rated.resource_id)
+            if employee is None:
+                results.append(WriteResult(t.entry.id, None, Violation(
+                    system="netsuite", object="employee", record_id=t.rated.resource_id, field="email",
+                    rule="time.employee_missing",
+                    message=f"no active NetSuite employee has the email {t.rated.resource_id} (entry {t.entry.id})",
+                    action="Create or reactivate the employee in NetSuite with this email, then replay")))
+                continue
+            entry = t.entry.model_copy(update={"billable": t.rated.billable})
+            bodies.append(time_entry_to_timebill(entry, rate=t.rated.rate, employee_id=employee, task_id=t.task_id))
+            sent.append(t.entry.id)
+        if bodies:
+            for r in self.client.bulk_upsert("timebill", bodies):
+                results.append(WriteResult(r.external_id, r.internal_id, r.error))
+        return results
+
+    # --- billing and revenue --------------------------------------------------------------
+    def upsert_invoice(self, invoice: Invoice, *, legal_entity: str, project_id: str | None) -> str:
+        body = invoice_to_netsuite(invoice, refs=self.client.config.references, legal_entity=legal_entity,
+                                   project_id=project_id)
+        return self.client.upsert("invoice", invoice.id, body)
+
+    def invoice_states(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceStatus]:
+        return {i: s.state.canonical() for i, s in self.client.invoices(invoice_ids).items()}
+
+    def _account_ids(self, numbers: Sequence[str]) -> dict[str, str]:
+        with self._lock:
+            if self._accounts is None or any(n not in self._accounts for n in numbers):
+                rows = self.client.suiteql(f"SELECT id, acctnumber FROM account WHERE acctnumber IN {in_list(numbers)}")
+                self._accounts = {**(self._accounts or {}), **{r["acctnumber"]: r["id"] for r in rows}}
+            return dict(self._accounts)
+
+    def post_journal_entry(self, entry: JournalEntry) -> str:
+        """A balanced journal entry; accounts are named '<number> <name>' and matched by number."""
+        numbers = [line.account.split()[0] for line in entry.lines]
+        accounts = self._account_ids(numbers)
+        refs = self.client.config.references
+        lines = []
+        for number, line in zip(numbers, entry.lines, strict=True):
+            if number not in accounts:
+                raise RecordRejected(Violation(
+                    system="netsuite", object="account", record_id=number, field="acctNumber",
+                    rule="revenue.account_missing", message=f"account {line.account} does not exist in NetSuite",
+                    action="Create the account in NetSuite or correct revenue_accounts in the q2c config"))
+            dims = ";".join(f"{k}={v}" for k, v in sorted(line.dimensions.items()))
+            lines.append({"account": internal_ref(accounts[number]), "debit": line.debit.amount or None,
+                          "credit": line.credit.amount or None, "memo": entry.memo[:200],
+                          "custcol_q2c_dimensions": dims})
+        currency = entry.lines[0].debit.currency if entry.lines else "USD"
+        subsidiary = refs.subsidiaries.get(entry.legal_entity)
+        if subsidiary is None:
+            raise RecordRejected(Violation(
+                system="q2c", object="journal_entry", record_id=entry.id, field="legal_entity",
+                rule="netsuite.mapping.unknown_legal_entity",
+                message=f"legal entity {entry.legal_entity} has no NetSuite subsidiary in the config",
+                action="Add it under systems.netsuite.references.subsidiaries"))
+        body = {"externalId": entry.id, "tranDate": entry.entry_date.isoformat(), "memo": entry.memo[:4000],
+                "subsidiary": internal_ref(subsidiary), "line": {"items": [
+                    {k: v for k, v in line.items() if v not in (None, Decimal(0))} for line in lines]}}
+        if currency in refs.currencies:
+            body["currency"] = internal_ref(refs.currencies[currency])
+        return self.client.upsert("journalentry", entry.id, body)

@@ -1,0 +1,63 @@
+"""Salesforce as the hub's CRM (the `Crm` port): won deals in, ERP ids written back to the fields
+the ERP owns. Vendor JSON stops here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from q2c.connectors.salesforce.client import SalesforceClient
+from q2c.connectors.salesforce.mapping import MappingError, customers_from_bundle, opportunity_from_salesforce
+from q2c.engine.worker import Rejected
+from q2c.workflows.ports import Deal
+
+# Canonical field -> the Salesforce field a person edits, for exception messages.
+FIELD_NAMES = {
+    "customer_id": "Opportunity.AccountId",
+    "parent_id": "Account.ParentId",
+    "legal_entity": "Legal_Entity__c",
+    "tax_profile.tax_id": "Account.Tax_Id__c",
+    "tax_profile.exemption_certificate": "Account.Tax_Exemption_Certificate__c",
+    "billing_terms.payment_terms": "Account.Payment_Terms__c",
+    "currency": "Opportunity.CurrencyIsoCode",
+    "lines": "OpportunityLineItem",
+    "service_offering": "OpportunityLineItem.Service_Offering__c",
+    "amount": "OpportunityLineItem.TotalPrice",
+    "cap": "OpportunityLineItem.Cap_Amount__c",
+    "milestones": "Opportunity_Milestone__c",
+}
+
+
+def _timestamp(value: object) -> datetime:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00").replace("+0000", "+00:00"))
+
+
+class SalesforceCrm:
+    def __init__(self, client: SalesforceClient) -> None:
+        self.client = client
+
+    def won_deal_ids(self, since: datetime | None) -> list[tuple[str, datetime]]:
+        return [(str(o["Id"]), _timestamp(o["SystemModstamp"])) for o in self.client.won_opportunities(since)]
+
+    def deal(self, opportunity_id: str) -> Deal:
+        bundle = self.client.opportunity_bundle(opportunity_id)
+        problems = []
+        try:
+            customers = customers_from_bundle(bundle)
+        except MappingError as exc:
+            problems.extend(exc.violations)
+            customers = []
+        try:
+            opportunity = opportunity_from_salesforce(bundle)
+        except MappingError as exc:
+            problems.extend(v for v in exc.violations if v not in problems)
+        if problems:
+            raise Rejected(list(problems))
+        return Deal(opportunity=opportunity, customers={c.id: c for c in customers}, field_names=FIELD_NAMES)
+
+    def write_back(self, deal: Deal, *, customer_number: str, contract_id: str, project_id: str) -> None:
+        account = deal.customers.get(deal.opportunity.customer_id)
+        self.client.write_erp_ids(
+            account_id=account.id.removeprefix("SF-") if account else None,
+            opportunity_id=deal.opportunity.id.removeprefix("SF-"), customer_number=customer_number,
+            contract_id=contract_id, project_id=project_id)

@@ -1,0 +1,148 @@
+"""Assembling a running hub from config: database, connectors behind their ports, workers, scheduler."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from q2c.config import HubConfig
+from q2c.connectors.harvest.client import HarvestClient, HarvestConfig
+from q2c.connectors.harvest.tracker import HarvestTracker
+from q2c.connectors.netsuite.client import NetSuiteClient, NetSuiteConfig
+from q2c.connectors.netsuite.erp import NetSuiteErp
+from q2c.connectors.netsuite.mapping import AccountReferences
+from q2c.connectors.salesforce.client import SalesforceClient, SalesforceConfig
+from q2c.connectors.salesforce.crm import SalesforceCrm
+from q2c.engine.resilience import GuardRegistry
+from q2c.engine.worker import DeliveryPolicy, Worker
+from q2c.store import queue
+from q2c.store.db import create_db_engine, migrate
+from q2c.workflows.handlers import handlers
+from q2c.workflows.hub import Hub
+
+log = logging.getLogger("q2c")
+
+
+def build_hub(config: HubConfig, *, guards: GuardRegistry | None = None, engine: Any = None) -> Hub:
+    guards = guards or GuardRegistry()
+    if engine is None:
+        engine = create_db_engine(config.database, pool_size=max(5, config.delivery.workers + 3))
+        migrate(engine)
+    sf = config.systems.salesforce
+    salesforce = SalesforceClient(SalesforceConfig(
+        login_url=sf.login_url, client_id=sf.client_id, client_secret=sf.client_secret, username=sf.username,
+        private_key_pem=Path(sf.private_key_path).read_text() if sf.private_key_path else None,
+        api_version=sf.api_version), guards)
+    hv = config.systems.harvest
+    harvest = HarvestClient(HarvestConfig(base_url=hv.base_url, account_id=hv.account_id,
+                                          access_token=hv.access_token, user_agent=hv.user_agent,
+                                          requests_per_15s=hv.requests_per_15s), guards)
+    ns = config.systems.netsuite
+    netsuite = NetSuiteClient(NetSuiteConfig(
+        account_id=ns.account_id, client_id=ns.client_id, certificate_id=ns.certificate_id,
+        private_key_path=Path(ns.private_key_path), rest_base_url=ns.rest_base_url, restlet_url=ns.restlet_url,
+        concurrency_limit=ns.concurrency_limit, bulk_threshold=ns.bulk_threshold,
+        references=AccountReferences(**ns.references)), guards)
+    return Hub(engine=engine, config=config, crm=SalesforceCrm(salesforce), tracker=HarvestTracker(harvest),
+               erp=NetSuiteErp(netsuite))
+
+
+def delivery_policy(config: HubConfig) -> DeliveryPolicy:
+    d = config.delivery
+    return DeliveryPolicy(max_attempts=d.max_attempts, base_seconds=d.backoff_base_seconds,
+                          cap_seconds=d.backoff_cap_seconds)
+
+
+def worker_for(hub: Hub, *, name: str | None = None, batch: int = 40) -> Worker:
+    return Worker(hub.engine, handlers(hub), name=name, policy=delivery_policy(hub.config), batch=batch)
+
+
+def drain(hub: Hub, *, console: Console | None = None, max_seconds: float = 3600.0) -> None:
+    """Process everything that is ready now (and retries as they come due), with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    worker = worker_for(hub)
+    with hub.engine.connect() as conn:
+        total = queue.unfinished(conn)
+    if not total:
+        return
+    deadline = time.monotonic() + max_seconds
+    with Progress(TextColumn("delivering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True, disable=console is None) as progress:
+        task = progress.add_task("work", total=total)
+        while time.monotonic() < deadline:
+            claimed = worker.run_once()
+            with hub.engine.connect() as conn:
+                left = queue.unfinished(conn)
+            progress.update(task, completed=max(total - left, 0))
+            if not left:
+                return
+            if not claimed:
+                time.sleep(0.05)
+
+
+def run_workers(hub: Hub, *, threads: int = 1, stop: threading.Event | None = None) -> None:
+    stop = stop or _stop_on_signals()
+    pool = [threading.Thread(target=worker_for(hub, name=None).run_forever, args=(stop,), daemon=True,
+                             name=f"worker-{i}") for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        while t.is_alive():
+            t.join(timeout=0.5)
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handle(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+    return stop
+
+
+def schedule(hub: Hub, stop: threading.Event) -> None:
+    """The polling scheduler: won deals and time entries, every `time.poll_seconds`."""
+    from q2c.workflows.project_setup import poll_won_deals
+    from q2c.workflows.time_approved import poll_time
+
+    while not stop.is_set():
+        for poll in (poll_won_deals, poll_time):
+            try:
+                poll(hub)
+            except Exception:
+                log.exception("poll %s failed; will try again next round", poll.__name__)
+        stop.wait(hub.config.time.poll_seconds)
+
+
+def serve_forever(hub: Hub) -> None:
+    import uvicorn
+
+    from q2c.entrypoints.http_api import create_app
+
+    stop = _stop_on_signals()
+    threads = [threading.Thread(target=schedule, args=(hub, stop), daemon=True, name="scheduler")]
+    threads += [threading.Thread(target=worker_for(hub).run_forever, args=(stop,), daemon=True, name=f"worker-{i}")
+                for i in range(hub.config.delivery.workers)]
+    for t in threads:
+        t.start()
+    secret = hub.config.systems.salesforce.webhook_secret or ""
+    app = create_app(hub.engine, webhook_secret=secret, max_body_bytes=hub.config.http.webhook_max_bytes)
+    server = uvicorn.Server(uvicorn.Config(app, host=hub.config.http.host, port=hub.config.http.port,
+                                           log_level="info"))
+
+    def watch() -> None:
+        stop.wait()
+        server.should_exit = True
+
+    threading.Thread(target=watch, daemon=True).start()
+    server.run()
+    stop.set()

@@ -1,0 +1,117 @@
+"""Revenue close: recognise each active contract's revenue for the period through the revenue engine
+(T&M as invoiced, milestones on completion, ...) and post the balanced journal entries to the ERP.
+
+Invoice status ('posted') and milestone status are read fresh from the systems that own them
+first. Journal entry ids derive from contract and period, so a re-run upserts, never doubles.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from q2c.domain.model import Contract, Invoice, JournalEntry
+from q2c.domain.revenue import (
+    AccountMap,
+    Period,
+    Recognition,
+    billed_from_invoice,
+    journal_entries,
+    milestone_facts,
+    recognise,
+    revenue_contract_from,
+)
+from q2c.engine.hashing import content_hash
+from q2c.engine.worker import Effects
+from q2c.store import audit, links, queue, records
+from q2c.store.queue import WorkItem
+from q2c.workflows.billing_run import with_current_milestones
+from q2c.workflows.hub import Hub
+
+KIND = "revenue.contract"
+
+
+def enqueue_revenue_close(hub: Hub, *, period_end: date) -> int:
+    with hub.engine.begin() as conn:
+        contracts = records.list_records(conn, entity="contract", states=["active"])
+        for c in contracts:
+            queue.enqueue(conn, kind=KIND, aggregate=f"contract:{c.canonical_id}", priority=queue.PRIORITY_CLOSE,
+                          payload={"contract_id": c.canonical_id, "period_end": period_end.isoformat()},
+                          correlation_id=uuid.uuid4().hex)
+    return len(contracts)
+
+
+def account_map(hub: Hub) -> AccountMap:
+    a = hub.config.revenue_accounts
+    return AccountMap(revenue=a.revenue, contract_asset=a.contract_asset, contract_liability=a.contract_liability,
+                      billing=a.receivable, fx_rounding=a.fx_rounding)
+
+
+def close_contract(hub: Hub, item: WorkItem) -> Effects | None:
+    contract_id = str(item.payload["contract_id"])
+    period = Period.of(date.fromisoformat(str(item.payload["period_end"])))
+    with hub.engine.connect() as conn:
+        rec = records.get_record(conn, entity="contract", canonical_id=contract_id)
+        if rec is None:
+            return None
+        contract = Contract.model_validate(rec.payload)
+        invoices = [Invoice.model_validate(r.payload) for r in
+                    records.list_records(conn, entity="invoice", aggregate=f"contract:{contract_id}")]
+        project = next((r.canonical_id for r in
+                        records.list_records(conn, entity="project", aggregate=f"contract:{contract_id}")), None)
+    states = hub.erp.invoice_states([i.id for i in invoices]) if invoices else {}
+    invoices = [i.model_copy(update={"status": states.get(i.id, i.status)}) for i in invoices]
+    contract = with_current_milestones(hub, contract)
+    revenue_contract = revenue_contract_from(contract)
+    facts = [f for inv in invoices for f in billed_from_invoice(inv)] + list(milestone_facts(contract))
+    recognition = recognise(revenue_contract, facts, period=period)
+    dims = {"legal_entity": contract.legal_entity, "project": project or "", "contract": contract.id}
+    entries = journal_entries(recognition, accounts=account_map(hub), dimensions=dims)
+    posted = {e.id: hub.erp.post_journal_entry(e) for e in entries}
+    return _effects(hub, item, contract, invoices, recognition, entries, posted)
+
+
+def recognition_summary(recognition: Recognition) -> dict[str, Any]:
+    return {
+        "period": recognition.period.label, "currency": recognition.currency,
+        "recognised": str(recognition.revenue.amount), "cumulative": str(recognition.cumulative.amount),
+        "billed_to_date": str(recognition.billed_to_date.amount),
+        "obligations": [{"id": ob.obligation_id, "name": ob.name, "method": str(ob.method),
+                         "allocated": None if ob.allocated is None else str(ob.allocated.amount),
+                         "progress": ob.progress_text, "revenue": str(ob.revenue.amount),
+                         "cumulative": str(ob.cumulative.amount),
+                         "lines": [{"kind": ln.kind, "amount": str(ln.amount.amount), "reason": ln.reason}
+                                   for ln in ob.lines]}
+                        for ob in recognition.obligations],
+        "notes": list(recognition.notes),
+    }
+
+
+def _effects(hub: Hub, item: WorkItem, contract: Contract, invoices: list[Invoice], recognition: Recognition,
+             entries: list[JournalEntry], posted: dict[str, str]) -> Effects:
+    def write(conn: Connection) -> None:
+        summary = recognition_summary(recognition)
+        key = f"{contract.id}:{recognition.period.label}"
+        rows = [records.Record("revenue_recognition", key, f"contract:{contract.id}", "posted", 1,
+                               content_hash(summary), summary)]
+        for inv in invoices:
+            payload = inv.model_dump(mode="json")
+            rows.append(records.Record("invoice", inv.id, f"contract:{contract.id}", inv.status.value,
+                                       inv.schema_version, content_hash(payload), payload))
+        for e in entries:
+            payload = e.model_dump(mode="json")
+            rows.append(records.Record("journal_entry", e.id, f"contract:{contract.id}", "posted", e.schema_version,
+                                       content_hash(payload), payload))
+        records.upsert_records(conn, rows)
+        links.upsert_links(conn, [links.Link("journal_entry", e.id, "netsuite", posted[e.id],
+                                             content_hash(e.model_dump(mode="json")), None) for e in entries])
+        audit.append(conn, [audit.AuditEntry(
+            actor=hub.actor, system="netsuite", action="revenue", entity="contract", record_id=contract.id,
+            correlation_id=item.correlation_id,
+            after={"period": summary["period"], "recognised": summary["recognised"],
+                   "cumulative": summary["cumulative"], "journal_entries": sorted(posted)})])
+
+    return write
