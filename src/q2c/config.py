@@ -131,6 +131,7 @@ class DeliverySettings(Strict):
     max_attempts: int = Field(default=30, ge=1)
     backoff_base_seconds: float = Field(default=1.0, gt=0)
     backoff_cap_seconds: float = Field(default=300.0, gt=0)
+    lease_seconds: float = Field(default=120.0, gt=0)  # a crashed worker's items are taken over after this
     workers: int = Field(default=2, ge=1, le=64)
 
 

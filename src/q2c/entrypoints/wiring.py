@@ -56,7 +56,7 @@ def build_hub(config: HubConfig, *, guards: GuardRegistry | None = None, engine:
 def delivery_policy(config: HubConfig) -> DeliveryPolicy:
     d = config.delivery
     return DeliveryPolicy(max_attempts=d.max_attempts, base_seconds=d.backoff_base_seconds,
-                          cap_seconds=d.backoff_cap_seconds)
+                          cap_seconds=d.backoff_cap_seconds, lease_seconds=d.lease_seconds)
 
 
 def worker_for(hub: Hub, *, name: str | None = None, batch: int = 40) -> Worker:
