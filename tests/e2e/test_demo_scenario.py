@@ -49,8 +49,8 @@ def test_quote_to_cash_end_to_end(world: DemoWorld) -> None:
 
     # Every problem is an exception a person can act on, and nothing else is.
     rules = sorted(rule for rule, _, _ in figures["exceptions"])
-    assert rules == ["customer.tax_id_missing", "time.edited_after_billing", "time.resource_unknown",
-                     "time.task_unknown"]
+    assert rules == ["customer.tax_id_missing", "ownership.conflict", "time.edited_after_billing",
+                     "time.resource_unknown", "time.task_unknown"]
     # The ERP's ids went back to the CRM fields the ERP owns.
     opp = world.salesforce.state.record("Opportunity", world.ids["opportunity"])
     assert opp is not None and opp["ERP_Contract_Id__c"].startswith("C-") and opp["ERP_Project_Id__c"].startswith("P-")

@@ -47,7 +47,7 @@ def test_retry_delay_keeps_order(db: Engine) -> None:
 def test_expired_lease_is_reclaimed_and_stale_worker_fenced(db: Engine) -> None:
     (item_id,) = _enqueue(db, "project:A")
     with db.begin() as conn:
-        (item,) = queue.claim(conn, worker="stalled", limit=1, lease_seconds=60)
+        queue.claim(conn, worker="stalled", limit=1, lease_seconds=60)
         conn.execute(work_items.update().values(lease_until=now() - timedelta(seconds=1)))
     with db.begin() as conn:
         (again,) = queue.claim(conn, worker="fresh", limit=1)

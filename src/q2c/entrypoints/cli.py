@@ -83,6 +83,11 @@ def sync(config: ConfigOption = Path("q2c.yaml"),
 
     hub = build_hub(_config(config))
     if what in ("deals", "all"):
+        from q2c.workflows.crm_changes import consume_crm_changes
+
+        changes = consume_crm_changes(hub)
+        console.print(f"crm changes: {changes.events} events, {changes.echoes} echoes of q2c's own writes ignored, "
+                      f"{changes.conflicts} ownership conflicts")
         stats = poll_won_deals(hub)
         console.print(f"deals: {stats.seen} won since last poll, {stats.enqueued} new")
         drain(hub, console=console)

@@ -34,6 +34,7 @@ from q2c.entrypoints.wiring import build_hub, drain
 from q2c.store import audit, links, records
 from q2c.store import exceptions as exception_store
 from q2c.workflows.billing_run import enqueue_billing
+from q2c.workflows.crm_changes import consume_crm_changes
 from q2c.workflows.hub import Hub
 from q2c.workflows.project_setup import poll_won_deals
 from q2c.workflows.revenue_close import enqueue_revenue_close
@@ -206,6 +207,12 @@ def run_scenario(world: DemoWorld, hub: Hub, *, console: Console | None) -> dict
     deals = poll_won_deals(hub)
     drain(hub, console=console)
     say(f"   {deals.seen} won deals found, {deals.enqueued} queued for setup")
+    say("[bold]   A sales rep overwrites the ERP contract id on the opportunity by hand[/bold]")
+    world.salesforce.state.update("Opportunity", world.ids["opportunity"], {"ERP_Contract_Id__c": "C-TYPO"})
+    changes = consume_crm_changes(hub)
+    say(f"   {changes.events} change events: {changes.echoes} were q2c's own write-back (ignored), "
+        f"{changes.conflicts} ownership conflict(s) raised")
+    out["changes"] = changes
     say("[bold]2. Consultants log a week of time in Harvest; the manager approves it[/bold]")
     entries = world.log_the_week()
     out["entries"] = entries

@@ -71,10 +71,24 @@ class Deal:
     field_names: Mapping[str, str] = field(default_factory=dict)  # canonical field -> CRM field
 
 
+@dataclass(frozen=True)
+class CrmChange:
+    """One change to an opportunity in the CRM, as its change feed reported it."""
+
+    opportunity_ids: tuple[str, ...]
+    changed_fields: tuple[str, ...]
+    values: Mapping[str, Any]
+    origin: str  # who made the change (API client or UI)
+    by_q2c: bool  # our own write coming back: an echo
+    position: int  # replay position, to resume the feed after it
+
+
 class Crm(Protocol):
     def won_deal_ids(self, since: datetime | None) -> list[tuple[str, datetime]]: ...
     def deal(self, opportunity_id: str) -> Deal: ...
     def write_back(self, deal: Deal, *, customer_number: str, contract_id: str, project_id: str) -> None: ...
+    def opportunity_changes(self, after: int | None) -> list[CrmChange]: ...
+    def erp_owned_fields(self) -> frozenset[str]: ...
 
 
 class TimeTracker(Protocol):

@@ -7,9 +7,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from q2c.connectors.salesforce.client import SalesforceClient
-from q2c.connectors.salesforce.mapping import MappingError, customers_from_bundle, opportunity_from_salesforce
+from q2c.connectors.salesforce.mapping import (
+    ERP_OWNED_FIELDS,
+    MappingError,
+    customers_from_bundle,
+    opportunity_from_salesforce,
+)
+from q2c.connectors.salesforce.streaming import REPLAY_ALL, ChangeEventStream
 from q2c.engine.worker import Rejected
-from q2c.workflows.ports import Deal
+from q2c.workflows.ports import CrmChange, Deal
 
 # Canonical field -> the Salesforce field a person edits, for exception messages.
 FIELD_NAMES = {
@@ -61,3 +67,17 @@ class SalesforceCrm:
             account_id=account.id.removeprefix("SF-") if account else None,
             opportunity_id=deal.opportunity.id.removeprefix("SF-"), customer_number=customer_number,
             contract_id=contract_id, project_id=project_id)
+
+    def opportunity_changes(self, after: int | None) -> list[CrmChange]:
+        """Opportunity change events after a replay position (all retained ones when None)."""
+        stream = ChangeEventStream(self.client, replay_id=REPLAY_ALL if after is None else after, wait_seconds=0)
+        try:
+            events = stream.poll(wait_seconds=0)
+        finally:
+            stream.close()
+        return [CrmChange(opportunity_ids=e.record_ids, changed_fields=e.changed_fields, values=dict(e.fields),
+                          origin=e.change_origin, by_q2c=e.written_by(self.client.config.call_options_client),
+                          position=e.replay_id) for e in events]
+
+    def erp_owned_fields(self) -> frozenset[str]:
+        return ERP_OWNED_FIELDS["Opportunity"]

@@ -1,0 +1,1 @@
+"""The service layer: the workflows, written against ports, run by the engine."""
