@@ -112,3 +112,27 @@ def test_a_deal_in_an_unknown_currency_names_the_field(world: DemoWorld) -> None
     assert any(r.violation.field and "CurrencyIsoCode" in r.violation.field for r in currency)
     assert any("XYZ" in r.violation.message for r in currency)
     assert world.netsuite.state.count("salesorder") == 1  # the good deal was still set up
+
+
+def test_revenue_never_posts_into_a_closed_period(world: DemoWorld) -> None:
+    from datetime import date
+
+    from q2c.domain.revenue import Period
+    from q2c.workflows.revenue_close import enqueue_revenue_close, set_period_state
+
+    _set_up(world)
+    hub = world.hub()
+    assert set_period_state(hub, legal_entity="US01", period=Period(2026, 11), closed=True, actor="controller")
+    assert not set_period_state(hub, legal_entity="US01", period=Period(2026, 11), closed=True, actor="controller")
+    enqueue_revenue_close(hub, period_end=date(2026, 11, 30))
+    drain(hub)
+    (row,) = _open(world)["revenue.period_closed"]
+    assert row.violation.record_id == "US01:2026-11" and "2026-12" in row.violation.action
+    assert world.netsuite.state.count("journalentry") == 0
+    # The controller reopens it; replaying the exception posts the close.
+    assert set_period_state(hub, legal_entity="US01", period=Period(2026, 11), closed=False, actor="controller")
+    from q2c.engine.replay import replay
+
+    replay(hub.engine, [row], actor="controller")
+    drain(hub)
+    assert "revenue.period_closed" not in _open(world)

@@ -23,8 +23,10 @@ app = typer.Typer(help="q2c: quote-to-cash sync hub for professional services fi
                   pretty_exceptions_enable=False)
 exceptions_app = typer.Typer(help="Work the exception queue.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
+period_app = typer.Typer(help="Open and close accounting periods per legal entity.", no_args_is_help=True)
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(audit_app, name="audit")
+app.add_typer(period_app, name="period")
 
 console = Console()
 err = Console(stderr=True)
@@ -248,6 +250,45 @@ def audit_verify(config: ConfigOption = Path("q2c.yaml")) -> None:
     err.print(f"[red]audit chain broken[/red] at entry {result.first_bad_seq}: {result.reason} "
               f"({result.entries} entries verified before it)")
     raise typer.Exit(3)
+
+
+def _set_period(config: Path, legal_entity: str, period: str, *, closed: bool, actor: str) -> None:
+    from q2c.domain.revenue import Period
+    from q2c.entrypoints.wiring import build_hub
+    from q2c.workflows.revenue_close import set_period_state
+
+    cfg = _config(config)
+    if cfg.legal_entity(legal_entity) is None:
+        err.print(f"[red]unknown legal entity {legal_entity!r}[/red]; configured: "
+                  f"{', '.join(e.code for e in cfg.legal_entities)}")
+        raise typer.Exit(2)
+    try:
+        parsed = Period.parse(period)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    changed = set_period_state(build_hub(cfg), legal_entity=legal_entity, period=parsed, closed=closed,
+                               actor=f"cli:{actor}")
+    state = "closed" if closed else "open"
+    console.print(f"{legal_entity} {parsed.label} is {state}" + ("" if changed else " (it already was)"))
+
+
+@period_app.command("close")
+def period_close(legal_entity: str, period: Annotated[str, typer.Argument(help="YYYY-MM")],
+                 config: ConfigOption = Path("q2c.yaml"),
+                 actor: Annotated[str, typer.Option(help="Who closes (audit trail).")] = os.environ.get("USER", "cli")
+                 ) -> None:
+    """Close a period: nothing posts into it afterwards; late events land in the next open period."""
+    _set_period(config, legal_entity, period, closed=True, actor=actor)
+
+
+@period_app.command("reopen")
+def period_reopen(legal_entity: str, period: Annotated[str, typer.Argument(help="YYYY-MM")],
+                  config: ConfigOption = Path("q2c.yaml"),
+                  actor: Annotated[str, typer.Option(help="Who reopens (audit trail).")] = os.environ.get("USER", "cli")
+                  ) -> None:
+    """Reopen a closed period (a controller's decision; audited)."""
+    _set_period(config, legal_entity, period, closed=False, actor=actor)
 
 
 @app.command()

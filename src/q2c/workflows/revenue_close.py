@@ -17,6 +17,7 @@ from q2c.domain.model import Contract, Invoice, JournalEntry
 from q2c.domain.revenue import (
     AccountMap,
     Period,
+    PeriodCalendar,
     Recognition,
     billed_from_invoice,
     journal_entries,
@@ -24,8 +25,9 @@ from q2c.domain.revenue import (
     recognise,
     revenue_contract_from,
 )
+from q2c.domain.violations import Violation
 from q2c.engine.hashing import content_hash
-from q2c.engine.worker import Effects
+from q2c.engine.worker import Effects, Rejected
 from q2c.store import audit, links, queue, records
 from q2c.store.queue import WorkItem
 from q2c.workflows.billing_run import with_current_milestones
@@ -50,6 +52,33 @@ def account_map(hub: Hub) -> AccountMap:
                       billing=a.receivable, fx_rounding=a.fx_rounding)
 
 
+PERIOD = "period"
+
+
+def load_calendar(conn: Connection, legal_entity: str) -> PeriodCalendar:
+    """The legal entity's closed periods, as the controller closed them (`q2c period close`)."""
+    closed = records.list_records(conn, entity=PERIOD, aggregate=f"periods:{legal_entity}", states=["closed"])
+    return PeriodCalendar(legal_entity, frozenset(Period.parse(r.payload["period"]) for r in closed))
+
+
+def set_period_state(hub: Hub, *, legal_entity: str, period: Period, closed: bool, actor: str) -> bool:
+    """Close or reopen a period; returns False when it already was in that state. Audited."""
+    state = "closed" if closed else "open"
+    key = f"{legal_entity}:{period.label}"
+    with hub.engine.begin() as conn:
+        current = records.get_record(conn, entity=PERIOD, canonical_id=key)
+        if (current.state if current else "open") == state:
+            return False
+        payload = {"legal_entity": legal_entity, "period": period.label}
+        records.upsert_records(conn, [records.Record(PERIOD, key, f"periods:{legal_entity}", state, 1,
+                                                     content_hash(payload), payload)])
+        audit.append(conn, [audit.AuditEntry(actor=actor, system="q2c", action=f"period_{state}", entity=PERIOD,
+                                             record_id=key, correlation_id=uuid.uuid4().hex,
+                                             before={"state": current.state if current else "open"},
+                                             after={"state": state})])
+    return True
+
+
 def close_contract(hub: Hub, item: WorkItem) -> Effects | None:
     contract_id = str(item.payload["contract_id"])
     period = Period.of(date.fromisoformat(str(item.payload["period_end"])))
@@ -62,14 +91,23 @@ def close_contract(hub: Hub, item: WorkItem) -> Effects | None:
                     records.list_records(conn, entity="invoice", aggregate=f"contract:{contract_id}")]
         project = next((r.canonical_id for r in
                         records.list_records(conn, entity="project", aggregate=f"contract:{contract_id}")), None)
+        calendar = load_calendar(conn, contract.legal_entity)
+    if not calendar.is_open(period):
+        raise Rejected([Violation(
+            system="q2c", object="period", record_id=f"{contract.legal_entity}:{period.label}", field=None,
+            rule="revenue.period_closed",
+            message=f"period {period.label} is closed for {contract.legal_entity}; revenue of {contract.id} "
+                    "cannot be posted into it",
+            action=f"Run the revenue close for {calendar.first_open_from(period).label} (late events land there), "
+                   f"or have the controller reopen {period.label} with `q2c period reopen`")])
     states = hub.erp.invoice_states([i.id for i in invoices]) if invoices else {}
     invoices = [i.model_copy(update={"status": states.get(i.id, i.status)}) for i in invoices]
     contract = with_current_milestones(hub, contract)
     revenue_contract = revenue_contract_from(contract)
     facts = [f for inv in invoices for f in billed_from_invoice(inv)] + list(milestone_facts(contract))
-    recognition = recognise(revenue_contract, facts, period=period)
+    recognition = recognise(revenue_contract, facts, period=period, calendar=calendar)
     dims = {"legal_entity": contract.legal_entity, "project": project or "", "contract": contract.id}
-    entries = journal_entries(recognition, accounts=account_map(hub), dimensions=dims)
+    entries = journal_entries(recognition, accounts=account_map(hub), dimensions=dims, calendar=calendar)
     posted = {e.id: hub.erp.post_journal_entry(e) for e in entries}
     return _effects(hub, item, contract, invoices, recognition, entries, posted)
 
