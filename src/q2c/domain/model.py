@@ -264,6 +264,11 @@ class Invoice(Canonical):
     status: InvoiceStatus = InvoiceStatus.DRAFT
     kind: Literal["invoice", "credit_note"] = "invoice"
 
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        return check_currency(value)
+
 
 class BillingEventKind(StrEnum):
     TIME = "time"

@@ -135,4 +135,6 @@ class Money(BaseModel):
         return self.amount <= other.amount
 
     def __str__(self) -> str:
-        return f"{self.currency} {self.amount:,.{currency_exponent(self.currency)}f}"
+        """Shown as invoiced: rounded half-up to the minor unit (formatting alone would round half-even)."""
+        shown = quantize(self.amount, self.currency, Rounding.HALF_UP)
+        return f"{self.currency} {shown:,.{currency_exponent(self.currency)}f}"

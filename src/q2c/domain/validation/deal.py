@@ -35,15 +35,18 @@ def deal_violations(opportunity: Opportunity, customers: Mapping[str, Customer],
             "Check that the opportunity has an account the integration user can see")
         return add.found
     check_hierarchy(customer, customers, add)
-    legal_entity = opportunity.legal_entity or customer.legal_entity
-    if not legal_entity:
+    allowed = ", ".join(sorted(ref.legal_entities))
+    if opportunity.legal_entity and opportunity.legal_entity not in ref.legal_entities:
+        add("Opportunity", opportunity.id, "legal_entity", "deal.legal_entity_unknown",
+            f"legal entity '{opportunity.legal_entity}' on the opportunity is not one of the firm's entities",
+            f"Use one of: {allowed}")
+    elif not opportunity.legal_entity and not customer.legal_entity:
         add("Account", customer.id, "legal_entity", "customer.legal_entity_missing",
             f"account '{customer.name}' has no contracting legal entity",
-            f"Set the legal entity on the account in the CRM (one of: {', '.join(sorted(ref.legal_entities))})")
-    elif legal_entity not in ref.legal_entities:
+            f"Set the legal entity on the account in the CRM (one of: {allowed})")
+    elif not opportunity.legal_entity and customer.legal_entity not in ref.legal_entities:
         add("Account", customer.id, "legal_entity", "customer.legal_entity_unknown",
-            f"legal entity '{legal_entity}' is not one of the firm's entities",
-            f"Use one of: {', '.join(sorted(ref.legal_entities))}")
+            f"legal entity '{customer.legal_entity}' is not one of the firm's entities", f"Use one of: {allowed}")
     tax = customer.tax_profile
     if tax is None or (not tax.exempt and not tax.tax_id):
         add("Account", customer.id, "tax_profile.tax_id", "customer.tax_id_missing",
@@ -56,11 +59,12 @@ def deal_violations(opportunity: Opportunity, customers: Mapping[str, Customer],
     terms = customer.billing_terms
     if terms is None or not terms.payment_terms:
         add("Account", customer.id, "billing_terms.payment_terms", "customer.payment_terms_missing",
-            f"account '{customer.name}' has no payment terms", f"Set payment terms: {', '.join(ref.payment_terms)}")
+            f"account '{customer.name}' has no payment terms",
+            f"Set payment terms: {', '.join(sorted(ref.payment_terms))}")
     elif terms.payment_terms not in ref.payment_terms:
         add("Account", customer.id, "billing_terms.payment_terms", "customer.payment_terms_unknown",
             f"payment terms '{terms.payment_terms}' are not offered",
-            f"Use one of: {', '.join(ref.payment_terms)}")
+            f"Use one of: {', '.join(sorted(ref.payment_terms))}")
     currency = opportunity.amount.currency
     if currency not in ref.rate_card_currencies:
         add("Opportunity", opportunity.id, "currency", "deal.no_rate_card",
@@ -102,7 +106,8 @@ def check_hierarchy(customer: Customer, customers: Mapping[str, Customer], add: 
                 f"parent account {current.parent_id} of '{current.name}' could not be read",
                 "Check the Parent Account exists and is visible to the integration user")
             break
-        if parent.legal_entity and customer.legal_entity and parent.legal_entity != customer.legal_entity:
+        if (current is customer and parent.legal_entity and customer.legal_entity
+                and parent.legal_entity != customer.legal_entity):
             add("Account", customer.id, "legal_entity", "customer.hierarchy_entity_mismatch",
                 f"'{customer.name}' contracts with {customer.legal_entity} but its parent '{parent.name}' with "
                 f"{parent.legal_entity}",
@@ -140,6 +145,14 @@ def check_line(opportunity: Opportunity, line: OpportunityLine, ref: DealReferen
                 add("OpportunityLineItem", line.id, "milestones", "deal.milestones_sum",
                     f"milestones add up to {total} but the line is {line.amount.amount}",
                     "Make the milestone amounts add up to the line price")
+    for m in line.milestones:
+        if m.amount.currency != line.amount.currency:
+            add("Opportunity_Milestone__c", m.id, "milestones", "deal.milestone_currency",
+                f"milestone '{m.name}' is in {m.amount.currency}, its line in {line.amount.currency}",
+                "Price the milestone in the deal currency")
+    if line.cap is not None and line.cap.currency != line.amount.currency:
+        add("OpportunityLineItem", line.id, "cap", "deal.cap_currency",
+            f"cap {line.cap} is not in the line currency {line.amount.currency}", "Give the cap in the deal currency")
     if line.billing_type is BillingType.TIME_AND_MATERIALS and line.cap is not None and line.cap.amount <= 0:
         add("OpportunityLineItem", line.id, "cap", "deal.cap_not_positive", f"cap {line.cap} must be above zero",
             "Correct or clear the not-to-exceed cap")

@@ -32,7 +32,8 @@ def project_violations(project_id: str, project: Project | None, entries: Sequen
     if project is None:
         return [Violation(
             system=SOURCE, object="project", record_id=project_id, field="project.code", rule="time.project_unknown",
-            message=f"{_entries(n)} ({ids}) are logged to project code '{project_id}', which no won deal "
+            message=f"{_entries(n)} ({ids}) {'is' if n == 1 else 'are'} logged to project code '{project_id}', "
+                    "which no won deal "
                     "set up in q2c",
             action="Move the entries in Harvest to a project q2c set up, or check that the deal was won and its "
                    "setup succeeded")]
