@@ -1,0 +1,81 @@
+"""`q2c serve` as a long-lived service: HTTP API, signed webhook intake, workers and the scheduler."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from q2c.entrypoints.demo import WEBHOOK_SECRET, DemoWorld
+from q2c.entrypoints.http_api import sign
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_sets_up_a_deal_from_a_signed_webhook_and_syncs_time(world: DemoWorld, tmp_path: Path) -> None:
+    port = _free_port()
+    raw = world.config.model_dump(mode="json")
+    raw["http"] = {"host": "127.0.0.1", "port": port, "webhook_max_bytes": 100_000}
+    raw["time"]["poll_seconds"] = 0.5
+    config = tmp_path / "q2c.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    proc = subprocess.Popen([sys.executable, "-m", "q2c.entrypoints.cli", "serve", "--config", str(config)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "serve exited"
+            assert time.monotonic() < deadline, "q2c serve did not come up"
+            time.sleep(0.2)
+
+        body = json.dumps({"opportunityId": world.ids["opportunity"], "isWon": True}).encode()
+        stamp = str(int(time.time()))
+        headers = {"X-Q2C-Timestamp": stamp, "X-Q2C-Signature": sign(WEBHOOK_SECRET, stamp, body),
+                   "Content-Type": "application/json"}
+        assert httpx.post(f"{base}/webhooks/salesforce/opportunity-won", content=body, headers=headers).status_code \
+            == 202
+        forged = {**headers, "X-Q2C-Signature": "sha256=" + "0" * 64}
+        assert httpx.post(f"{base}/webhooks/salesforce/opportunity-won", content=body, headers=forged).status_code \
+            == 401
+
+        ns = world.netsuite.state
+        deadline = time.monotonic() + 60
+        while ns.count("salesorder") < 1:
+            assert time.monotonic() < deadline, "the won deal was not set up by the running service"
+            time.sleep(0.2)
+        ids = [world.log_time("alice", "BUILD", f"2026-11-{d:02d}", "7.5") for d in (10, 11)]
+        world.harvest.state.approve(ids)
+        while ns.count("timebill") < 2:  # the scheduler polls Harvest by itself
+            assert time.monotonic() < deadline, "approved time was not picked up by the scheduler"
+            time.sleep(0.2)
+        health = httpx.get(f"{base}/health").json()
+        assert health["status"] == "ok"
+        assert [e["rule"] for e in httpx.get(f"{base}/exceptions").json()] == ["customer.tax_id_missing"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
