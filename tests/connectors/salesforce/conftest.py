@@ -57,7 +57,7 @@ def guards() -> GuardRegistry:
 @pytest.fixture()
 def config(server: SandboxServer) -> SalesforceConfig:
     return SalesforceConfig(login_url=server.url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                            limit_exceeded_wait_seconds=0.1)
+                            limit_exceeded_wait_seconds=0.1, reserve_wait_seconds=0.2)
 
 
 @pytest.fixture()

@@ -262,3 +262,17 @@ def test_replay_all_and_unavailable_replay_ids(client: SalesforceClient, sandbox
     assert [e.replay_id for e in resumed] == [e.replay_id for e in history[2:]]
     with pytest.raises(ReplayUnavailable):
         ChangeEventStream(client, replay_id=10_000).poll(0)
+
+
+def test_the_last_of_the_daily_allocation_is_left_to_others(client: SalesforceClient, sandbox: SalesforceSandbox,
+                                                           guards: GuardRegistry) -> None:
+    """Sforce-Limit-Info near the allocation pauses q2c before the hard 403, leaving the reserve to others."""
+    account = sandbox.state.create("Account", {"Name": "Kramerica"})
+    client.get("Account", account)
+    guard = guards.get("salesforce", REST_ENDPOINT)
+    waited_before = guard.limiter.waited_seconds
+    sandbox.state.set_api_usage(4_800)  # 96% of 5,000 used: inside the 5% reserve
+    client.get("Account", account)
+    client.get("Account", account)  # this one waits for the reserve pause
+    assert guard.limiter.waited_seconds - waited_before >= 0.15
+    assert guard.stats.rate_limited == 0  # slowed down without ever being refused

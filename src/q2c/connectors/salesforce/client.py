@@ -90,6 +90,8 @@ class SalesforceConfig(BaseModel):
     call_options_client: str = "q2c"
     timeout_seconds: float = Field(default=30.0, gt=0)
     limit_exceeded_wait_seconds: float = Field(default=60.0, ge=0)  # pause after REQUEST_LIMIT_EXCEEDED
+    api_reserve_share: float = Field(default=0.05, ge=0, lt=1)  # of the daily allocation, left to others
+    reserve_wait_seconds: float = Field(default=60.0, ge=0)  # pause when only the reserve is left
 
     @field_validator("login_url")
     @classmethod
@@ -186,7 +188,12 @@ class SalesforceClient:
         """Sees every response: records the limit header, and turns REQUEST_LIMIT_EXCEEDED into a wait."""
         match = _LIMIT_INFO.search(response.headers.get("Sforce-Limit-Info", ""))
         if match:
-            self._api_usage = (int(match.group(1)), int(match.group(2)))
+            used, allocation = int(match.group(1)), int(match.group(2))
+            self._api_usage = (used, allocation)
+            if allocation and allocation - used <= allocation * self.config.api_reserve_share:
+                # Leave the org's last requests to people and other integrations: slow down before the
+                # hard 403 REQUEST_LIMIT_EXCEEDED, instead of spending the reserve.
+                self._guard(REST_ENDPOINT).limiter.pause(self.config.reserve_wait_seconds)
         if response.status_code == 403 and _error_code(response) == "REQUEST_LIMIT_EXCEEDED":
             return self.config.limit_exceeded_wait_seconds
         return None
