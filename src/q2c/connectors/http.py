@@ -102,11 +102,14 @@ class VendorHttp:
         raise last
 
     def _throttle_wait(self, response: httpx.Response) -> float | None:
+        """Seconds to wait if the response says slow down: Retry-After first, then the vendor's own signal."""
+        vendor = self._throttle_signal(response) if self._throttle_signal is not None else None
         if response.status_code == 429:
-            return parse_retry_after(response.headers.get("Retry-After"))
-        if self._throttle_signal is not None:
-            return self._throttle_signal(response)
-        return None
+            header = response.headers.get("Retry-After")
+            if header:
+                return parse_retry_after(header)
+            return vendor if vendor is not None else 1.0
+        return vendor
 
     def json(self, response: httpx.Response, *, endpoint: str) -> Any:
         """Decode a body; a body that is not JSON is a transient fault (proxy page, truncation)."""

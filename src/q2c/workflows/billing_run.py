@@ -8,7 +8,6 @@ the same day's billing after a crash upserts the same invoice instead of raising
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -20,7 +19,7 @@ from q2c.domain.model import BillingType, Contract, Invoice, MilestoneStatus, Pr
 from q2c.domain.money import Money
 from q2c.engine.hashing import content_hash
 from q2c.engine.worker import Effects
-from q2c.store import audit, links, queue, records
+from q2c.store import audit, links, records
 from q2c.store.queue import WorkItem
 from q2c.workflows.hub import Hub
 from q2c.workflows.time_approved import mark_billed, mark_over_cap, synced_rated_time
@@ -29,13 +28,7 @@ KIND = "billing.contract"
 
 
 def enqueue_billing(hub: Hub, *, invoice_date: date) -> int:
-    with hub.engine.begin() as conn:
-        contracts = records.list_records(conn, entity="contract", states=["active"])
-        for c in contracts:
-            queue.enqueue(conn, kind=KIND, aggregate=f"contract:{c.canonical_id}", priority=queue.PRIORITY_CLOSE,
-                          payload={"contract_id": c.canonical_id, "invoice_date": invoice_date.isoformat()},
-                          correlation_id=uuid.uuid4().hex)
-    return len(contracts)
+    return hub.enqueue_per_contract(KIND, invoice_date=invoice_date.isoformat())
 
 
 @dataclass

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Engine
 from q2c.config import HubConfig
 from q2c.domain.model import Resource
 from q2c.domain.validation.time_entry import TimeRules
+from q2c.store import queue, records
 from q2c.workflows.ports import Crm, Erp, ProjectState, TimeTracker
 
 
@@ -65,3 +67,12 @@ class Hub:
     @property
     def time_rules(self) -> TimeRules:
         return TimeRules(max_hours_per_entry=self.config.time.max_hours_per_entry)
+
+    def enqueue_per_contract(self, kind: str, **payload: str) -> int:
+        """One close-lane item per active contract (billing, revenue): ordered per contract, ahead of the rest."""
+        with self.engine.begin() as conn:
+            contracts = records.list_records(conn, entity="contract", states=["active"])
+            for c in contracts:
+                queue.enqueue(conn, kind=kind, aggregate=f"contract:{c.canonical_id}", priority=queue.PRIORITY_CLOSE,
+                              payload={"contract_id": c.canonical_id, **payload}, correlation_id=uuid.uuid4().hex)
+        return len(contracts)

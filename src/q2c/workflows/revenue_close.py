@@ -28,7 +28,7 @@ from q2c.domain.revenue import (
 from q2c.domain.violations import Violation
 from q2c.engine.hashing import content_hash
 from q2c.engine.worker import Effects, Rejected
-from q2c.store import audit, links, queue, records
+from q2c.store import audit, links, records
 from q2c.store.queue import WorkItem
 from q2c.workflows.billing_run import with_current_milestones
 from q2c.workflows.hub import Hub
@@ -37,13 +37,7 @@ KIND = "revenue.contract"
 
 
 def enqueue_revenue_close(hub: Hub, *, period_end: date) -> int:
-    with hub.engine.begin() as conn:
-        contracts = records.list_records(conn, entity="contract", states=["active"])
-        for c in contracts:
-            queue.enqueue(conn, kind=KIND, aggregate=f"contract:{c.canonical_id}", priority=queue.PRIORITY_CLOSE,
-                          payload={"contract_id": c.canonical_id, "period_end": period_end.isoformat()},
-                          correlation_id=uuid.uuid4().hex)
-    return len(contracts)
+    return hub.enqueue_per_contract(KIND, period_end=period_end.isoformat())
 
 
 def account_map(hub: Hub) -> AccountMap:

@@ -186,8 +186,10 @@ class NetSuiteClient:
 
     # --- transport ------------------------------------------------------------------------------
     def _restlet_throttle(self, response: httpx.Response) -> float | None:
-        """RESTlets say 'over the concurrency limit' with a 400 and SSS_REQUEST_LIMIT_EXCEEDED."""
-        if response.status_code == 400 and b"SSS_REQUEST_LIMIT_EXCEEDED" in response.content:
+        """Over the concurrency limit: RESTlets answer 400 SSS_REQUEST_LIMIT_EXCEEDED, REST a 429 with no
+        Retry-After. Either way wait a little, jittered."""
+        if response.status_code == 429 or (response.status_code == 400
+                                           and b"SSS_REQUEST_LIMIT_EXCEEDED" in response.content):
             # jittered, so that the callers refused together do not come back together
             return self.config.throttle_wait_seconds * (0.5 + random.random())
         return None
