@@ -71,6 +71,8 @@ def test_serve_sets_up_a_deal_from_a_signed_webhook_and_syncs_time(world: DemoWo
             time.sleep(0.2)
         health = httpx.get(f"{base}/health").json()
         assert health["status"] == "ok"
+        assert {e["system"] for e in health["endpoints"]} == {"salesforce", "harvest", "netsuite"}
+        assert all(e["circuit"] == "closed" for e in health["endpoints"])
         assert [e["rule"] for e in httpx.get(f"{base}/exceptions").json()] == ["customer.tax_id_missing"]
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -160,6 +160,7 @@ class Worker:
         for item, _ in succeeded:
             self.stats.done += 1
             self.stats.by_kind[item.kind] = self.stats.by_kind.get(item.kind, 0) + 1
+            log.info("done %s on %s", item.kind, item.aggregate, extra=_context(item, "done"))
 
     def _fail(self, item: WorkItem, exc: BaseException) -> None:
         if isinstance(exc, TransientError):
@@ -174,7 +175,8 @@ class Worker:
                                         action=f"Fix the {exc.system} credentials in the q2c config, "
                                                "then replay this item", retryable=True)], str(exc))
         else:
-            log.error("handler %s failed on item %s", item.kind, item.id, exc_info=exc)
+            log.error("handler %s failed on item %s", item.kind, item.id, exc_info=exc,
+                      extra=_context(item, "internal_error"))
             self._dead(item, [Violation(
                 system="q2c", object=item.kind, record_id=item.aggregate, field=None, rule="q2c.internal_error",
                 message=f"{type(exc).__name__}: {exc}",
@@ -189,11 +191,15 @@ class Worker:
                 action=f"Check that {exc.system} is reachable and healthy, then replay", retryable=True)], str(exc))
             return
         delay = self.policy.delay(item.attempts, exc.retry_after)
+        log.warning("retry %s on %s in %.1f s (attempt %d): %s", item.kind, item.aggregate, delay, item.attempts, exc,
+                    extra={**_context(item, "retry"), "system": exc.system})
         with self.engine.begin() as conn:
             queue.reschedule(conn, item.id, worker=self.name, delay_seconds=delay, error=str(exc))
         self.stats.retried += 1
 
     def _dead(self, item: WorkItem, violations: list[Violation], error: str) -> None:
+        for v in violations:
+            log.warning("exception %s", v.headline(), extra={**_context(item, "exception"), "system": v.system})
         with self.engine.begin() as conn:
             for v in violations:
                 exception_store.raise_exception(conn, v, work_kind=item.kind, aggregate=item.aggregate,
@@ -206,6 +212,11 @@ class Worker:
                                 for v in violations])
             queue.bury(conn, item.id, worker=self.name, error=error)
         self.stats.dead += 1
+
+
+def _context(item: WorkItem, outcome: str) -> dict[str, object]:
+    return {"correlation_id": item.correlation_id, "work_item": item.id, "kind": item.kind,
+            "aggregate": item.aggregate, "outcome": outcome}
 
 
 class LeaseLost(RuntimeError):

@@ -21,6 +21,7 @@ from q2c.connectors.salesforce.client import SalesforceClient, SalesforceConfig
 from q2c.connectors.salesforce.crm import SalesforceCrm
 from q2c.engine.resilience import GuardRegistry
 from q2c.engine.worker import DeliveryPolicy, Worker
+from q2c.entrypoints.logs import configure_logging
 from q2c.store import queue
 from q2c.store.db import create_db_engine, migrate
 from q2c.workflows.handlers import handlers
@@ -50,7 +51,15 @@ def build_hub(config: HubConfig, *, guards: GuardRegistry | None = None, engine:
         concurrency_limit=ns.concurrency_limit, bulk_threshold=ns.bulk_threshold,
         references=AccountReferences(**ns.references)), guards)
     return Hub(engine=engine, config=config, crm=SalesforceCrm(salesforce), tracker=HarvestTracker(harvest),
-               erp=NetSuiteErp(netsuite))
+               erp=NetSuiteErp(netsuite), guards=guards)
+
+
+def endpoint_health(hub: Hub) -> dict[str, Any]:
+    """Per vendor endpoint: circuit state and what the guard has seen (for /health)."""
+    return {"endpoints": [{"system": g.system, "endpoint": g.endpoint, "circuit": g.breaker.state,
+                           "requests": g.stats.requests, "throttled": g.stats.rate_limited,
+                           "transient_failures": g.stats.transient_failures, "retries": g.stats.retries}
+                          for g in hub.guards.all()]}
 
 
 def delivery_policy(config: HubConfig) -> DeliveryPolicy:
@@ -88,6 +97,7 @@ def drain(hub: Hub, *, console: Console | None = None, max_seconds: float = 3600
 
 
 def run_workers(hub: Hub, *, threads: int = 1, stop: threading.Event | None = None) -> None:
+    configure_logging(hub.config.log_format)
     stop = stop or _stop_on_signals()
     pool = [threading.Thread(target=worker_for(hub, name=None).run_forever, args=(stop,), daemon=True,
                              name=f"worker-{i}") for i in range(threads)]
@@ -129,6 +139,7 @@ def serve_forever(hub: Hub) -> None:
 
     from q2c.entrypoints.http_api import create_app
 
+    configure_logging(hub.config.log_format)
     stop = _stop_on_signals()
     threads = [threading.Thread(target=schedule, args=(hub, stop), daemon=True, name="scheduler")]
     threads += [threading.Thread(target=worker_for(hub).run_forever, args=(stop,), daemon=True, name=f"worker-{i}")
@@ -136,7 +147,8 @@ def serve_forever(hub: Hub) -> None:
     for t in threads:
         t.start()
     secret = hub.config.systems.salesforce.webhook_secret or ""
-    app = create_app(hub.engine, webhook_secret=secret, max_body_bytes=hub.config.http.webhook_max_bytes)
+    app = create_app(hub.engine, webhook_secret=secret, max_body_bytes=hub.config.http.webhook_max_bytes,
+                     health_extra=lambda: endpoint_health(hub))
     server = uvicorn.Server(uvicorn.Config(app, host=hub.config.http.host, port=hub.config.http.port,
                                            log_level="info"))
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from q2c.config import HubConfig
 from q2c.domain.model import Resource
 from q2c.domain.validation.time_entry import TimeRules
+from q2c.engine.resilience import GuardRegistry
 from q2c.store import queue, records
 from q2c.workflows.ports import Crm, Erp, ProjectState, TimeTracker
 
@@ -58,6 +59,7 @@ class Hub:
     actor: str = "q2c"
     today: Callable[[], date] = field(default=lambda: datetime.now(UTC).date())
     project_states: ProjectStateCache = field(default_factory=ProjectStateCache)
+    guards: GuardRegistry = field(default_factory=GuardRegistry)
 
     @cached_property
     def resources(self) -> dict[str, Resource]:
