@@ -224,13 +224,31 @@ def expand_env(raw: Any, path: str = "") -> Any:
     return raw
 
 
+class _DecimalLoader(yaml.SafeLoader):
+    """YAML with decimal numbers read as Decimal, so `rate: 150.00` is never a binary float."""
+
+
+def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
+    text = str(loader.construct_scalar(node)).replace("_", "")  # type: ignore[arg-type]
+    if text.lower().lstrip("+-") in (".inf", ".nan"):
+        raise ConfigError(f"line {node.start_mark.line + 1}: {text} is not a usable number")
+    return Decimal(text)
+
+
+_DecimalLoader.add_constructor("tag:yaml.org,2002:float", _decimal)
+
+
 def load_config(path: Path) -> HubConfig:
     if not path.exists():
         raise ConfigError(f"{path}: no such file; create one with `q2c init {path}`")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.load(path.read_text(), Loader=_DecimalLoader)  # a SafeLoader subclass: no object tags
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
-    return parse_config(expand_env(raw), source=path)
+    try:
+        expanded = expand_env(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return parse_config(expanded, source=path)

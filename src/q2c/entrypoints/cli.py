@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from q2c.config import ConfigError, HubConfig, load_config
@@ -38,7 +39,7 @@ def _config(path: Path) -> HubConfig:
     try:
         return load_config(path)
     except ConfigError as exc:
-        err.print(f"[red]config error[/red] {exc}")
+        err.print(f"[red]config error[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
 
 
@@ -154,7 +155,8 @@ def _print_open_exceptions(engine: Any, *, limit: int = 50, rule: str | None = N
         table.add_column(col, overflow="fold")
     for r in rows:
         v = r.violation
-        table.add_row(str(r.id), v.rule, f"{v.system} {v.object} {v.record_id}", v.field or "", v.message, v.action)
+        table.add_row(*(escape(x) for x in (str(r.id), v.rule, f"{v.system} {v.object} {v.record_id}", v.field or "",
+                                             v.message, v.action)))
     console.print(table)
     return len(rows)
 
@@ -188,12 +190,12 @@ def exceptions_show(exception_id: int, config: ConfigOption = Path("q2c.yaml")) 
         err.print(f"[red]exception {exception_id} does not exist[/red]")
         raise typer.Exit(1)
     v = row.violation
-    console.print(f"[bold]#{row.id}[/bold] {row.status}  {v.rule}  "
+    console.print(f"[bold]#{row.id}[/bold] {row.status}  {escape(v.rule)}  "
                   f"({row.occurrences}x, first {row.created_at:%Y-%m-%d %H:%M} UTC)")
-    console.print(f"record:  {v.system} {v.object} {v.record_id}" + (f" field {v.field}" if v.field else ""))
-    console.print(f"problem: {v.message}")
-    console.print(f"action:  {v.action}")
-    console.print(f"work:    {row.work_kind} on {row.aggregate} (correlation {row.correlation_id})")
+    console.print(escape(f"record:  {v.system} {v.object} {v.record_id}" + (f" field {v.field}" if v.field else "")))
+    console.print(escape(f"problem: {v.message}"))
+    console.print(escape(f"action:  {v.action}"))
+    console.print(escape(f"work:    {row.work_kind} on {row.aggregate} (correlation {row.correlation_id})"))
     console.print_json(json.dumps(row.payload, default=str))
 
 
@@ -216,13 +218,26 @@ def exceptions_replay(config: ConfigOption = Path("q2c.yaml"),
     if not ids and not rule and not since:
         err.print("[red]say what to replay[/red]: exception ids, --rule or --since")
         raise typer.Exit(2)
+    try:
+        since_at = datetime.fromisoformat(since) if since else None
+        until_at = datetime.fromisoformat(until) if until else None
+    except ValueError as exc:
+        err.print(f"[red]--since/--until: {escape(str(exc))}[/red]; use an ISO time such as 2026-11-30T00:00:00+00:00")
+        raise typer.Exit(2) from None
+    corrected = None
+    if payload is not None:
+        try:
+            corrected = json.loads(payload.read_text())
+        except (OSError, ValueError) as exc:
+            err.print(f"[red]--payload {escape(str(payload))}: {escape(str(exc))}[/red]")
+            raise typer.Exit(2) from None
+        if not isinstance(corrected, dict):
+            err.print(f"[red]--payload {escape(str(payload))}: must hold a JSON object[/red]")
+            raise typer.Exit(2)
     cfg = _config(config)
     engine = _engine(cfg)
-    corrected = json.loads(payload.read_text()) if payload else None
     with engine.connect() as conn:
-        rows = exception_store.search(conn, ids=ids, rule=rule,
-                                      since=datetime.fromisoformat(since) if since else None,
-                                      until=datetime.fromisoformat(until) if until else None, status=None)
+        rows = exception_store.search(conn, ids=ids or None, rule=rule, since=since_at, until=until_at, status=None)
     results = replay(engine, rows, actor=f"cli:{actor}", corrected_payload=corrected)
     for r in results:
         console.print(f"#{r.exception_id}: " + (f"queued as work item {r.work_item_id}" if r.work_item_id

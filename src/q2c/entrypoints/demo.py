@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from q2c.config import HubConfig, parse_config
@@ -275,7 +276,7 @@ def print_summary(console: Console, figures: dict[str, Any], seconds: float) -> 
     for invoice_id, total in sorted(figures["invoices"].items()):
         table.add_row(f"invoice {invoice_id}", f"USD {total:,.2f}")
     table.add_row("journal entries posted", str(ns["journalentry"]))
-    for contract_id, rec in sorted(figures["revenue"].items()):
+    for contract_id, rec in sorted(figures["revenue"].items()):  # ids and amounts carry no markup
         table.add_row(f"revenue recognised {contract_id} ({rec.get('period', '')})",
                       f"{rec.get('currency', '')} {Decimal(rec.get('recognised', '0')):,.2f}")
     table.add_row("audit trail", f"{'intact' if figures['audit'][0] else 'BROKEN'}, {figures['audit'][1]} entries")
@@ -285,7 +286,7 @@ def print_summary(console: Console, figures: dict[str, Any], seconds: float) -> 
     problems.add_column("what is wrong", overflow="fold")
     problems.add_column("what to do", overflow="fold")
     for rule, headline, action in figures["exceptions"]:
-        problems.add_row(rule, headline, action)
+        problems.add_row(escape(rule), escape(headline), escape(action))
     console.print(problems)
     console.print(f"demo finished in {seconds:.1f} s")
 

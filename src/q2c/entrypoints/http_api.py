@@ -12,13 +12,15 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
+from q2c.connectors.salesforce.ids import normalize_id
 from q2c.engine.replay import replay
 from q2c.store import audit, queue
 from q2c.store import exceptions as exception_store
@@ -62,6 +64,26 @@ def verify_signature(secret: str, headers: Any, body: bytes, *, now: float | Non
     return None
 
 
+def _enqueue_won(engine: Engine, opportunity_id: str) -> bool:
+    with engine.begin() as conn:
+        return enqueue_won_deal(conn, opportunity_id, source="salesforce.webhook")
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    """Read the body, refusing (413) as soon as it is known to exceed the limit, declared or streamed."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"body of {declared} bytes is over the {limit}-byte limit")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"body is over the {limit}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _exception_json(row: ExceptionRow) -> dict[str, Any]:
     v = row.violation
     return {"id": row.id, "status": row.status, "system": v.system, "object": v.object, "record_id": v.record_id,
@@ -87,36 +109,31 @@ def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_0
 
     @app.post("/webhooks/salesforce/opportunity-won", status_code=202)
     async def opportunity_won(request: Request) -> JSONResponse:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
-            raise HTTPException(413, f"body of {declared} bytes is over the {max_body_bytes}-byte limit")
-        body = await request.body()
-        if len(body) > max_body_bytes:
-            raise HTTPException(413, f"body of {len(body)} bytes is over the {max_body_bytes}-byte limit")
+        body = await _bounded_body(request, max_body_bytes)
         problem = ("webhook intake is disabled: no webhook_secret is configured" if not webhook_secret
                    else verify_signature(webhook_secret, request.headers, body))
         if problem is not None:
             raise HTTPException(401, problem)
         try:
             payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise HTTPException(400, "body is not valid JSON") from None
         if not isinstance(payload, dict):
             raise HTTPException(400, "body must be a JSON object")
-        opportunity_id = payload.get("opportunityId")
-        if not isinstance(opportunity_id, str) or not (15 <= len(opportunity_id) <= 18) \
-                or not opportunity_id.isalnum() or not opportunity_id.startswith("006"):
+        raw_id = payload.get("opportunityId")
+        opportunity_id = normalize_id(raw_id) if isinstance(raw_id, str) and raw_id.isascii() else None
+        if opportunity_id is None or not opportunity_id.startswith("006"):
             raise HTTPException(400, "field 'opportunityId': expected a 15- or 18-character Opportunity id "
-                                     f"starting with 006, got {opportunity_id!r}")
+                                     f"starting with 006, got {raw_id!r}")
         if payload.get("isWon") is not True:
             raise HTTPException(400, "field 'isWon': must be true (only won deals are set up)")
-        with engine.begin() as conn:
-            fresh = enqueue_won_deal(conn, opportunity_id, source="salesforce.webhook")
-        return JSONResponse({"accepted": True, "duplicate": not fresh}, status_code=202)
+        fresh = await run_in_threadpool(_enqueue_won, engine, opportunity_id)
+        return JSONResponse({"accepted": True, "duplicate": not fresh, "opportunityId": opportunity_id},
+                            status_code=202)
 
     @app.get("/exceptions")
     def list_exceptions(status: str | None = "open", rule: str | None = None, system: str | None = None,
-                        limit: int = 200) -> list[dict[str, Any]]:
+                        limit: Annotated[int, Query(ge=1, le=10_000)] = 200) -> list[dict[str, Any]]:
         with engine.connect() as conn:
             rows = exception_store.search(conn, status=status or None, rule=rule, system=system, limit=limit)
         return [_exception_json(r) for r in rows]
@@ -141,6 +158,9 @@ def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_0
 
     @app.post("/exceptions/replay")
     def replay_many(body: BulkReplayRequest) -> list[dict[str, Any]]:
+        if body.rule is None and body.system is None and body.ids is None:
+            raise HTTPException(400, "say what to replay: 'ids', 'rule' or 'system' (replaying everything at once "
+                                     "is not offered)")
         with engine.connect() as conn:
             rows = exception_store.search(conn, rule=body.rule, system=body.system, ids=body.ids)
         return [{"exception_id": r.exception_id, "work_item_id": r.work_item_id, "skipped": r.skipped_reason}

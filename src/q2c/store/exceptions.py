@@ -87,7 +87,7 @@ def search(conn: Connection, *, status: str | None = OPEN, rule: str | None = No
         q = q.where(exceptions.c.created_at >= since)
     if until:
         q = q.where(exceptions.c.created_at < until)
-    if ids:
+    if ids is not None:  # an empty list means none, not all
         q = q.where(exceptions.c.id.in_(list(ids)))
     return [_row(r) for r in conn.execute(q.order_by(exceptions.c.id).limit(limit))]
 
