@@ -92,6 +92,20 @@ def test_absurd_and_negative_hours_from_the_tracker_are_exceptions(world: DemoWo
     assert all(v.system == "harvest" and v.object == "time_entry" for v in hours_problems.values())
     assert world.netsuite.state.count("timebill") == 1  # the good one still went through
 
+    # Fixed in Harvest, then replayed: the entry is read again and posted; its exception closes.
+    entries[absurd].hours = Decimal(7)
+    entries[absurd].cached = None
+    world.harvest.state.version += 1
+    from q2c.engine.replay import replay
+
+    with hub.engine.connect() as conn:
+        rows = [r for r in exception_store.search(conn) if r.violation.record_id.removeprefix("HV-") == str(absurd)]
+    replay(hub.engine, rows, actor="test")
+    drain(hub)
+    assert world.netsuite.state.count("timebill") == 2
+    assert str(absurd) not in {r.violation.record_id.removeprefix("HV-") for rows in _open(world).values()
+                               for r in rows}
+
 
 def test_a_deal_in_an_unknown_currency_names_the_field(world: DemoWorld) -> None:
     org = world.salesforce.state

@@ -126,7 +126,7 @@ class Worker:
             if self.run_once():
                 continue
             with self.engine.connect() as conn:
-                left = queue.unfinished(conn)
+                left = queue.unfinished(conn, kinds=list(self.handlers))
             if not left or not wait_for_retries:
                 return
             time.sleep(0.05)

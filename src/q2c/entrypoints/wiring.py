@@ -77,8 +77,9 @@ def drain(hub: Hub, *, console: Console | None = None, max_seconds: float = 3600
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     worker = worker_for(hub)
+    kinds = list(worker.handlers)
     with hub.engine.connect() as conn:
-        total = queue.unfinished(conn)
+        total = queue.unfinished(conn, kinds=kinds)
     if not total:
         return
     deadline = time.monotonic() + max_seconds
@@ -88,7 +89,7 @@ def drain(hub: Hub, *, console: Console | None = None, max_seconds: float = 3600
         while time.monotonic() < deadline:
             claimed = worker.run_once()
             with hub.engine.connect() as conn:
-                left = queue.unfinished(conn)
+                left = queue.unfinished(conn, kinds=kinds)
             progress.update(task, completed=max(total - left, 0))
             if not left:
                 return

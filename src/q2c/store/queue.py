@@ -144,9 +144,11 @@ def counts(conn: Connection) -> dict[str, int]:
     return {str(status): int(n) for status, n in rows}
 
 
-def unfinished(conn: Connection) -> int:
-    return int(conn.execute(sa.select(sa.func.count()).select_from(work_items)
-                            .where(work_items.c.status.in_([PENDING, RUNNING]))).scalar_one())
+def unfinished(conn: Connection, *, kinds: list[str] | None = None) -> int:
+    query = sa.select(sa.func.count()).select_from(work_items).where(work_items.c.status.in_([PENDING, RUNNING]))
+    if kinds is not None:
+        query = query.where(work_items.c.kind.in_(kinds))
+    return int(conn.execute(query).scalar_one())
 
 
 def next_available_at(conn: Connection) -> datetime | None:

@@ -26,7 +26,7 @@ from q2c.domain.model import Contract, Project, ProjectStatus, TimeEntry, TimeEn
 from q2c.domain.validation.time_entry import entry_violations, group_by_project, project_violations
 from q2c.domain.violations import Violation
 from q2c.engine.hashing import content_hash
-from q2c.engine.worker import Outcome
+from q2c.engine.worker import Effects, Outcome, Rejected
 from q2c.store import audit, cursors, inbox, links, queue, records
 from q2c.store import exceptions as exception_store
 from q2c.store.queue import WorkItem
@@ -34,6 +34,7 @@ from q2c.workflows.hub import Hub
 from q2c.workflows.ports import Timebill
 
 KIND = "time.deliver"
+REMAP_KIND = "time.mapping"  # an entry that could not be read; replaying it re-reads it from the tracker
 CURSOR = "harvest.time_entries.updated_since"
 ENTITY = "time_entry"
 # How far behind the pass start the cursor is kept, to cover clock skew and entries changed mid-pass.
@@ -84,7 +85,7 @@ def poll_time(hub: Hub, *, started_at: datetime | None = None) -> PollStats:
             for reject in page.rejects:
                 stats.rejects += 1
                 for v in reject.violations:
-                    exception_store.raise_exception(conn, v, work_kind="time.mapping",
+                    exception_store.raise_exception(conn, v, work_kind=REMAP_KIND,
                                                     aggregate=f"harvest:{v.record_id}", payload=reject.raw,
                                                     correlation_id=uuid.uuid4().hex)
     if high_water is not None:
@@ -290,3 +291,19 @@ def mark_billed(conn: Connection, entry_ids: Sequence[str], invoice_id: str) -> 
 
 def mark_over_cap(conn: Connection, entry_ids: Sequence[str]) -> None:
     records.set_state(conn, entity=ENTITY, canonical_ids=list(entry_ids), state=OVER_CAP)
+
+
+def remap_time_entry(hub: Hub, item: WorkItem) -> Effects | None:
+    """Replay of an unreadable entry: read it again (or take the corrected payload) and deliver it if it maps."""
+    page = hub.tracker.reread(item.payload)
+    if page.rejects:
+        raise Rejected([v for r in page.rejects for v in r.violations])
+
+    def write(conn: Connection) -> None:
+        for project_id, entries in group_by_project(page.entries).items():
+            queue.enqueue(conn, kind=KIND, aggregate=f"project:{project_id}", correlation_id=item.correlation_id,
+                          priority=queue.PRIORITY_TIME, replay_of=item.id,
+                          payload={"entries": [e.model_dump(mode="json") for e in entries]})
+        exception_store.resolve_open_for_aggregate(conn, work_kind=REMAP_KIND, aggregate=item.aggregate)
+
+    return write

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from q2c.connectors.harvest.client import HarvestClient
+from q2c.connectors.harvest.client import HarvestClient, HarvestNotFound
 from q2c.connectors.harvest.mapping import (
     MappingError,
     project_codes_by_id,
@@ -44,21 +44,37 @@ class HarvestTracker:
         users = resource_ids_by_user(self.client.users())
         codes = project_codes_by_id(self.client.projects())
         for page in self.client.iter_time_entry_pages(updated_since=since, per_page=self.per_page):
-            entries: list[TimeEntry] = []
-            rejects: list[Reject] = []
-            high_water: datetime | None = None
-            for raw in page.entries:
-                try:
-                    entry = time_entry_from_harvest(raw, resource_by_user_id=users, project_code_by_id=codes)
-                except MappingError as exc:
-                    rejects.append(Reject(exc.violations, _plain(raw)))
-                    stamp = _updated_at(raw)
-                else:
-                    entries.append(entry)
-                    stamp = entry.source_updated_at
-                if stamp is not None and (high_water is None or stamp > high_water):
-                    high_water = stamp
-            yield TimePage(entries, rejects, high_water)
+            yield self._map(page.entries, users, codes)
+
+    def reread(self, raw: Mapping[str, Any]) -> TimePage:
+        """The entry as Harvest has it now (after someone fixed it); `raw` as given when it is gone or has no id."""
+        entry_id = raw.get("id")
+        current: Mapping[str, Any] = raw
+        if isinstance(entry_id, int):
+            try:
+                current = self.client.time_entry(entry_id)
+            except HarvestNotFound:
+                current = raw
+        return self._map([current], resource_ids_by_user(self.client.users()),
+                         project_codes_by_id(self.client.projects()))
+
+    @staticmethod
+    def _map(raws: Sequence[Mapping[str, Any]], users: Mapping[int, str], codes: Mapping[int, str]) -> TimePage:
+        entries: list[TimeEntry] = []
+        rejects: list[Reject] = []
+        high_water: datetime | None = None
+        for raw in raws:
+            try:
+                entry = time_entry_from_harvest(raw, resource_by_user_id=users, project_code_by_id=codes)
+            except MappingError as exc:
+                rejects.append(Reject(exc.violations, _plain(raw)))
+                stamp = _updated_at(raw)
+            else:
+                entries.append(entry)
+                stamp = entry.source_updated_at
+            if stamp is not None and (high_water is None or stamp > high_water):
+                high_water = stamp
+        return TimePage(entries, rejects, high_water)
 
     def set_up_project(self, project: Project, customer: Customer, contract: Contract,
                        team: Sequence[Resource]) -> str:
