@@ -20,10 +20,12 @@ import pytest
 import yaml
 
 from q2c.connectors.sandbox_kit import Faults
+from q2c.engine.worker import Worker
 from q2c.entrypoints.demo import DemoWorld
-from q2c.entrypoints.wiring import drain, worker_for
+from q2c.entrypoints.wiring import drain
 from q2c.store import audit, queue, records
 from q2c.store import exceptions as exception_store
+from q2c.workflows.hub import Hub
 from q2c.workflows.project_setup import poll_won_deals
 from q2c.workflows.time_approved import poll_time
 
@@ -44,6 +46,21 @@ def _log_many(world: DemoWorld, n: int) -> list[int]:
         ids.append(int(entry["id"]))
     state.approve(ids)
     return ids
+
+
+def _set_up_with_time(world: DemoWorld, n: int) -> Hub:
+    """The demo deal set up, and n approved entries logged on its project (not yet polled)."""
+    hub = world.hub()
+    poll_won_deals(hub)
+    drain(hub)
+    _log_many(world, n)
+    return hub
+
+
+def _fast_worker(hub: Hub) -> Worker:
+    worker = worker_for(hub)
+    worker.policy.base_seconds, worker.policy.cap_seconds = 0.05, 0.5
+    return worker
 
 
 def _assert_exactly_once(world: DemoWorld, n: int) -> None:
@@ -71,11 +88,8 @@ def _write_config(world: DemoWorld, path: Path, **delivery: float) -> Path:
 
 
 def test_worker_killed_mid_sync_then_restarted_posts_every_entry_once(world: DemoWorld, tmp_path: Path) -> None:
-    hub = world.hub()
-    poll_won_deals(hub)
-    drain(hub)
     n = 3000
-    _log_many(world, n)
+    hub = _set_up_with_time(world, n)
     world.netsuite.set_faults(Faults(latency_ms=40))  # slow enough to be caught in the middle
     poll_time(hub)
     config = _write_config(world, tmp_path / "q2c.yaml", lease_seconds=2.0)
@@ -109,16 +123,12 @@ def test_worker_killed_mid_sync_then_restarted_posts_every_entry_once(world: Dem
 
 
 def test_netsuite_outage_queues_work_that_drains_by_itself(world: DemoWorld) -> None:
-    hub = world.hub()
-    poll_won_deals(hub)
-    drain(hub)
     n = 600
-    _log_many(world, n)
+    hub = _set_up_with_time(world, n)
     server = world.servers["netsuite"]
     server.stop()  # connection refused: NetSuite is down
     poll_time(hub)
-    worker = worker_for(hub)
-    worker.policy.base_seconds, worker.policy.cap_seconds = 0.05, 0.5
+    worker = _fast_worker(hub)
     done = threading.Event()
 
     def work() -> None:
@@ -139,15 +149,11 @@ def test_netsuite_outage_queues_work_that_drains_by_itself(world: DemoWorld) -> 
 
 
 def test_intermittent_netsuite_faults_are_absorbed(world: DemoWorld) -> None:
-    hub = world.hub()
-    poll_won_deals(hub)
-    drain(hub)
     n = 1200
-    _log_many(world, n)
+    hub = _set_up_with_time(world, n)
     world.netsuite.set_faults(Faults(error_rate=0.2, throttle_rate=0.1, malformed_rate=0.05, seed=7))
     poll_time(hub)
-    worker = worker_for(hub)
-    worker.policy.base_seconds, worker.policy.cap_seconds = 0.05, 0.5
+    worker = _fast_worker(hub)
     worker.run_until_idle(max_seconds=120)
     world.netsuite.set_faults(Faults())
     _settled(world, n, hub.engine)

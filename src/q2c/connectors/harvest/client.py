@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -391,61 +391,37 @@ class HarvestClient:
     def assign_task(self, project_id: int, task_id: int, *, billable: bool = True,
                     hourly_rate: Decimal | None = None, known: Iterable[Record] | None = None) -> Record:
         """The project's assignment of the task: reused (and brought in line) if it exists."""
-        record_id = f"project {project_id} task {task_id}"
-
-        def existing(listed: Iterable[Record] | None = None) -> Record | None:
-            rows = self.task_assignments(project_id) if listed is None else listed
-            return next((a for a in rows if a["task"]["id"] == task_id), None)
-
-        current = existing(known)
-        if current is None:
-            body: dict[str, Any] = {"task_id": task_id, "billable": billable, "is_active": True}
-            if hourly_rate is not None:
-                body["hourly_rate"] = hourly_rate
-            return self._create(f"/projects/{project_id}/task_assignments", body, obj="task_assignment",
-                                record_id=record_id, recover=existing)
-        changes: dict[str, Any] = {}
-        if current.get("billable") is not billable:
-            changes["billable"] = billable
-        if current.get("is_active") is not True:
-            changes["is_active"] = True
-        if hourly_rate is not None and current.get("hourly_rate") != hourly_rate:
-            changes["hourly_rate"] = hourly_rate
-        if not changes:
-            return current
-        result: Record = self._call(
-            "PATCH", f"/projects/{project_id}/task_assignments/{current['id']}",
-            endpoint="PATCH /projects/{id}/task_assignments/{id}", obj="task_assignment", record_id=record_id,
-            body=changes)
-        return result
+        return self._assignment(project_id, "task", task_id, {"billable": billable, "is_active": True,
+                                                              "hourly_rate": hourly_rate}, known)
 
     def assign_user(self, project_id: int, user_id: int, *, hourly_rate: Decimal | None = None,
                     known: Iterable[Record] | None = None) -> Record:
         """The person's assignment to the project: reused (and reactivated) if it exists."""
-        record_id = f"project {project_id} user {user_id}"
+        return self._assignment(project_id, "user", user_id, {"is_active": True, "hourly_rate": hourly_rate}, known)
+
+    def _assignment(self, project_id: int, kind: Literal["task", "user"], member_id: int,
+                    wanted: Mapping[str, Any], known: Iterable[Record] | None) -> Record:
+        """Find-or-create a task or user assignment of a project, then patch only what differs from `wanted`
+        (None values are left as they are)."""
+        record_id = f"project {project_id} {kind} {member_id}"
+        listing = self.task_assignments if kind == "task" else self.user_assignments
 
         def existing(listed: Iterable[Record] | None = None) -> Record | None:
-            rows = self.user_assignments(project_id) if listed is None else listed
-            return next((a for a in rows if a["user"]["id"] == user_id), None)
+            rows = listing(project_id) if listed is None else listed
+            return next((a for a in rows if a[kind]["id"] == member_id), None)
 
         current = existing(known)
+        wanted = {k: v for k, v in wanted.items() if v is not None}
         if current is None:
-            body: dict[str, Any] = {"user_id": user_id, "is_active": True}
-            if hourly_rate is not None:
-                body["hourly_rate"] = hourly_rate
-            return self._create(f"/projects/{project_id}/user_assignments", body, obj="user_assignment",
-                                record_id=record_id, recover=existing)
-        changes: dict[str, Any] = {}
-        if current.get("is_active") is not True:
-            changes["is_active"] = True
-        if hourly_rate is not None and current.get("hourly_rate") != hourly_rate:
-            changes["hourly_rate"] = hourly_rate
+            return self._create(f"/projects/{project_id}/{kind}_assignments", {f"{kind}_id": member_id, **wanted},
+                                obj=f"{kind}_assignment", record_id=record_id, recover=existing)
+        changes = {k: v for k, v in wanted.items() if current.get(k) != v}
         if not changes:
             return current
         result: Record = self._call(
-            "PATCH", f"/projects/{project_id}/user_assignments/{current['id']}",
-            endpoint="PATCH /projects/{id}/user_assignments/{id}", obj="user_assignment", record_id=record_id,
-            body=changes)
+            "PATCH", f"/projects/{project_id}/{kind}_assignments/{current['id']}",
+            endpoint=f"PATCH /projects/{{id}}/{kind}_assignments/{{id}}", obj=f"{kind}_assignment",
+            record_id=record_id, body=changes)
         return result
 
     # --- time entries: writing (people logging time, corrections) ----------------------------------
