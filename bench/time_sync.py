@@ -28,7 +28,7 @@ Modes:
   so a run does not inherit the previous run's spent budget.
 
 The hub is configured as a firm would configure it for a real account (NetSuite concurrency 5,
-Harvest 100 requests per 15 s, 2 worker threads, q2c's default batch of 40 work items) in both
+Harvest 100 requests per 15 s, 2 worker threads, q2c's default batch of work items) in both
 modes; only the sandboxes change. Claims take at most one work item per project (ordering per
 aggregate), so with the generator's 10 projects a batch holds at most 10 items.
 
@@ -62,6 +62,7 @@ from typing import Any
 
 import httpx
 
+from q2c.config import DeliverySettings
 from q2c.connectors.harvest.client import MAX_PER_PAGE as HARVEST_PAGE
 from q2c.connectors.harvest.sandbox import HARVEST_LIMITS
 from q2c.connectors.netsuite.client import RESTLET_CHUNK, NetSuiteClient, NetSuiteConfig
@@ -789,7 +790,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drives", default="sequential,concurrent",
                         help="sequential: poll, then workers; concurrent: workers while polling")
     parser.add_argument("--workers", type=int, default=2, help="worker threads (q2c's delivery.workers default)")
-    parser.add_argument("--batch", type=int, default=40, help="work items a worker claims at once (q2c's default)")
+    parser.add_argument("--batch", type=int, default=DeliverySettings().batch,
+                        help="work items a worker claims at once (q2c's default)")
     parser.add_argument("--projects", type=int, default=10)
     parser.add_argument("--people", type=int, default=20)
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL admin URL (a database is made per run)")

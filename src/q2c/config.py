@@ -133,6 +133,9 @@ class DeliverySettings(Strict):
     backoff_cap_seconds: float = Field(default=300.0, gt=0)
     lease_seconds: float = Field(default=120.0, gt=0)  # a crashed worker's items are taken over after this
     workers: int = Field(default=2, ge=1, le=64)
+    # Work items a worker claims at once (at most one per project). Small enough that several workers
+    # share the projects, so one waits on the ERP while another uses the CPU.
+    batch: int = Field(default=8, ge=1, le=500)
 
 
 class RevenueAccounts(Strict):

@@ -68,8 +68,9 @@ def delivery_policy(config: HubConfig) -> DeliveryPolicy:
                           cap_seconds=d.backoff_cap_seconds, lease_seconds=d.lease_seconds)
 
 
-def worker_for(hub: Hub, *, name: str | None = None, batch: int = 40) -> Worker:
-    return Worker(hub.engine, handlers(hub), name=name, policy=delivery_policy(hub.config), batch=batch)
+def worker_for(hub: Hub, *, name: str | None = None, batch: int | None = None) -> Worker:
+    return Worker(hub.engine, handlers(hub), name=name, policy=delivery_policy(hub.config),
+                  batch=batch or hub.config.delivery.batch)
 
 
 def drain(hub: Hub, *, console: Console | None = None, max_seconds: float = 3600.0) -> None:

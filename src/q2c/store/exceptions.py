@@ -105,6 +105,18 @@ def resolve_open_for(conn: Connection, *, system: str, object: str, record_id: s
     return int(result.rowcount)
 
 
+def resolve_open_for_records(conn: Connection, *, system: str, object: str, record_ids: Sequence[str]) -> int:
+    """Many records that now sync cleanly close their open exceptions: one statement per 900 ids."""
+    closed = 0
+    ids = list(record_ids)
+    for start in range(0, len(ids), 900):
+        result = conn.execute(exceptions.update().where(
+            exceptions.c.status == OPEN, exceptions.c.system == system, exceptions.c.object == object,
+            exceptions.c.record_id.in_(ids[start:start + 900])).values(status=RESOLVED, resolved_at=now()))
+        closed += int(result.rowcount)
+    return closed
+
+
 def resolve_open_for_aggregate(conn: Connection, *, work_kind: str, aggregate: str) -> int:
     """Work on an aggregate that now succeeds closes the exceptions its earlier attempts raised."""
     result = conn.execute(exceptions.update().where(

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from q2c.domain.billing import BillingError, RatedTime, rate_time_entry
 from q2c.domain.model import Contract, Project, ProjectStatus, TimeEntry, TimeEntryStatus
-from q2c.domain.validation.time_entry import entry_violations, group_by_project, project_violations
+from q2c.domain.validation.time_entry import TimeRules, entry_violations, group_by_project, project_violations
 from q2c.domain.violations import Violation
 from q2c.engine.hashing import content_hash
 from q2c.engine.worker import Effects, Outcome, Rejected
@@ -102,16 +102,20 @@ class _Plan:
 
     item: WorkItem
     entries: list[TimeEntry]
+    raw: dict[str, dict[str, Any]] = field(default_factory=dict)  # the queued JSON of each entry, reused as is
     to_send: list[Timebill] = field(default_factory=list)
     hashes: dict[str, str] = field(default_factory=dict)
     pending: list[TimeEntry] = field(default_factory=list)
     invalid: list[tuple[TimeEntry, list[Violation]]] = field(default_factory=list)
     project_problems: list[Violation] = field(default_factory=list)
+    blocked: list[TimeEntry] = field(default_factory=list)  # approved entries held back by project_problems
     unchanged: int = 0
 
 
 def deliver_time(hub: Hub, items: list[WorkItem]) -> Mapping[int, Outcome]:
-    plans = [_Plan(item, [TimeEntry.model_validate(e) for e in item.payload["entries"]]) for item in items]
+    plans = [_Plan(item, [TimeEntry.model_validate(e) for e in item.payload["entries"]],
+                   {str(e["id"]): e for e in item.payload["entries"]}) for item in items]
+    rules = hub.time_rules
     all_ids = [e.id for p in plans for e in p.entries]
     project_ids = sorted({e.project_id for p in plans for e in p.entries})
     with hub.engine.connect() as conn:
@@ -126,27 +130,28 @@ def deliver_time(hub: Hub, items: list[WorkItem]) -> Mapping[int, Outcome]:
         if state.status is ProjectStatus.CLOSED:
             projects[pid] = projects[pid].model_copy(update={"status": state.status, "closed_on": state.closed_on})
     for plan in plans:
-        _check(hub, plan, known, projects, contracts)
+        _check(hub, plan, known, projects, contracts, rules)
     to_send = [t for p in plans for t in p.to_send]
     results = {r.canonical_id: r for r in hub.erp.upsert_timebills(to_send)} if to_send else {}
     return {plan.item.id: _effects(hub, plan, known, results) for plan in plans}
 
 
 def _check(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], projects: Mapping[str, Project],
-           contracts: Mapping[str, Contract]) -> None:
+           contracts: Mapping[str, Contract], rules: TimeRules) -> None:
     approved: list[TimeEntry] = []
+    resources = hub.resources
     for entry in plan.entries:
-        digest = content_hash(entry.model_dump(mode="json", exclude={"source_updated_at"}))
+        digest = content_hash({k: v for k, v in plan.raw[entry.id].items() if k != "source_updated_at"})
         plan.hashes[entry.id] = digest
         prev = known.get(entry.id)
-        if prev is not None and prev.content_hash == digest and prev.state in (SYNCED, BILLED):
+        if prev is not None and prev.content_hash == digest and prev.state in (SYNCED, BILLED, OVER_CAP):
             plan.unchanged += 1  # a duplicate delivery or our own write coming back
             continue
         if prev is not None and prev.state == BILLED:
             plan.invalid.append((entry, [_edited_after_billing(entry, prev)]))
             continue
         if entry.status is not TimeEntryStatus.APPROVED:
-            if prev is not None and prev.state == SYNCED:
+            if prev is not None and prev.state in (SYNCED, OVER_CAP):
                 plan.invalid.append((entry, [Violation(
                     system="harvest", object="time_entry", record_id=entry.id, field="is_closed",
                     rule="time.approval_withdrawn",
@@ -166,13 +171,22 @@ def _check(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], projects:
     project_id = approved[0].project_id
     project = projects.get(project_id)
     plan.project_problems = project_violations(project_id, project, approved)
+    plan.blocked = approved
     if plan.project_problems or project is None:
         return
     contract = contracts.get(project.contract_id)
+    if contract is None:
+        plan.project_problems = [Violation(
+            system="q2c", object="contract", record_id=project.contract_id, field=None, rule="time.contract_missing",
+            message=f"project {project.id} has no contract {project.contract_id} in q2c, so its time cannot be rated "
+                    f"({len(approved)} entries wait)",
+            action="Replay the deal setup of the project's opportunity, then replay these entries")]
+        return
+    plan.blocked = []
     for entry in approved:
-        resource = hub.resources.get(entry.resource_id)
-        problems = entry_violations(entry, project=project, resource=resource, rules=hub.time_rules)
-        if not problems and resource is not None and contract is not None:
+        resource = resources.get(entry.resource_id)
+        problems = entry_violations(entry, project=project, resource=resource, rules=rules)
+        if not problems and resource is not None:
             task = next((t for t in project.tasks if t.code == entry.task_code), None)
             try:
                 rated = rate_time_entry(entry, role=resource.role, rate_card=contract.rate_card, task=task)
@@ -205,57 +219,62 @@ def _effects(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], results
     item = plan.item
     aggregate = item.aggregate
 
+    def record(entry: TimeEntry, state: str, rated: dict[str, Any] | None = None) -> records.Record:
+        payload: dict[str, Any] = {"entry": plan.raw[entry.id]}
+        if rated is not None:
+            payload["rated"] = rated
+        return records.Record(ENTITY, entry.id, aggregate, state, entry.schema_version, plan.hashes[entry.id], payload)
+
     def write(conn: Connection) -> None:
         rows: list[records.Record] = []
         link_rows: list[links.Link] = []
         trail: list[audit.AuditEntry] = []
         problems: list[tuple[Violation, list[TimeEntry]]] = []
+        posted: list[dict[str, Any]] = []  # one audit entry for the batch, listing each timebill before/after
         for timebill in plan.to_send:
-            entry, rated = timebill.entry, timebill.rated
+            entry = timebill.entry
             result = results.get(entry.id)
             if result is None or result.violation is not None:
                 v = result.violation if result is not None else Violation(
                     system="netsuite", object="timebill", record_id=entry.id, field=None, rule="netsuite.no_result",
                     message="NetSuite returned no result for this entry", action="Replay the entry")
                 problems.append((v, [entry]))
-                rows.append(_record(entry, aggregate, INVALID, plan.hashes[entry.id], None))
+                rows.append(record(entry, INVALID))
                 continue
             prev = known.get(entry.id)
-            rows.append(_record(entry, aggregate, SYNCED, plan.hashes[entry.id], rated))
+            rated = timebill.rated.model_dump(mode="json")
+            rows.append(record(entry, SYNCED, rated))
             link_rows.append(links.Link(ENTITY, entry.id, "netsuite", result.external_id or entry.id,
-                                        plan.hashes[entry.id], entry.source_updated_at.isoformat()))
-            trail.append(audit.AuditEntry(
-                actor=hub.actor, system="netsuite", action="update" if prev is not None and prev.state != INVALID
-                else "create", entity="timebill", record_id=entry.id, correlation_id=item.correlation_id,
-                before=_summary(prev.payload) if prev is not None else None, after=rated.model_dump(mode="json")))
-        for entry in plan.pending:
-            rows.append(_record(entry, aggregate, PENDING_APPROVAL, plan.hashes[entry.id], None))
+                                        plan.hashes[entry.id], plan.raw[entry.id].get("source_updated_at")))
+            posted.append({"id": entry.id, "netsuite_id": result.external_id,
+                           "before": _summary(prev.payload) if prev is not None and prev.state != INVALID else None,
+                           "after": rated})
+        rows.extend(record(entry, PENDING_APPROVAL) for entry in plan.pending)
         for entry, violations in plan.invalid:
             prev = known.get(entry.id)
-            keep_state = prev.state if prev is not None and prev.state in (SYNCED, BILLED) else INVALID
-            if keep_state == INVALID:
-                rows.append(_record(entry, aggregate, INVALID, plan.hashes[entry.id], None))
+            if prev is None or prev.state not in (SYNCED, BILLED, OVER_CAP):
+                rows.append(record(entry, INVALID))
             problems.extend((v, [entry]) for v in violations)
         if plan.project_problems:
-            blocked = [e for e in plan.entries if e.status is TimeEntryStatus.APPROVED
-                       and e not in plan.pending and (known.get(e.id) is None or known[e.id].state != BILLED)]
-            rows.extend(_record(e, aggregate, INVALID, plan.hashes[e.id], None) for e in blocked)
-            problems.extend((v, blocked) for v in plan.project_problems)
+            rows.extend(record(e, INVALID) for e in plan.blocked)
+            problems.extend((v, plan.blocked) for v in plan.project_problems)
         records.upsert_records(conn, rows)
         links.upsert_links(conn, link_rows)
         for v, entries in problems:
             exception_store.raise_exception(
                 conn, v, work_kind=KIND, aggregate=aggregate, correlation_id=item.correlation_id,
-                payload={"entries": [e.model_dump(mode="json") for e in entries]}, work_item_id=item.id)
+                payload={"entries": [plan.raw[e.id] for e in entries]}, work_item_id=item.id)
             trail.append(audit.AuditEntry(actor=hub.actor, system=v.system, action="exception", entity=v.object,
                                           record_id=v.record_id, correlation_id=item.correlation_id,
                                           after={"rule": v.rule, "message": v.message}))
-        for timebill in plan.to_send:
-            result = results.get(timebill.entry.id)
-            if result is not None and result.violation is None:
-                exception_store.resolve_open_for(conn, system="harvest", object="time_entry",
-                                                 record_id=timebill.entry.id)
-        if not plan.project_problems and plan.to_send and plan.entries:
+        if posted:
+            trail.append(audit.AuditEntry(
+                actor=hub.actor, system="netsuite", action="upsert", entity="timebill", record_id=aggregate,
+                correlation_id=item.correlation_id, before=None,
+                after={"work_item": item.id, "count": len(posted), "timebills": posted}))
+            exception_store.resolve_open_for_records(conn, system="harvest", object="time_entry",
+                                                     record_ids=[p["id"] for p in posted])
+        if not plan.project_problems and posted:
             project_id = plan.entries[0].project_id
             exception_store.resolve_open_for(conn, system="netsuite", object="job", record_id=project_id)
             exception_store.resolve_open_for(conn, system="harvest", object="project", record_id=project_id)
@@ -265,14 +284,8 @@ def _effects(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], results
 
 
 def _summary(payload: dict[str, Any]) -> dict[str, Any]:
-    return payload.get("rated") or {"hours": payload.get("entry", {}).get("hours")}
-
-
-def _record(entry: TimeEntry, aggregate: str, state: str, digest: str, rated: RatedTime | None) -> records.Record:
-    payload: dict[str, Any] = {"entry": entry.model_dump(mode="json")}
-    if rated is not None:
-        payload["rated"] = rated.model_dump(mode="json")
-    return records.Record(ENTITY, entry.id, aggregate, state, entry.schema_version, digest, payload)
+    summary = payload.get("rated") or {"hours": payload.get("entry", {}).get("hours")}
+    return dict(summary)
 
 
 def synced_rated_time(conn: Connection, project_id: str) -> list[RatedTime]:

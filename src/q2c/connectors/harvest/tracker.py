@@ -13,6 +13,7 @@ from typing import Any
 from q2c.connectors.harvest.client import HarvestClient, HarvestNotFound
 from q2c.connectors.harvest.mapping import (
     MappingError,
+    canonical_time_entry_id,
     project_codes_by_id,
     resource_ids_by_user,
     time_entry_from_harvest,
@@ -67,7 +68,11 @@ class HarvestTracker:
             try:
                 entry = time_entry_from_harvest(raw, resource_by_user_id=users, project_code_by_id=codes)
             except MappingError as exc:
-                rejects.append(Reject(exc.violations, _plain(raw)))
+                # Name the entry by its canonical id, so a later clean sync of it closes these exceptions.
+                canonical = canonical_time_entry_id(raw["id"]) if isinstance(raw.get("id"), int) else None
+                violations = tuple(v.model_copy(update={"record_id": canonical}) if canonical else v
+                                   for v in exc.violations)
+                rejects.append(Reject(violations, _plain(raw)))
                 stamp = _updated_at(raw)
             else:
                 entries.append(entry)
