@@ -31,6 +31,7 @@ from q2c.connectors.netsuite.sandbox import create_sandbox as netsuite_sandbox
 from q2c.connectors.salesforce.sandbox import SalesforceSandbox
 from q2c.connectors.salesforce.sandbox import create_sandbox as salesforce_sandbox
 from q2c.connectors.sandbox_kit import SandboxServer
+from q2c.domain.violations import Violation
 from q2c.entrypoints.wiring import build_hub, drain
 from q2c.store import audit, links, records
 from q2c.store import exceptions as exception_store
@@ -256,9 +257,14 @@ def summary(world: DemoWorld, hub: Hub) -> dict[str, Any]:
         "timebill_links": timebill_links,
         "invoices": {r.canonical_id: Decimal(r.payload["total"]["amount"]) for r in invoices},
         "revenue": {r.canonical_id: r.payload for r in revenue},
-        "exceptions": [(e.violation.rule, e.violation.headline(), e.violation.action) for e in open_exceptions],
+        "exceptions": [(e.violation.rule, _where_and_what(e.violation), e.violation.action) for e in open_exceptions],
         "audit": (chain.ok, chain.entries),
     }
+
+
+def _where_and_what(v: Violation) -> str:
+    field = f" field {v.field}" if v.field else ""
+    return f"{v.system} {v.object} {v.record_id}{field}: {v.message}"
 
 
 def print_summary(console: Console, figures: dict[str, Any], seconds: float) -> None:

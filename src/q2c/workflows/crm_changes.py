@@ -46,8 +46,9 @@ def consume_crm_changes(hub: Hub) -> ChangeStats:
                     v = Violation(
                         system="salesforce", object="Opportunity", record_id=opportunity_id, field=field,
                         rule="ownership.conflict",
-                        message=f"{field} was changed to {change.values.get(field)!r} by {change.origin}, but NetSuite "
-                                "owns this field; q2c did not copy the change anywhere",
+                        message=f"{field} was changed to {change.values.get(field)!r} by "
+                                f"{change.origin or 'a user in the Salesforce UI'}, but NetSuite owns this field; "
+                                "q2c did not copy the change anywhere",
                         action=f"Undo the edit in Salesforce, or replay to have q2c write NetSuite's value back to "
                                f"{field}")
                     correlation = uuid.uuid4().hex
