@@ -61,9 +61,15 @@ def test_serve_sets_up_a_deal_from_a_signed_webhook_and_syncs_time(world: DemoWo
 
         ns = world.netsuite.state
         deadline = time.monotonic() + 60
-        while ns.count("salesorder") < 1:
+
+        def set_up() -> bool:  # the write-back to Salesforce is the last step of the setup
+            opp = world.salesforce.state.record("Opportunity", world.ids["opportunity"])
+            return bool(opp and opp.get("ERP_Project_Id__c"))
+
+        while not set_up():
             assert time.monotonic() < deadline, "the won deal was not set up by the running service"
             time.sleep(0.2)
+        assert ns.count("salesorder") == 1
         ids = [world.log_time("alice", "BUILD", f"2026-11-{d:02d}", "7.5") for d in (10, 11)]
         world.harvest.state.approve(ids)
         while ns.count("timebill") < 2:  # the scheduler polls Harvest by itself
