@@ -99,3 +99,27 @@ def test_effects_and_completion_commit_together(db: Engine) -> None:
     with db.connect() as conn:
         assert cursors.get_cursor(conn, "seen") is None  # rolled back with the lost completion
         assert conn.execute(sa.select(work_items.c.status)).scalar_one() == "running"
+
+
+def test_a_slow_batch_keeps_its_lease_so_no_other_worker_takes_it(db: Engine) -> None:
+    import threading
+    import time
+
+    started = threading.Event()
+
+    def slow(item: WorkItem) -> None:
+        started.set()
+        time.sleep(1.0)  # three lease lengths: without renewal the item would be up for grabs
+
+    _enqueue(db, {})
+    policy = DeliveryPolicy(max_attempts=3, base_seconds=0.001, cap_seconds=0.002, lease_seconds=0.3)
+    first = Worker(db, {"demo": per_item(slow)}, name="first", policy=policy)
+    runner = threading.Thread(target=first.run_once)
+    runner.start()
+    assert started.wait(5)
+    time.sleep(0.6)
+    with db.begin() as conn:
+        assert queue.claim(conn, worker="second", limit=5, lease_seconds=0.3) == []
+    runner.join(timeout=5)
+    with db.connect() as conn:
+        assert queue.counts(conn) == {"done": 1}

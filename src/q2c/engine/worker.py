@@ -16,7 +16,8 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -108,16 +109,44 @@ class Worker:
         with self.engine.begin() as conn:
             items = queue.claim(conn, worker=self.name, limit=self.batch, lease_seconds=self.policy.lease_seconds,
                                 kinds=list(self.handlers))
+        if not items:
+            return 0
         by_kind: dict[str, list[WorkItem]] = {}
         for item in items:
             by_kind.setdefault(item.kind, []).append(item)
-        for kind, group in by_kind.items():
-            try:
-                outcomes = self.handlers[kind](group)
-            except Exception as exc:  # a handler that fails as a whole fails each of its items
-                outcomes = {item.id: exc for item in group}
-            self._record(group, outcomes)
+        with self._heartbeat(items):
+            for kind, group in by_kind.items():
+                try:
+                    outcomes = self.handlers[kind](group)
+                except Exception as exc:  # a handler that fails as a whole fails each of its items
+                    outcomes = {item.id: exc for item in group}
+                self._record(group, outcomes)
         return len(items)
+
+    @contextmanager
+    def _heartbeat(self, items: list[WorkItem]) -> Iterator[None]:
+        """Keep the leases of a batch alive while it is worked on, so a slow ERP does not make another
+        worker take it over; a worker that dies stops renewing, and its items are taken over then."""
+        done = threading.Event()
+        interval = self.policy.lease_seconds / 3
+
+        def renew() -> None:
+            while not done.wait(interval):
+                try:
+                    with self.engine.begin() as conn:
+                        for item in items:
+                            queue.extend_lease(conn, item.id, worker=self.name,
+                                               lease_seconds=self.policy.lease_seconds)
+                except Exception:  # a missed renewal only risks a harmless takeover
+                    log.warning("could not renew leases", exc_info=True)
+
+        thread = threading.Thread(target=renew, name=f"{self.name}-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join(timeout=5)
 
     def run_until_idle(self, *, max_seconds: float = 600.0, wait_for_retries: bool = True) -> None:
         """Drain the queue; with `wait_for_retries`, also sleep until rescheduled items come due."""

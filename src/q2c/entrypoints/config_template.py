@@ -62,9 +62,11 @@ time:
   poll_seconds: 60
 
 delivery:
-  max_attempts: 30
+  max_attempts: 30          # durable retries of a transient failure before it becomes an exception
   backoff_cap_seconds: 300
-  workers: 2
+  lease_seconds: 120        # a dead worker's items are taken over after this (live ones renew it)
+  workers: 2                # worker threads in `q2c serve`
+  batch: 8                  # work items a worker claims at once (at most one per project)
 
 http:
   host: 127.0.0.1
