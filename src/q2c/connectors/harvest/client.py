@@ -3,7 +3,7 @@
 Harvest limits a token to 100 requests per 15 seconds across its general endpoints, so the
 whole account shares one guard (one budget, one breaker); the guard keeps under the limit on
 its own and still absorbs a 429 + Retry-After if something else spends the same budget.
-Harvest has no upsert, so project setup is find-then-create; every helper here is safe to
+Harvest has no upsert, so project setup is find-then-create; every find-or-create here is safe to
 run twice. Numbers in responses are decoded straight to `Decimal` (hours, rates), never float.
 """
 

@@ -177,7 +177,8 @@ def _ratio(done: Decimal, total: Decimal) -> Fraction:
 
 
 def _pct(p: Fraction) -> str:
-    return f"{float(p) * 100:.2f}%"
+    """Progress for people to read (display only; amounts are never computed from it)."""
+    return f"{Decimal(p.numerator) * 100 / Decimal(p.denominator):.2f}%"
 
 
 def _to_units(value: Decimal, currency: str) -> int:
