@@ -21,6 +21,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy --strict bench/time_sync.py bench/netsuite_account.py
 	$(BIN)/mypy
 
 bench: $(STAMP)
