@@ -109,7 +109,7 @@ def test_template_secrets_can_come_from_the_environment(tmp_path: Path, monkeypa
 # --- bad config: exit 2 with the key named ----------------------------------------------------------------
 
 BAD_CONFIGS: dict[str, tuple[dict[str, str], list[str]]] = {
-    "unknown nested key": ({"  workers: 2\n": "  workers: 2\n  workerz: 4\n"},
+    "unknown nested key": ({"  batch: 8": "  workerz: 4\n  batch: 8"},
                            ["delivery.workerz", "unknown key"]),
     "unknown top-level key": ({"payment_terms:": "payment_term:"}, ["payment_term:", "unknown key"]),
     "negative max_attempts": ({"max_attempts: 30": "max_attempts: -1"},
