@@ -75,3 +75,18 @@ def test_running_the_same_syncs_again_changes_nothing(world: DemoWorld) -> None:
     assert sum(world.netsuite.state.writes.values()) == writes  # no needless writes either
     with hub.engine.connect() as conn:
         assert records.count_by_state(conn, entity="time_entry") == before["time_states"]
+
+
+def test_a_controller_can_have_a_contract_explained(world: DemoWorld) -> None:
+    from q2c.domain.revenue import Period
+    from q2c.workflows.revenue_close import explain
+
+    hub = world.hub()
+    run_scenario(world, hub, console=None)
+    with hub.engine.connect() as conn:
+        (contract,) = records.list_records(conn, entity="contract")
+    text = explain(hub, contract.canonical_id, Period(2026, 11))
+    assert text is not None
+    assert "revenue USD 19,700.00" in text
+    assert "Design sign-off" in text and "right to invoice" in text
+    assert explain(hub, "C-UNKNOWN", Period(2026, 11)) is None

@@ -7,6 +7,7 @@ sync, a replay that found nothing); 2 bad usage or configuration; 3 the audit ch
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from datetime import date
@@ -25,9 +26,11 @@ app = typer.Typer(help="q2c: quote-to-cash sync hub for professional services fi
 exceptions_app = typer.Typer(help="Work the exception queue.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
 period_app = typer.Typer(help="Open and close accounting periods per legal entity.", no_args_is_help=True)
+revenue_app = typer.Typer(help="Revenue recognition, explained.", no_args_is_help=True)
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(audit_app, name="audit")
 app.add_typer(period_app, name="period")
+app.add_typer(revenue_app, name="revenue")
 
 console = Console()
 err = Console(stderr=True)
@@ -41,6 +44,13 @@ def _config(path: Path) -> HubConfig:
     except ConfigError as exc:
         err.print(f"[red]config error[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
+
+
+def _log_warnings(cfg: HubConfig) -> None:
+    """One-shot commands log retries and exceptions as they happen (in the configured format)."""
+    from q2c.entrypoints.logs import configure_logging
+
+    configure_logging(cfg.log_format, level=logging.WARNING)
 
 
 def _engine(cfg: HubConfig) -> Any:
@@ -68,7 +78,9 @@ def init(path: Annotated[Path, typer.Argument(help="Where to write the config.")
 def demo(workdir: Annotated[Path | None, typer.Option(help="Keep the demo database here.")] = None) -> None:
     """Run the whole quote-to-cash scenario on SQLite and the built-in sandboxes, and print what happened."""
     from q2c.entrypoints.demo import run_demo
+    from q2c.entrypoints.logs import configure_logging
 
+    configure_logging("text", level=logging.ERROR)  # the demo's own tables say what happened
     code = run_demo(console, workdir=workdir)
     raise typer.Exit(code)
 
@@ -84,7 +96,9 @@ def sync(config: ConfigOption = Path("q2c.yaml"),
     from q2c.workflows.project_setup import poll_won_deals
     from q2c.workflows.time_approved import poll_time
 
-    hub = build_hub(_config(config))
+    cfg = _config(config)
+    _log_warnings(cfg)
+    hub = build_hub(cfg)
     if what in ("deals", "all"):
         from q2c.workflows.crm_changes import consume_crm_changes
 
@@ -116,7 +130,9 @@ def close(config: ConfigOption = Path("q2c.yaml"),
     except ValueError:
         err.print(f"[red]--date {on!r} is not a date[/red]; use YYYY-MM-DD")
         raise typer.Exit(2) from None
-    hub = build_hub(_config(config))
+    cfg = _config(config)
+    _log_warnings(cfg)
+    hub = build_hub(cfg)
     n = enqueue_billing(hub, invoice_date=as_of)
     drain(hub, console=console)
     enqueue_revenue_close(hub, period_end=as_of)
@@ -304,6 +320,26 @@ def period_reopen(legal_entity: str, period: Annotated[str, typer.Argument(help=
                   ) -> None:
     """Reopen a closed period (a controller's decision; audited)."""
     _set_period(config, legal_entity, period, closed=False, actor=actor)
+
+
+@revenue_app.command("explain")
+def revenue_explain(contract_id: str, period: Annotated[str, typer.Argument(help="YYYY-MM")],
+                    config: ConfigOption = Path("q2c.yaml")) -> None:
+    """Explain one contract's revenue for a period in plain words: allocation, progress, catch-ups."""
+    from q2c.domain.revenue import Period
+    from q2c.entrypoints.wiring import build_hub
+    from q2c.workflows.revenue_close import explain
+
+    try:
+        parsed = Period.parse(period)
+    except ValueError as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from None
+    text = explain(build_hub(_config(config)), contract_id, parsed)
+    if text is None:
+        err.print(f"[red]contract {escape(contract_id)} is not known to q2c[/red]")
+        raise typer.Exit(1)
+    console.print(escape(text))
 
 
 @app.command()

@@ -8,6 +8,7 @@ first. Journal entry ids derive from contract and period, so a re-run upserts, n
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -19,7 +20,9 @@ from q2c.domain.revenue import (
     Period,
     PeriodCalendar,
     Recognition,
+    RevenueContract,
     billed_from_invoice,
+    explain_contract,
     journal_entries,
     milestone_facts,
     recognise,
@@ -73,9 +76,21 @@ def set_period_state(hub: Hub, *, legal_entity: str, period: Period, closed: boo
     return True
 
 
-def close_contract(hub: Hub, item: WorkItem) -> Effects | None:
-    contract_id = str(item.payload["contract_id"])
-    period = Period.of(date.fromisoformat(str(item.payload["period_end"])))
+@dataclass(frozen=True)
+class ContractRevenue:
+    """One contract's revenue for a period, from the facts the owning systems hold now."""
+
+    contract: Contract
+    project_id: str | None
+    invoices: list[Invoice]
+    revenue_contract: RevenueContract
+    recognition: Recognition
+    calendar: PeriodCalendar
+
+
+def contract_revenue(hub: Hub, contract_id: str, period: Period, *, check_open: bool = True) -> ContractRevenue | None:
+    """Read the contract, its invoices (status fresh from the ERP) and milestones (fresh from the CRM), and
+    recognise its revenue for `period`. None for an unknown contract."""
     with hub.engine.connect() as conn:
         rec = records.get_record(conn, entity="contract", canonical_id=contract_id)
         if rec is None:
@@ -86,7 +101,7 @@ def close_contract(hub: Hub, item: WorkItem) -> Effects | None:
         project = next((r.canonical_id for r in
                         records.list_records(conn, entity="project", aggregate=f"contract:{contract_id}")), None)
         calendar = load_calendar(conn, contract.legal_entity)
-    if not calendar.is_open(period):
+    if check_open and not calendar.is_open(period):
         raise Rejected([Violation(
             system="q2c", object="period", record_id=f"{contract.legal_entity}:{period.label}", field=None,
             rule="revenue.period_closed",
@@ -99,11 +114,28 @@ def close_contract(hub: Hub, item: WorkItem) -> Effects | None:
     contract = with_current_milestones(hub, contract)
     revenue_contract = revenue_contract_from(contract)
     facts = [f for inv in invoices for f in billed_from_invoice(inv)] + list(milestone_facts(contract))
-    recognition = recognise(revenue_contract, facts, period=period, calendar=calendar)
-    dims = {"legal_entity": contract.legal_entity, "project": project or "", "contract": contract.id}
-    entries = journal_entries(recognition, accounts=account_map(hub), dimensions=dims, calendar=calendar)
+    recognition = recognise(revenue_contract, facts, period=period, calendar=calendar if check_open else None)
+    return ContractRevenue(contract, project, invoices, revenue_contract, recognition, calendar)
+
+
+def explain(hub: Hub, contract_id: str, period: Period) -> str | None:
+    """The contract's numbers in plain words (allocation, progress, catch-ups), for a controller."""
+    revenue = contract_revenue(hub, contract_id, period, check_open=False)
+    if revenue is None:
+        return None
+    return explain_contract(revenue.revenue_contract, revenue.recognition)
+
+
+def close_contract(hub: Hub, item: WorkItem) -> Effects | None:
+    period = Period.of(date.fromisoformat(str(item.payload["period_end"])))
+    revenue = contract_revenue(hub, str(item.payload["contract_id"]), period)
+    if revenue is None:
+        return None
+    contract, calendar = revenue.contract, revenue.calendar
+    dims = {"legal_entity": contract.legal_entity, "project": revenue.project_id or "", "contract": contract.id}
+    entries = journal_entries(revenue.recognition, accounts=account_map(hub), dimensions=dims, calendar=calendar)
     posted = {e.id: hub.erp.post_journal_entry(e) for e in entries}
-    return _effects(hub, item, contract, invoices, recognition, entries, posted)
+    return _effects(hub, item, contract, revenue.invoices, revenue.recognition, entries, posted)
 
 
 def recognition_summary(recognition: Recognition) -> dict[str, Any]:
