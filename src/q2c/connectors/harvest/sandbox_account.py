@@ -546,11 +546,17 @@ class SandboxAccount:
             return assignment
 
     def update_task_assignment(self, project_id: int, assignment_id: int, body: Mapping[str, Any]) -> Json:
+        return self._update_assignment(self.task_assignments, "Task assignment", project_id, assignment_id, body,
+                                       flags=("is_active", "billable"))
+
+    def _update_assignment(self, table: dict[int, Json], label: str, project_id: int, assignment_id: int,
+                           body: Mapping[str, Any], *, flags: tuple[str, ...]) -> Json:
+        """PATCH of a task or user assignment: the given flags and amounts, nothing else."""
         with self._lock:
-            assignment = self.task_assignments.get(assignment_id)
+            assignment = table.get(assignment_id)
             if assignment is None or assignment["project"]["id"] != project_id:
-                raise NotFound("Task assignment")
-            for flag in ("is_active", "billable"):
+                raise NotFound(label)
+            for flag in flags:
                 if flag in body:
                     assignment[flag] = _as_bool(body[flag], flag)
             for amount in ("hourly_rate", "budget"):
@@ -587,19 +593,8 @@ class SandboxAccount:
             return assignment
 
     def update_user_assignment(self, project_id: int, assignment_id: int, body: Mapping[str, Any]) -> Json:
-        with self._lock:
-            assignment = self.user_assignments.get(assignment_id)
-            if assignment is None or assignment["project"]["id"] != project_id:
-                raise NotFound("User assignment")
-            for flag in ("is_active", "is_project_manager", "use_default_rates"):
-                if flag in body:
-                    assignment[flag] = _as_bool(body[flag], flag)
-            for amount in ("hourly_rate", "budget"):
-                if amount in body:
-                    assignment[amount] = _as_optional_decimal(body[amount], amount)
-            assignment["updated_at"] = self._now()[1]
-            self._references_changed()
-            return assignment
+        return self._update_assignment(self.user_assignments, "User assignment", project_id, assignment_id, body,
+                                       flags=("is_active", "is_project_manager", "use_default_rates"))
 
     def _assignments_for(self, project_id: int, user_id: int, task_id: int) -> tuple[Json, Json]:
         task_assignment = next((a for a in self.task_assignments.values()
