@@ -41,7 +41,7 @@ def plan_engagement(opportunity: Opportunity, customer: Customer, *, legal_entit
         ContractPhase(id=f"{contract_id}-{i}",
                       name=f"{line.service_offering or 'Services'} ({line.billing_type.value})",
                       billing_type=line.billing_type, amount=line.amount, cap=line.cap, milestones=line.milestones,
-                      service_offering=line.service_offering)
+                      service_offering=line.service_offering, estimated_hours=line.estimated_hours)
         for i, line in enumerate(opportunity.lines, start=1))
     contract = Contract(id=contract_id, customer_id=customer.id, opportunity_id=opportunity.id, name=opportunity.name,
                         legal_entity=legal_entity, currency=opportunity.amount.currency,

@@ -156,6 +156,7 @@ class ContractPhase(Canonical):
     cap: Money | None = None  # not-to-exceed (T&M)
     milestones: tuple[Milestone, ...] = ()
     service_offering: str | None = None
+    estimated_hours: Decimal | None = None  # the hours sold (input method of a fixed fee; T&M estimate)
     retainer_hours: Decimal | None = None
     overage_rate: Money | None = None
 

@@ -47,6 +47,7 @@ class WriteResult:
     canonical_id: str
     external_id: str | None
     violation: Violation | None = None
+    warnings: tuple[Violation, ...] = ()  # written, but not as given (e.g. a field shortened to fit)
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,8 @@ def revenue_contract_from(contract: Contract, *, ssp: Mapping[str, Money] | None
             raise InvalidContract(f"{where} field ssp: {price.currency}, but the contract is in {contract.currency}")
         ssp_value = (StandaloneSellingPrice.observable(price, "standalone selling price supplied for the phase")
                      if price is not None else StandaloneSellingPrice.contract_price(phase.amount))
-        obligations.append(_obligation(contract, phase, method, ssp_value, hours.get(phase.id), where))
+        obligations.append(_obligation(contract, phase, method, ssp_value, hours.get(phase.id, phase.estimated_hours),
+                                       where))
         if method is not RecognitionMethod.RIGHT_TO_INVOICE:
             fixed = fixed + phase.amount
     return RevenueContract(
