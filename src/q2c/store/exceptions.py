@@ -66,6 +66,12 @@ def raise_exception(conn: Connection, violation: Violation, *, work_kind: str, a
     return int(row.id)
 
 
+def rule_filter(rule: str) -> Any:
+    """A rule name, where `*` (and only `*`) stands for any run of characters: `%` and `_` are literal."""
+    escaped = rule.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%")
+    return exceptions.c.rule.like(escaped, escape="\\")
+
+
 def get(conn: Connection, exception_id: int) -> ExceptionRow | None:
     r = conn.execute(sa.select(exceptions).where(exceptions.c.id == exception_id)).first()
     return None if r is None else _row(r)
@@ -78,7 +84,7 @@ def search(conn: Connection, *, status: str | None = OPEN, rule: str | None = No
     if status:
         q = q.where(exceptions.c.status == status)
     if rule:
-        q = q.where(exceptions.c.rule.like(rule.replace("*", "%")))
+        q = q.where(rule_filter(rule))
     if system:
         q = q.where(exceptions.c.system == system)
     if record_id:
