@@ -1,23 +1,89 @@
 """The one YAML file an integration engineer edits: systems, reference data, ownership, policies.
 
 Every key is validated on load; a bad key produces an error that names it, says what was found and
-what is allowed (`ConfigError`), never a stack trace.
+what is allowed (`ConfigError`), never a stack trace. That covers more than types: URLs must be
+http(s) with a host, timezones must exist, private keys must be readable PEM files, values still
+holding a `q2c init` placeholder are named, and relative paths (the SQLite file, key files) are
+resolved against the config file's folder, so a command works from any working directory.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import zoneinfo
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
+from q2c.connectors.netsuite.auth import signing_algorithm
+from q2c.connectors.netsuite.mapping import AccountReferences
 from q2c.domain.model import RateCard, RateCardLine
 from q2c.domain.money import Money, check_currency
+
+# The values `q2c init` writes where only the firm knows the answer. A config that still holds one
+# would fail at first contact with a vendor; naming the key at load is kinder.
+TEMPLATE_PLACEHOLDERS = frozenset({
+    "CONNECTED_APP_CONSUMER_KEY", "CONNECTED_APP_CONSUMER_SECRET", "SHARED_SECRET_FOR_SIGNED_WEBHOOKS",
+    "HARVEST_ACCOUNT_ID", "HARVEST_PERSONAL_ACCESS_TOKEN",
+    "NETSUITE_ACCOUNT_ID", "INTEGRATION_CLIENT_ID", "M2M_CERTIFICATE_ID",
+})
+_PLACEHOLDER_PART = re.compile(r"YOUR-[A-Z0-9-]*[A-Z0-9]")  # inside a value: https://YOUR-DOMAIN.my.salesforce.com
+
+
+def _base_dir(info: ValidationInfo) -> Path:
+    context = info.context if isinstance(info.context, dict) else {}
+    base = context.get("base_dir")
+    return Path(base) if base is not None else Path.cwd()
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value.strip()):
+        raise ValueError("must be an http:// or https:// URL with a host, such as https://example.com")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in 0..65535
+    except ValueError:
+        raise ValueError("has a port that is not a number from 1 to 65535") from None
+    return value.strip()
+
+
+def _key_file(value: str, info: ValidationInfo) -> Path:
+    """A private key path, resolved against the config's folder; the file must be readable."""
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = _base_dir(info) / path
+    if not path.is_file():
+        raise ValueError(f"no such file {path}" + ("" if Path(value).is_absolute() else
+                                                  " (a relative path is read from the config file's folder)"))
+    try:
+        path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def _pem_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="ascii")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a PEM file (PEM is ASCII text starting with -----BEGIN)") from None
+
+
+def _key_error(key: str, message: str) -> PydanticCustomError:
+    """An error about one key of a model, raised where several keys are judged together."""
+    return PydanticCustomError("config_key", message, {"key": key})
 
 
 class Strict(BaseModel):
@@ -26,26 +92,91 @@ class Strict(BaseModel):
 
 class SalesforceSettings(Strict):
     login_url: str = "https://login.salesforce.com"
-    client_id: str
+    client_id: str = Field(min_length=1)
     client_secret: str | None = None
     username: str | None = None
     private_key_path: str | None = None
     api_version: str = "59.0"
     webhook_secret: str | None = None  # shared secret for the hub's own signed webhook intake
 
+    @field_validator("login_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @field_validator("api_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not re.fullmatch(r"\d{2,3}\.\d", value):
+            raise ValueError("must be a REST API version such as 59.0")
+        return value
+
+    @field_validator("private_key_path")
+    @classmethod
+    def _key(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        path = _key_file(value, info)
+        try:
+            key = serialization.load_pem_private_key(_pem_text(path).encode("ascii"), password=None)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path} is not a readable unencrypted PEM private key ({exc})") from None
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError(f"{path} must hold an RSA private key: the JWT bearer flow signs with RS256")
+        return str(path)
+
+    @model_validator(mode="after")
+    def _one_grant(self) -> SalesforceSettings:
+        jwt_parts = {"username": self.username, "private_key_path": self.private_key_path}
+        given = [k for k, v in jwt_parts.items() if v is not None]
+        if self.client_secret is not None and given:
+            raise _key_error(given[0], "give either client_secret (client credentials flow) or username and "
+                                       "private_key_path (JWT bearer flow), not both")
+        if self.client_secret is None and not given:
+            raise _key_error("client_secret", "required key is missing: give client_secret (client credentials "
+                                              "flow), or username and private_key_path (JWT bearer flow)")
+        if self.client_secret is None and len(given) == 1:
+            missing = "private_key_path" if given[0] == "username" else "username"
+            raise _key_error(missing, f"required key is missing: the JWT bearer flow needs username and "
+                                      f"private_key_path (only {given[0]} is given)")
+        return self
+
 
 class HarvestSettings(Strict):
     base_url: str = "https://api.harvestapp.com/v2"
     account_id: str
-    access_token: str
+    access_token: str = Field(min_length=1)
     user_agent: str = "q2c (ops@example.com)"
     requests_per_15s: int = Field(default=100, ge=1, le=1000)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        url = _http_url(value).rstrip("/")
+        if not urlsplit(url).path.endswith("/v2"):
+            raise ValueError("must be the root of Harvest API v2, ending in /v2 (https://api.harvestapp.com/v2)")
+        return url
+
+    @field_validator("account_id")
+    @classmethod
+    def _account(cls, value: str) -> str:
+        if not value.strip().isdigit():
+            raise ValueError("must be the numeric Harvest account id (Harvest > Developers > personal access token)")
+        return value.strip()
+
+    @field_validator("user_agent")
+    @classmethod
+    def _agent(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name the application and a contact, e.g. 'q2c (ops@your-firm.com)': "
+                             "Harvest refuses requests without one")
+        return value
 
 
 class NetSuiteSettings(Strict):
     account_id: str
-    client_id: str
-    certificate_id: str
+    client_id: str = Field(min_length=1)
+    certificate_id: str = Field(min_length=1)
     private_key_path: str
     rest_base_url: str | None = None
     restlet_url: str | None = None
@@ -53,8 +184,31 @@ class NetSuiteSettings(Strict):
     bulk_threshold: int = Field(default=20, ge=1)
     # Internal ids of the account's setup records: subsidiaries (by legal entity code), currencies
     # (by ISO code), terms (by name), service_items (by offering), billing_type_items, default_service_item,
-    # tax_items (by tax code). See q2c.connectors.netsuite.mapping.AccountReferences.
-    references: dict[str, Any] = Field(default_factory=dict)
+    # tax_items (by tax code).
+    references: AccountReferences = Field(default_factory=AccountReferences)
+
+    @field_validator("account_id")
+    @classmethod
+    def _account(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*", value):
+            raise ValueError("must be the NetSuite account id, such as 1234567 or 1234567_SB1 "
+                             "(Setup > Company > Company Information)")
+        return value
+
+    @field_validator("rest_base_url", "restlet_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value)
+
+    @field_validator("private_key_path")
+    @classmethod
+    def _key(cls, value: str, info: ValidationInfo) -> str:
+        path = _key_file(value, info)
+        try:
+            signing_algorithm(_pem_text(path))
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        return str(path)
 
 
 class Systems(Strict):
@@ -74,6 +228,16 @@ class LegalEntity(Strict):
     @classmethod
     def _currency(cls, value: str) -> str:
         return check_currency(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not an IANA timezone; use a name such as America/New_York, Europe/London "
+                             "or UTC") from None
+        return value
 
 
 class TaskTemplate(Strict):
@@ -152,6 +316,9 @@ class HttpSettings(Strict):
     webhook_max_bytes: int = Field(default=1_000_000, ge=1024)
 
 
+_DATABASE_BACKENDS = ("sqlite", "postgresql", "postgres")
+
+
 class HubConfig(Strict):
     database: str = "sqlite:///q2c.sqlite"
     systems: Systems
@@ -166,6 +333,26 @@ class HubConfig(Strict):
     http: HttpSettings = HttpSettings()
     payment_terms: tuple[str, ...] = ("Net 15", "Net 30", "Net 45", "Net 60", "Due on receipt")
     log_format: Literal["text", "json"] = "text"
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, value: str, info: ValidationInfo) -> str:
+        """A relative SQLite path is the config folder's, not the working directory's."""
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("must be a database URL: sqlite:///q2c.sqlite or "
+                             "postgresql://user:password@host:5432/q2c") from None
+        backend = url.get_backend_name()
+        if backend not in _DATABASE_BACKENDS:
+            raise ValueError(f"database {backend!r} is not supported; allowed: sqlite, postgresql")
+        path = url.database
+        if backend != "sqlite" or not path or path == ":memory:" or path.startswith("file:"):
+            return value
+        resolved = Path(path).expanduser()
+        if not resolved.is_absolute():
+            resolved = _base_dir(info) / resolved
+        return url.set(database=str(resolved)).render_as_string(hide_password=False)
 
     def legal_entity(self, code: str | None) -> LegalEntity | None:
         return next((e for e in self.legal_entities if e.code == code), None)
@@ -185,26 +372,61 @@ class ConfigError(ValueError):
     """A config problem, phrased with the key path, what was found and what is allowed."""
 
 
-def _explain(exc: ValidationError, path: Path | str) -> str:
-    lines = [f"{path}: {exc.error_count()} problem(s)"]
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _problems(exc: ValidationError) -> Iterator[tuple[str, str]]:
+    """(key path, problem) for each error pydantic found."""
     for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        loc = tuple(err["loc"])
         found = err.get("input")
-        shown = "" if isinstance(found, dict | list) else f" (found {found!r})"
+        shown = "" if isinstance(found, dict | list | tuple | BaseModel) else f" (found {found!r})"
         msg = err["msg"]
-        if err["type"] == "extra_forbidden":
+        kind = err["type"]
+        if kind == "extra_forbidden":
             msg = "unknown key; check the spelling against `q2c init` output"
-        elif err["type"] == "missing":
+        elif kind == "missing":
             msg = "required key is missing"
-        lines.append(f"  - {key}: {msg}{shown}")
-    return "\n".join(lines)
+        elif kind == "config_key":
+            loc += (str((err.get("ctx") or {}).get("key", "")),)
+            shown = ""
+        elif kind == "value_error":
+            msg = msg.removeprefix("Value error, ")
+        yield _key_path(loc), f"{msg}{shown}"
 
 
-def parse_config(raw: dict[str, Any], *, source: Path | str = "config") -> HubConfig:
+def _placeholders(raw: Any, loc: tuple[int | str, ...] = ()) -> Iterator[tuple[str, str]]:
+    """(key path, placeholder) for each value still holding one of the template's placeholders."""
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            yield from _placeholders(value, (*loc, str(key)))
+    elif isinstance(raw, list):
+        for i, value in enumerate(raw):
+            yield from _placeholders(value, (*loc, i))
+    elif isinstance(raw, str):
+        match = _PLACEHOLDER_PART.search(raw)
+        if raw.strip() in TEMPLATE_PLACEHOLDERS:
+            yield _key_path(loc), raw.strip()
+        elif match:
+            yield _key_path(loc), match.group(0)
+
+
+def parse_config(raw: dict[str, Any], *, source: Path | str = "config", base_dir: Path | None = None) -> HubConfig:
+    """Validate a config mapping; relative paths in it resolve against `base_dir` (default: the working dir)."""
+    lines: list[str] = []
+    held = dict(_placeholders(raw))
+    for key, placeholder in held.items():
+        lines.append(f"{key}: still holds the `q2c init` placeholder {placeholder!r}; put the real value here "
+                     "(or a ${ENV_VAR} reference)")
+    config: HubConfig | None = None
     try:
-        return HubConfig.model_validate(raw)
+        config = HubConfig.model_validate(raw, context={"base_dir": base_dir or Path.cwd()})
     except ValidationError as exc:
-        raise ConfigError(_explain(exc, source)) from None
+        lines += [f"{key}: {problem}" for key, problem in _problems(exc) if key not in held]
+    if lines or config is None:
+        raise ConfigError("\n".join([f"{source}: {len(lines)} problem(s)", *(f"  - {line}" for line in lines)]))
+    return config
 
 
 _ENV_REF = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
@@ -242,6 +464,7 @@ _DecimalLoader.add_constructor("tag:yaml.org,2002:float", _decimal)
 
 
 def load_config(path: Path) -> HubConfig:
+    """Read, expand ${ENV} references and validate; relative paths in the file are the file's folder's."""
     if not path.exists():
         raise ConfigError(f"{path}: no such file; create one with `q2c init {path}`")
     try:
@@ -254,4 +477,4 @@ def load_config(path: Path) -> HubConfig:
         expanded = expand_env(raw)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    return parse_config(expanded, source=path)
+    return parse_config(expanded, source=path, base_dir=path.resolve().parent)

@@ -43,6 +43,8 @@ CRM_FIELDS = {
     "amount": "OpportunityLineItem.TotalPrice",
     "cap": "OpportunityLineItem.Cap_Amount__c",
     "milestones": "Opportunity_Milestone__c",
+    "estimated_hours": "OpportunityLineItem.Quantity",
+    "end_date": "Opportunity.End_Date__c",
 }
 
 
@@ -61,7 +63,7 @@ def milestone(id: str, amount: str) -> Milestone:
 
 
 FIXED = OpportunityLine(id="SF-00kFIX", service_offering="Implementation", billing_type=BillingType.FIXED_FEE,
-                        amount=usd("20000.00"))
+                        amount=usd("20000.00"), estimated_hours=Decimal("120"))
 MILESTONES = OpportunityLine(id="SF-00kMS", service_offering="Implementation", billing_type=BillingType.MILESTONE,
                              amount=usd("10000.00"), milestones=(milestone("M-1", "4000.00"),
                                                                  milestone("M-2", "6000.00")))
@@ -71,7 +73,8 @@ TM = OpportunityLine(id="SF-00kTM", service_offering="Advisory", billing_type=Bi
 
 def deal(**changes: Any) -> Opportunity:
     base = Opportunity(id="SF-006A", name="Acme rollout", customer_id="SF-001A", stage="Closed Won", is_won=True,
-                       close_date=date(2026, 3, 1), amount=usd("45000.00"), lines=(FIXED, MILESTONES, TM))
+                       close_date=date(2026, 3, 1), end_date=date(2026, 8, 31), amount=usd("45000.00"),
+                       lines=(FIXED, MILESTONES, TM))
     return base.model_copy(update=changes)
 
 
@@ -164,6 +167,18 @@ CASES = [
            lambda: (with_line("SF-00kTM", cap=usd("0")), customers(account()))),
     Broken("deal.cap_not_positive", "OpportunityLineItem", "SF-00kTM", "cap", "cap USD -5.00 must be above zero",
            lambda: (with_line("SF-00kTM", cap=usd("-5")), customers(account()))),
+    Broken("deal.estimated_hours_missing", "OpportunityLineItem", "SF-00kFIX", "estimated_hours",
+           "recognised as its hours are worked", lambda: (with_line("SF-00kFIX", estimated_hours=None),
+                                                          customers(account()))),
+    Broken("deal.estimated_hours_missing", "OpportunityLineItem", "SF-00kFIX", "estimated_hours", "has 0",
+           lambda: (with_line("SF-00kFIX", estimated_hours=Decimal(0)), customers(account()))),
+    Broken("deal.end_date_missing", "Opportunity", "SF-006A", "end_date", "billed in monthly instalments",
+           lambda: (deal(end_date=None), customers(account()))),
+    Broken("deal.end_date_missing", "Opportunity", "SF-006A", "end_date", "is a retainer",
+           lambda: (deal(end_date=None, lines=(MILESTONES, TM, TM.model_copy(update={
+               "id": "SF-00kRET", "billing_type": BillingType.RETAINER, "cap": None}))), customers(account()))),
+    Broken("deal.end_before_start", "Opportunity", "SF-006A", "end_date", "before it starts 2026-03-01",
+           lambda: (deal(end_date=date(2026, 2, 28)), customers(account()))),
     Broken("customer.parent_missing", "Account", "SF-001A", "parent_id",
            "parent account SF-001P of 'Account SF-001A' could not be read",
            lambda: (deal(), customers(account(parent_id="SF-001P")))),
@@ -206,7 +221,7 @@ def test_the_field_is_shown_by_its_crm_name(case: Broken) -> None:
 
 def test_every_rule_is_covered() -> None:
     rules = {case.rule for case in CASES}
-    assert len(rules) == 20
+    assert len(rules) == 23
 
 
 def test_actions_list_what_is_allowed() -> None:

@@ -1,4 +1,4 @@
-"""From a won deal to a contract and a project: stable ids, one phase per line, tasks once each."""
+"""From a won deal to a contract and a project: stable ids, one phase per line, each phase with its own tasks."""
 
 from __future__ import annotations
 
@@ -128,15 +128,19 @@ def test_one_phase_per_line_in_line_order() -> None:
                                                  "Implementation (time_and_materials)", "Services (time_and_materials)"]
 
 
-def test_tasks_are_created_once_each_from_the_first_phase_that_needs_them() -> None:
+def test_each_phase_gets_its_own_tasks_and_a_taken_code_takes_the_phase_number() -> None:
+    """Implementation (phase 1) and Training (2) both catalogue a PM task, and Implementation is sold again
+    as T&M (3): every phase gets its tasks, so T&M time can never land on the milestone phase."""
     _, project = plan()
-    assert [t.code for t in project.tasks] == ["PM", "DEV", "TRN"]
     by_code = {t.code: t for t in project.tasks}
-    assert by_code["PM"].phase_id == f"C-{KEY}-1"  # Implementation came first; Training's PM is not a second task
+    assert list(by_code) == ["PM", "DEV", "TRN", "PM-2", "PM-3", "DEV-3"]
+    assert {c: t.phase_id for c, t in by_code.items()} == {
+        "PM": f"C-{KEY}-1", "DEV": f"C-{KEY}-1", "TRN": f"C-{KEY}-2", "PM-2": f"C-{KEY}-2", "PM-3": f"C-{KEY}-3",
+        "DEV-3": f"C-{KEY}-3"}
     assert by_code["PM"].name == "Project management" and by_code["PM"].billable is False
-    assert by_code["TRN"].phase_id == f"C-{KEY}-2"
+    assert by_code["PM-2"].name == "Training coordination (phase 2)" and by_code["PM-2"].billable is True
+    assert by_code["DEV-3"].name == "Development (phase 3)"
     assert all(t.id == f"P-{KEY}-{t.code}" and t.project_id == f"P-{KEY}" for t in project.tasks)
-    assert len({t.id for t in project.tasks}) == len(project.tasks)
 
 
 def test_lines_without_a_catalogued_offering_add_no_tasks() -> None:
@@ -153,18 +157,16 @@ offerings = st.lists(st.sampled_from([*CATALOGUE, "Catering", None]), max_size=1
 
 
 @given(offerings)
-def test_every_catalogued_task_appears_exactly_once(sold: list[str | None]) -> None:
+def test_every_phase_has_each_catalogued_task_of_its_offering_once(sold: list[str | None]) -> None:
     lines = tuple(SUPPORT.model_copy(update={"id": f"L{i}", "service_offering": o}) for i, o in enumerate(sold))
     contract, project = plan(deal(lines=lines))
     assert [p.service_offering for p in contract.phases] == sold
-    expected: list[str] = []
-    for offering in sold:
-        for template in CATALOGUE.get(offering or "", ()):
-            if template.code not in expected:
-                expected.append(template.code)
-    assert [t.code for t in project.tasks] == expected
-    phase_ids = {p.id for p in contract.phases}
-    assert all(t.phase_id in phase_ids for t in project.tasks)
+    assert len({t.code for t in project.tasks}) == len(project.tasks)  # a code names one task
+    for phase in contract.phases:
+        mine = [t for t in project.tasks if t.phase_id == phase.id]
+        wanted = CATALOGUE.get(phase.service_offering or "", ())
+        assert [t.code.split("-")[0] for t in mine] == [tpl.code for tpl in wanted]
+        assert [t.billable for t in mine] == [tpl.billable for tpl in wanted]
 
 
 # --- the account hierarchy ----------------------------------------------------------------------

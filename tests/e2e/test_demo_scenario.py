@@ -14,10 +14,10 @@ def test_quote_to_cash_end_to_end(world: DemoWorld) -> None:
     figures = summary(world, hub)
 
     ns = world.netsuite.state
-    # One customer hierarchy (parent + child), one contract, one project with its three tasks.
+    # One customer hierarchy (parent + child), one contract, one project with three tasks per phase.
     assert figures["netsuite"]["customer"] == 2
     assert figures["netsuite"]["salesorder"] == 1
-    assert figures["netsuite"]["job"] == 1 and figures["netsuite"]["projecttask"] == 3
+    assert figures["netsuite"]["job"] == 1 and figures["netsuite"]["projecttask"] == 6
     assert figures["harvest_projects"] == 1
 
     # 9 approved, valid entries posted, each exactly once; the correction updated its timebill.

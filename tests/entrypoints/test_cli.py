@@ -18,16 +18,30 @@ from rich.console import Console
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner, Result
 
-from q2c.config import ConfigError, HubConfig, load_config
+from q2c.config import TEMPLATE_PLACEHOLDERS, ConfigError, HubConfig, load_config
+from q2c.connectors.netsuite.auth import generate_m2m_keypair
 from q2c.domain.money import Money
 from q2c.domain.violations import Violation
 from q2c.entrypoints import cli
 from q2c.entrypoints.config_template import TEMPLATE
-from q2c.store import audit
-from q2c.store.exceptions import raise_exception
+from q2c.store import audit, overrides
+from q2c.store.exceptions import Subject, raise_exception
 from q2c.store.schema import audit_log, work_items
 
 TEMPLATE_DATABASE_LINE = "database: sqlite:///q2c.sqlite\n"
+# What a firm writes over the template's placeholders; the key file is written next to the config.
+FILLED = {
+    "https://YOUR-DOMAIN.my.salesforce.com": "https://globex-ps.my.salesforce.com",
+    "CONNECTED_APP_CONSUMER_KEY": "3MVG9rZjd7MXFdLhExampleConsumerKey",
+    "CONNECTED_APP_CONSUMER_SECRET": "D1E2F3A4B5C6D7E8F9A0B1C2D3E4F5A6",
+    "SHARED_SECRET_FOR_SIGNED_WEBHOOKS": "whsec-4f1c9a7e2b",
+    '"HARVEST_ACCOUNT_ID"': '"1439822"',
+    "HARVEST_PERSONAL_ACCESS_TOKEN": "1439822.pt.ExampleTokenValue",
+    '"NETSUITE_ACCOUNT_ID"': '"1234567_SB1"',
+    "INTEGRATION_CLIENT_ID": "8c1f7a2e9b0d4c3f8a6e1b2d3c4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f",
+    "M2M_CERTIFICATE_ID": "oJ3fXc1uExampleCertificateId",
+    "/etc/q2c/netsuite-m2m.pem": "netsuite-m2m.pem",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -41,13 +55,18 @@ def q2c(*args: str) -> Result:
     return CliRunner().invoke(cli.app, list(args), env={"Q2C_CONFIG": None})
 
 
-def write_config(path: Path, *, database: str, edit: dict[str, str] | None = None) -> Path:
-    """The `q2c init` template pointed at `database`, with literal text replacements applied."""
+def write_config(path: Path, *, database: str, edit: dict[str, str] | None = None, fill: bool = True) -> Path:
+    """The `q2c init` template pointed at `database`, with literal text replacements applied, then (unless
+    `fill` is false) its placeholders filled in and the NetSuite key it names written beside it."""
     assert TEMPLATE_DATABASE_LINE in TEMPLATE
     text = TEMPLATE.replace(TEMPLATE_DATABASE_LINE, f"database: {database}\n")
     for old, new in (edit or {}).items():
         assert old in text, f"template has no {old!r}"
         text = text.replace(old, new)
+    if fill:
+        for old, new in FILLED.items():
+            text = text.replace(old, new)
+        (path.parent / "netsuite-m2m.pem").write_text(generate_m2m_keypair()[0])
     path.write_text(text)
     return path
 
@@ -78,14 +97,38 @@ def test_init_writes_the_commented_template_and_refuses_to_overwrite(tmp_path: P
     assert path.read_text() == TEMPLATE
 
 
-def test_the_written_template_loads_as_a_hub_config(tmp_path: Path) -> None:
+def test_an_untouched_template_is_refused_naming_every_placeholder(tmp_path: Path) -> None:
     path = tmp_path / "q2c.yaml"
     assert q2c("init", str(path)).exit_code == 0
-    cfg = load_config(path)  # the key path is a plain string at load time; it is read when the hub starts
+    result = q2c("sync", "--config", str(path))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "CircuitOpen" not in result.output
+    named = dict(re.findall(r"- (\S+): still holds the `q2c init` placeholder '([^']+)'", result.stderr))
+    assert named == {
+        "systems.salesforce.login_url": "YOUR-DOMAIN",
+        "systems.salesforce.client_id": "CONNECTED_APP_CONSUMER_KEY",
+        "systems.salesforce.client_secret": "CONNECTED_APP_CONSUMER_SECRET",
+        "systems.salesforce.webhook_secret": "SHARED_SECRET_FOR_SIGNED_WEBHOOKS",
+        "systems.harvest.account_id": "HARVEST_ACCOUNT_ID",
+        "systems.harvest.access_token": "HARVEST_PERSONAL_ACCESS_TOKEN",
+        "systems.netsuite.account_id": "NETSUITE_ACCOUNT_ID",
+        "systems.netsuite.client_id": "INTEGRATION_CLIENT_ID",
+        "systems.netsuite.certificate_id": "M2M_CERTIFICATE_ID",
+    }, result.stderr
+    assert set(named.values()) - {"YOUR-DOMAIN"} == TEMPLATE_PLACEHOLDERS
+    assert "systems.netsuite.private_key_path: no such file /etc/q2c/netsuite-m2m.pem" in result.stderr
+    assert not (tmp_path / "q2c.sqlite").exists()
+
+
+def test_the_filled_in_template_loads_as_a_hub_config(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "q2c.yaml", database="sqlite:///q2c.sqlite")
+    cfg = load_config(path)
     assert isinstance(cfg, HubConfig)
-    assert cfg.systems.netsuite.private_key_path == "/etc/q2c/netsuite-m2m.pem"
-    assert cfg.systems.salesforce.webhook_secret == "SHARED_SECRET_FOR_SIGNED_WEBHOOKS"
-    assert cfg.systems.harvest.account_id == "HARVEST_ACCOUNT_ID"
+    assert cfg.database == f"sqlite:///{tmp_path / 'q2c.sqlite'}"  # the config's folder, not the working dir
+    assert cfg.systems.netsuite.private_key_path == str(tmp_path / "netsuite-m2m.pem")
+    assert cfg.systems.salesforce.webhook_secret == "whsec-4f1c9a7e2b"
+    assert cfg.systems.harvest.account_id == "1439822"
+    assert cfg.systems.harvest.base_url == "https://api.harvestapp.com/v2"
     entity = cfg.legal_entity("US01")
     assert entity is not None and entity.currency == "USD" and entity.timezone == "America/New_York"
     offering = cfg.offering("IMPL")
@@ -137,6 +180,14 @@ def test_bad_config_exits_2_naming_the_key(tmp_path: Path, case: str) -> None:
         assert fragment in result.stderr, result.stderr
     assert "Traceback" not in result.output
     assert not (tmp_path / "hub.sqlite").exists()  # nothing is opened with a config that did not load
+
+
+def test_a_database_that_cannot_be_opened_exits_2_naming_database(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "q2c.yaml", database="postgresql://q2c:s3cret@127.0.0.1:1/q2c")
+    result = q2c("exceptions", "list", "-c", str(path))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("database: cannot open postgresql://q2c:***@127.0.0.1:1/q2c (")
+    assert "s3cret" not in result.output and "Traceback" not in result.output
 
 
 def test_missing_config_file_exits_2_with_a_hint_to_run_init(tmp_path: Path) -> None:
@@ -278,18 +329,59 @@ def test_exceptions_replay_queues_once_and_a_second_replay_is_skipped(config_pat
     assert "no open exceptions" in q2c("exceptions", "list", "-c", str(config_path)).stdout
 
 
+HELD_ENTRY = {"id": "HV-900000011", "project_id": "P-000000005IAA", "task_code": "TRAVEL",
+              "resource_id": "alice@example.com", "work_date": "2026-11-10", "hours": "4", "notes": "",
+              "status": "approved", "billable": True, "locked": True, "billed": False,
+              "source_updated_at": "2026-11-10T18:00:00Z", "schema_version": 1}
+
+
+def seed_held(db: Engine) -> int:
+    with db.begin() as conn:
+        return raise_exception(conn, TASK_UNKNOWN, work_kind="time.deliver", aggregate="project:P-000000005IAA",
+                               payload={"entries": [HELD_ENTRY]}, correlation_id="corr-cli",
+                               subjects=[Subject("time_entry", "HV-900000011", {"entries": [HELD_ENTRY]})])
+
+
 def test_exceptions_replay_by_rule_with_a_corrected_payload(config_path: Path, db: Engine, tmp_path: Path) -> None:
+    """The task of a task-unknown exception may be corrected: the entry is re-delivered as the tracker sent it,
+    and the correction is kept as an override that later reads apply."""
     seed(db, TAX_ID_MISSING)
-    task_id = seed(db, TASK_UNKNOWN)
+    task_id = seed_held(db)
     corrected = tmp_path / "fixed.json"
-    corrected.write_text(json.dumps({"entry_ids": [900000011], "task": "BUILD"}))
+    corrected.write_text(json.dumps({"entries": [{**HELD_ENTRY, "task_code": "BUILD"}]}))
     result = q2c("exceptions", "replay", "-c", str(config_path), "--rule", "time.*", "--payload", str(corrected),
                  "--no-run")
     assert result.exit_code == 0, result.output
     assert f"#{task_id}: queued as work item" in result.stdout
-    assert work(db) == [("time.deliver", "project:P-000000005IAA", {"entry_ids": [900000011], "task": "BUILD"})]
+    assert work(db) == [("time.deliver", "project:P-000000005IAA", {"entries": [HELD_ENTRY]})]
+    with db.connect() as conn:
+        (override,) = overrides.active(conn, entity="time_entry", canonical_ids=["HV-900000011"])["HV-900000011"]
+    assert (override.field, override.value, override.source_value) == ("task_code", "BUILD", "TRAVEL")
     left = json.loads(q2c("exceptions", "list", "-c", str(config_path), "--json").stdout)
     assert [e["rule"] for e in left] == ["customer.tax_id_missing"]
+
+
+@pytest.mark.parametrize(("change", "refusal"), [
+    ({"id": "HV-777"}, "HV-777 field id: not one of the records exception"),
+    ({"hours": "24"}, "field hours: exception"),
+    ({"task_code": "BUILD", "resource_id": "dan@example.com"}, "field resource_id"),
+])
+def test_a_correction_may_fix_only_what_the_exception_is_about(config_path: Path, db: Engine, tmp_path: Path,
+                                                               change: dict[str, Any], refusal: str) -> None:
+    """A correction never invents a record (a new entry id put a timebill into the ERP that never existed in
+    the tracker) and never changes a field the exception is not about."""
+    exception_id = seed_held(db)
+    corrected = tmp_path / "fixed.json"
+    corrected.write_text(json.dumps({"entries": [{**HELD_ENTRY, **change}]}))
+    result = q2c("exceptions", "replay", str(exception_id), "-c", str(config_path), "--payload", str(corrected),
+                 "--no-run")
+    assert result.exit_code == 2, result.output
+    assert "correction refused" in result.stderr and refusal in result.stderr
+    assert work(db) == []
+    with db.connect() as conn:
+        assert overrides.count(conn, entity="time_entry") == 0
+    assert [e["id"] for e in json.loads(q2c("exceptions", "list", "-c", str(config_path), "--json").stdout)] == \
+        [exception_id]
 
 
 def test_exceptions_replay_needs_a_selection(config_path: Path, db: Engine) -> None:
@@ -329,7 +421,23 @@ def test_unknown_sandbox_exits_2_naming_the_allowed_ones() -> None:
     result = q2c("sandbox", "nosuch")
     assert result.exit_code == 2
     assert "unknown sandbox 'nosuch'" in result.stderr
-    assert "allowed: salesforce, harvest, netsuite" in result.stderr
+    assert "allowed: salesforce, harvest, netsuite (or `up` for all three)" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["up", "salesforce", "harvest", "netsuite"])
+def test_sandbox_subcommands_have_their_own_help(name: str) -> None:
+    result = q2c("sandbox", name, "--help")
+    assert result.exit_code == 0, result.output
+    assert "unknown sandbox" not in result.output
+    expected = {"up": "--seed", "salesforce": "--latency-ms", "harvest": "--vendor-limits", "netsuite": "--key-out"}
+    assert expected[name] in result.stdout
+
+
+def test_sandbox_up_refuses_a_seed_it_does_not_know(tmp_path: Path) -> None:
+    result = q2c("sandbox", "up", "--dir", str(tmp_path), "--seed", "everything")
+    assert result.exit_code == 2
+    assert "--seed 'everything' is not a seed" in result.stderr and "allowed: empty, demo" in result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_unknown_sync_target_exits_2(config_path: Path) -> None:

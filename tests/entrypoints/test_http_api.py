@@ -11,7 +11,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,11 @@ from sqlalchemy.engine import Engine
 
 from q2c.connectors.salesforce.ids import id18
 from q2c.domain.violations import Violation
+from q2c.engine.replay import Correction, CorrectionRefused
 from q2c.entrypoints.http_api import SIGNATURE_TOLERANCE_SECONDS, create_app, sign, verify_signature
 from q2c.store import queue
 from q2c.store.db import create_db_engine, migrate
-from q2c.store.exceptions import raise_exception
+from q2c.store.exceptions import ExceptionRow, raise_exception
 from q2c.store.schema import audit_log, events, work_items
 
 SECRET = "whsec-5f0c1e-shared-with-the-salesforce-flow"
@@ -97,20 +98,26 @@ def inbox_keys(db: Engine) -> list[str]:
 def test_health_reports_queue_and_exception_counts(client: TestClient, db: Engine) -> None:
     empty = client.get("/health")
     assert empty.status_code == 200
-    assert empty.json() == {"status": "ok", "queue": {}, "exceptions": {}}
+    assert empty.json() == {"status": "ok", "reasons": [], "queue": {}, "exceptions": {}, "endpoints": []}
 
     assert deliver(client, won()).status_code == 202
     seed_exceptions(db)
-    body = client.get("/health").json()
+    response = client.get("/health")
+    assert response.status_code == 200  # degraded: the hub works, someone should look
+    body = response.json()
     assert body["queue"] == {"pending": 1}
     assert body["exceptions"] == {"open": 3}
+    assert body["status"] == "degraded"
+    assert body["reasons"] == ["3 exceptions are open in the exception queue"]
 
 
-def test_health_includes_the_extra_figures_the_service_adds(db: Engine) -> None:
-    app = create_app(db, webhook_secret=SECRET, health_extra=lambda: {"workers": 2, "scheduler": "running"})
+def test_health_includes_the_endpoints_the_service_reports(db: Engine) -> None:
+    endpoint = {"system": "netsuite", "endpoint": "account", "circuit": "closed", "requests": 12, "throttled": 1,
+                "transient_failures": 2, "retries": 3}
+    app = create_app(db, webhook_secret=SECRET, health_extra=lambda: {"endpoints": [endpoint]})
     with TestClient(app) as c:
         body = c.get("/health").json()
-    assert body["workers"] == 2 and body["scheduler"] == "running" and body["status"] == "ok"
+    assert body["endpoints"] == [endpoint] and body["status"] == "ok" and body["reasons"] == []
 
 
 # --- webhook intake: the good path and dedupe ----------------------------------------------------------
@@ -232,7 +239,7 @@ def test_bad_delivery_is_turned_away_and_enqueues_nothing(intake: TestClient, in
                                                           bad: BadDelivery) -> None:
     response = bad.send(intake)
     assert response.status_code == bad.status, response.text
-    assert bad.detail in response.json()["detail"]
+    assert bad.detail in response.json()["error"]["message"]
     assert queued(intake_db) == []
     assert inbox_keys(intake_db) == []
 
@@ -255,7 +262,7 @@ def test_without_a_webhook_secret_every_delivery_is_refused(intake_db: Engine) -
         unsigned = c.post(WEBHOOK, json=won())
     for response in (signed_with_empty_key, unsigned):
         assert response.status_code == 401
-        assert "no webhook_secret is configured" in response.json()["detail"]
+        assert "no webhook_secret is configured" in response.json()["error"]["message"]
     assert queued(intake_db) == []
 
 
@@ -292,7 +299,7 @@ MALFORMED_IDS = {
 def test_malformed_opportunity_id_is_rejected(intake: TestClient, intake_db: Engine, opportunity_id: str) -> None:
     response = deliver(intake, won(opportunity_id))
     assert response.status_code == 400
-    assert "'opportunityId'" in response.json()["detail"]
+    assert "'opportunityId'" in response.json()["error"]["message"]
     assert queued(intake_db) == []
 
 
@@ -449,7 +456,8 @@ def test_show_exception_with_its_payload_and_404_for_an_unknown_id(client: TestC
 
     missing = client.get("/exceptions/999999")
     assert missing.status_code == 404
-    assert missing.json()["detail"] == "exception 999999 does not exist"
+    assert missing.json() == {"error": {"status": 404, "code": "not_found", "field": "exception_id",
+                                        "message": "exception 999999 does not exist"}}
     assert client.post("/exceptions/999999/replay", json={}).status_code == 404
     assert client.get("/exceptions/not-a-number").status_code == 422
 
@@ -474,14 +482,40 @@ def test_replay_one_queues_the_work_once(client: TestClient, db: Engine) -> None
     assert entry.actor == "finance@firm.example" and entry.action == "replay" and entry.record_id == "HV-101"
 
 
-def test_replay_with_a_corrected_payload_queues_the_correction(client: TestClient, db: Engine) -> None:
+def accept_task_override(row: ExceptionRow, corrected: Mapping[str, Any], *, actor: str) -> Correction:
+    """A correction policy for the tests' time delivery: only a task override on the exception's own entries."""
+    if set(corrected) != {"entry_ids", "task_override"} or corrected["entry_ids"] != row.payload["entry_ids"]:
+        raise CorrectionRefused(f"corrected payload for exception {row.id}: only task_override may change")
+    return Correction(payload=dict(corrected))
+
+
+def test_replay_with_a_corrected_payload_queues_the_correction(db: Engine) -> None:
     ids = seed_exceptions(db)
     corrected = {"entry_ids": [101], "task_override": "BUILD"}
-    response = client.post(f"/exceptions/{ids['task']}/replay", json={"corrected_payload": corrected})
+    with TestClient(create_app(db, webhook_secret=SECRET, corrections={"time.deliver": accept_task_override})) as c:
+        response = c.post(f"/exceptions/{ids['task']}/replay", json={"corrected_payload": corrected})
     assert response.status_code == 200 and response.json()["skipped"] is None
     assert [i["payload"] for i in queued(db)] == [corrected]
     with db.connect() as conn:
         assert conn.execute(sa.select(audit_log.c.after)).scalar_one()["corrected"] is True
+
+
+def test_a_refused_correction_is_a_400_naming_the_payload_and_queues_nothing(db: Engine) -> None:
+    ids = seed_exceptions(db)
+    with TestClient(create_app(db, webhook_secret=SECRET, corrections={"time.deliver": accept_task_override})) as c:
+        widened = c.post(f"/exceptions/{ids['task']}/replay",
+                         json={"corrected_payload": {"entry_ids": [101, 102], "task_override": "BUILD"}})
+        no_policy = c.post(f"/exceptions/{ids['tax']}/replay", json={"corrected_payload": {"opportunity_id": "x"}})
+        still_open = c.get("/exceptions").json()
+    assert widened.status_code == 400
+    assert widened.json()["error"] == {
+        "status": 400, "code": "bad_request", "field": "corrected_payload",
+        "message": f"field 'corrected_payload': corrected payload for exception {ids['task']}: only task_override "
+                   "may change"}
+    assert no_policy.status_code == 400 and no_policy.json()["error"]["field"] == "corrected_payload"
+    assert "cannot be replayed with a corrected payload" in no_policy.json()["error"]["message"]
+    assert queued(db) == []
+    assert len(still_open) == 3
 
 
 def test_replay_request_is_validated(client: TestClient, db: Engine) -> None:
@@ -521,7 +555,8 @@ def test_audit_verify_reports_the_first_tampered_entry(client: TestClient, db: E
     assert client.get("/audit/verify").json() == {"ok": True, "entries": 0, "first_bad_seq": None,
                                                    "reason": "chain intact"}
     seed_exceptions(db)
-    assert len(client.post("/exceptions/replay", json={"rule": "*"}).json()) == 3  # three audit entries
+    replayed = client.post("/exceptions/replay", json={"rule": "*.*"}).json()
+    assert len(replayed) == 3  # three audit entries
     intact = client.get("/audit/verify").json()
     assert intact == {"ok": True, "entries": 3, "first_bad_seq": None, "reason": "chain intact"}
 

@@ -1,9 +1,9 @@
 """What every sandbox shares: fault injection, vendor limits, an admin API, and a server runner.
 
 A sandbox is a real HTTP server on loopback that speaks one vendor's wire protocol. Faults
-(down, latency, 5xx rate, throttle rate, malformed bodies) are set at start and changed at run
-time through `PUT /__sandbox/faults`. The `/__sandbox/` namespace is the only thing a real vendor
-would not have; connectors never call it.
+(down, latency, 5xx rate, throttle rate, malformed bodies, at random or exactly the next N) are
+set at start and changed at run time through `PUT /__sandbox/faults`. The `/__sandbox/`
+namespace is the only thing a real vendor would not have; connectors never call it.
 """
 
 from __future__ import annotations
@@ -32,6 +32,11 @@ class Faults(BaseModel):
     error_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # 500/502/503 answers
     throttle_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # the vendor's throttle answer
     malformed_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # 200 with a truncated JSON body
+    # exactly the next N vendor answers garbled the same way, then none: a fault a test can count on
+    malformed_next: int = Field(default=0, ge=0, le=1_000_000)
+    # garbled answers come from something in front of the vendor (a proxy), so the request never
+    # reaches it; by default the vendor has done the work (written the record) before the answer is lost
+    malformed_before_vendor: bool = False
     seed: int | None = None
 
 
@@ -49,6 +54,7 @@ class SandboxStats:
     requests: int = 0
     throttled: int = 0
     injected_errors: int = 0
+    garbled: int = 0  # answers replaced by a truncated body (counted in injected_errors too)
     by_path: dict[str, int] = field(default_factory=dict)
 
 
@@ -74,6 +80,7 @@ class Sandbox:
         self._throttle = throttle
         self._reset = reset
         self._rng = random.Random(self.faults.seed)
+        self._garble_left = self.faults.malformed_next
         self._window: deque[float] = deque()
         self._in_flight = 0
         self._install()
@@ -82,6 +89,7 @@ class Sandbox:
     def set_faults(self, faults: Faults) -> None:
         self.faults = faults
         self._rng = random.Random(faults.seed)
+        self._garble_left = faults.malformed_next
 
     def set_limits(self, limits: VendorLimits) -> None:
         self.limits = limits
@@ -108,7 +116,8 @@ class Sandbox:
         async def get_stats() -> dict[str, Any]:
             s = self.stats
             return {"requests": s.requests, "throttled": s.throttled, "injected_errors": s.injected_errors,
-                    "in_flight": self._in_flight, "by_path": s.by_path}
+                    "garbled": s.garbled, "garble_left": self._garble_left, "in_flight": self._in_flight,
+                    "by_path": s.by_path}
 
         @app.post("/__sandbox/reset", include_in_schema=False)
         async def reset() -> dict[str, str]:
@@ -154,13 +163,26 @@ class Sandbox:
                 stats.injected_errors += 1
                 status = self._rng.choice([500, 502, 503])
                 return JSONResponse({"message": "injected server error"}, status_code=status)
+            if faults.malformed_before_vendor and self._garble(faults):
+                return self._garbled()
             response = await call_next(request)
         finally:
             self._in_flight -= 1
-        if faults.malformed_rate and self._rng.random() < faults.malformed_rate:
-            stats.injected_errors += 1
-            return Response(b'{"truncated": [1, 2, ', status_code=200, media_type="application/json")
+        if not faults.malformed_before_vendor and self._garble(faults):
+            return self._garbled()
         return response
+
+    def _garble(self, faults: Faults) -> bool:
+        """Whether this answer is lost: one of the next N counted ones, else by chance."""
+        if self._garble_left > 0:
+            self._garble_left -= 1
+            return True
+        return bool(faults.malformed_rate) and self._rng.random() < faults.malformed_rate
+
+    def _garbled(self) -> Response:
+        self.stats.injected_errors += 1
+        self.stats.garbled += 1
+        return Response(b'{"truncated": [1, 2, ', status_code=200, media_type="application/json")
 
     def _window_wait(self) -> float | None:
         limit = self.limits.requests_per_window

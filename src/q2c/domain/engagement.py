@@ -3,6 +3,11 @@ with tasks. Pure: the catalogue (service offerings and their tasks) and the rate
 
 Canonical ids derive from the opportunity's id, so setting the same deal up twice yields the same
 contract and project (the ERP and time-tracker writes are upserts on these ids).
+
+Each line of the deal becomes its own phase with its own tasks, so time logged to a task always
+belongs to exactly one phase (T&M time is invoiced by the hour, time on a fixed fee counts towards
+its progress). A task takes its catalogue code as it is, unless an earlier phase already has a task
+of that code: then it takes the code with its phase number (BUILD on phase 1, BUILD-2 on phase 2).
 """
 
 from __future__ import annotations
@@ -48,11 +53,13 @@ def plan_engagement(opportunity: Opportunity, customer: Customer, *, legal_entit
                         start_date=opportunity.start_date or opportunity.close_date, end_date=opportunity.end_date,
                         phases=phases, rate_card=rate_card, billing_terms=customer.billing_terms)
     tasks: dict[str, Task] = {}
-    for phase in phases:
+    for number, phase in enumerate(phases, start=1):
         for template in offering_tasks.get(phase.service_offering or "", ()):
-            tasks.setdefault(template.code, Task(id=f"{project_id}-{template.code}", project_id=project_id,
-                                                 code=template.code, name=template.name,
-                                                 billable=template.billable, phase_id=phase.id))
+            taken = template.code in tasks
+            code = f"{template.code}-{number}" if taken else template.code
+            name = f"{template.name} (phase {number})" if taken else template.name
+            tasks[code] = Task(id=f"{project_id}-{code}", project_id=project_id, code=code, name=name,
+                               billable=template.billable, phase_id=phase.id)
     project = Project(id=project_id, contract_id=contract_id, customer_id=customer.id, name=opportunity.name,
                       tasks=tuple(tasks.values()))
     return contract, project

@@ -246,6 +246,7 @@ class InvoiceLine(BaseModel):
     amount: Money
     phase_id: str | None = None
     milestone_id: str | None = None
+    instalment_id: str | None = None  # a fixed fee billed by schedule: which instalment
     time_entry_ids: tuple[str, ...] = ()
 
 

@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -33,6 +33,7 @@ log = logging.getLogger("q2c.worker")
 
 Effects = Callable[[Connection], None]
 Outcome = Effects | None | BaseException  # effects to record, nothing to record, or why it failed
+SubjectsOf = Callable[[WorkItem], Sequence[exception_store.Subject]]  # the records an item carries
 
 
 class Handler(Protocol):
@@ -96,9 +97,11 @@ def worker_name() -> str:
 
 class Worker:
     def __init__(self, engine: Engine, handlers: Mapping[str, Handler], *, name: str | None = None,
-                 policy: DeliveryPolicy | None = None, batch: int = 4) -> None:
+                 policy: DeliveryPolicy | None = None, batch: int = 4,
+                 subjects: Mapping[str, SubjectsOf] | None = None) -> None:
         self.engine = engine
         self.handlers = dict(handlers)
+        self.subjects = dict(subjects or {})  # so an item that fails as a whole names every record it carries
         self.name = name or worker_name()
         self.policy = policy or DeliveryPolicy()
         self.batch = batch
@@ -229,11 +232,13 @@ class Worker:
     def _dead(self, item: WorkItem, violations: list[Violation], error: str) -> None:
         for v in violations:
             log.warning("exception %s", v.headline(), extra={**_context(item, "exception"), "system": v.system})
+        subjects_of = self.subjects.get(item.kind)
+        subjects = list(subjects_of(item)) if subjects_of is not None else []
         with self.engine.begin() as conn:
             for v in violations:
                 exception_store.raise_exception(conn, v, work_kind=item.kind, aggregate=item.aggregate,
                                                 payload=item.payload, correlation_id=item.correlation_id,
-                                                work_item_id=item.id)
+                                                work_item_id=item.id, subjects=subjects)
             audit.append(conn, [audit.AuditEntry(actor=self.name, system=v.system, action="exception",
                                                  entity=v.object, record_id=v.record_id,
                                                  correlation_id=item.correlation_id,

@@ -1,7 +1,8 @@
-"""The `q2c` command line: init, demo, serve, worker, sync, close, exceptions, audit, sandbox.
+"""The `q2c` command line: init, doctor, demo, serve, worker, sync, close, exceptions, audit, sandbox.
 
 Exit codes: 0 success; 1 the work ran but something needs attention (open exceptions after a
-sync, a replay that found nothing); 2 bad usage or configuration; 3 the audit chain is broken.
+sync or close, a replay that found nothing); 2 bad usage or configuration, including a system
+that refuses the configured host, port or credentials at first contact; 3 the audit chain is broken.
 """
 
 from __future__ import annotations
@@ -12,14 +13,19 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from q2c.config import ConfigError, HubConfig, load_config
+
+if TYPE_CHECKING:
+    from q2c.connectors.errors import ConnectorError
+    from q2c.workflows.hub import Hub
 
 app = typer.Typer(help="q2c: quote-to-cash sync hub for professional services firms.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -27,10 +33,29 @@ exceptions_app = typer.Typer(help="Work the exception queue.", no_args_is_help=T
 audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
 period_app = typer.Typer(help="Open and close accounting periods per legal entity.", no_args_is_help=True)
 revenue_app = typer.Typer(help="Revenue recognition, explained.", no_args_is_help=True)
+
+
+class _SandboxGroup(TyperGroup):
+    """`q2c sandbox NAME`: an unknown NAME is a usage error that lists the sandboxes there are."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:  # typer's own click types
+        name = args[0] if args else None
+        if name is not None and not name.startswith("-") and self.get_command(ctx, name) is None:
+            from q2c.entrypoints.sandboxes import SANDBOX_NAMES
+
+            err.print(f"[red]unknown sandbox {escape(repr(name))}[/red]; allowed: {', '.join(SANDBOX_NAMES)} "
+                      "(or `up` for all three)")
+            raise typer.Exit(2)
+        return super().resolve_command(ctx, args)
+
+
+sandbox_app = typer.Typer(cls=_SandboxGroup, no_args_is_help=True,
+                          help="Vendor sandboxes on loopback: `up` runs all three with a ready q2c config.")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(audit_app, name="audit")
 app.add_typer(period_app, name="period")
 app.add_typer(revenue_app, name="revenue")
+app.add_typer(sandbox_app, name="sandbox")
 
 console = Console()
 err = Console(stderr=True)
@@ -53,12 +78,55 @@ def _log_warnings(cfg: HubConfig) -> None:
     configure_logging(cfg.log_format, level=logging.WARNING)
 
 
-def _engine(cfg: HubConfig) -> Any:
+def _engine(cfg: HubConfig, *, pool_size: int = 5) -> Any:
+    """The migrated hub database; one that cannot be opened is a config error naming `database`."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
     from q2c.store.db import create_db_engine, migrate
 
-    engine = create_db_engine(cfg.database)
-    migrate(engine)
+    try:
+        engine = create_db_engine(cfg.database, pool_size=pool_size)
+        migrate(engine)
+    except (SQLAlchemyError, OSError) as exc:
+        shown = make_url(cfg.database).render_as_string(hide_password=True)
+        cause = getattr(exc, "orig", None) or exc
+        err.print(f"[red]database[/red]: cannot open {escape(shown)} ({escape(str(cause).strip().splitlines()[0])})")
+        raise typer.Exit(2) from None
     return engine
+
+
+def _preflight(cfg: HubConfig) -> None:
+    """First contact with every system: a problem only a person can fix stops the command (exit 2)."""
+    from q2c.entrypoints.preflight import check_systems
+
+    checks = check_systems(cfg)
+    for check in checks:
+        if not check.ok and not check.blocking:
+            err.print(f"[yellow]warning[/yellow] {escape(check.line)}")
+    blocking = [c for c in checks if c.blocking]
+    for check in blocking:
+        err.print(f"[red]{escape(check.key)}[/red]: {escape(check.detail)}")
+    if blocking:
+        raise typer.Exit(2)
+
+
+def _hub(cfg: HubConfig, *, threads: int = 0) -> Hub:
+    """Pre-flight, then the hub on its database (pool sized for the worker threads that share it)."""
+    from q2c.entrypoints.wiring import build_hub
+
+    _preflight(cfg)
+    pool = max(5, max(threads, cfg.delivery.workers) + 3)
+    return build_hub(cfg, engine=_engine(cfg, pool_size=pool))
+
+
+def _connector_failure(exc: ConnectorError, cfg: HubConfig) -> typer.Exit:
+    """A connector error during a one-shot command, as one line; exit 2 when a person must fix it."""
+    from q2c.entrypoints.preflight import explain
+
+    check = explain(exc, cfg)
+    err.print(f"[red]{escape(check.key)}[/red]: {escape(check.detail)}")
+    return typer.Exit(2 if check.blocking else 1)
 
 
 @app.command()
@@ -71,7 +139,7 @@ def init(path: Annotated[Path, typer.Argument(help="Where to write the config.")
         err.print(f"[red]{path} exists[/red]; pass --force to overwrite it")
         raise typer.Exit(2)
     path.write_text(TEMPLATE)
-    console.print(f"wrote {path}: fill in the credentials, then run `q2c sync --config {path}`")
+    console.print(f"wrote {path}: replace its ALL-CAPS placeholders, then run `q2c doctor --config {path}`")
 
 
 @app.command()
@@ -88,40 +156,47 @@ def demo(workdir: Annotated[Path | None, typer.Option(help="Keep the demo databa
 @app.command()
 def sync(config: ConfigOption = Path("q2c.yaml"),
          what: Annotated[str, typer.Argument(help="deals, time or all")] = "all") -> None:
-    """Poll the CRM and the time tracker once, and deliver everything that is ready."""
+    """Poll the CRM and the time tracker once, deliver everything that is ready; exit 1 if exceptions are open."""
     if what not in ("deals", "time", "all"):
         err.print(f"[red]unknown sync target {what!r}[/red]; allowed: deals, time, all")
         raise typer.Exit(2)
-    from q2c.entrypoints.wiring import build_hub, drain
+    from q2c.connectors.errors import ConnectorError
+    from q2c.entrypoints.wiring import drain
     from q2c.workflows.project_setup import poll_won_deals
     from q2c.workflows.time_approved import poll_time
 
     cfg = _config(config)
     _log_warnings(cfg)
-    hub = build_hub(cfg)
-    if what in ("deals", "all"):
-        from q2c.workflows.crm_changes import consume_crm_changes
+    hub = _hub(cfg)
+    try:
+        if what in ("deals", "all"):
+            from q2c.workflows.crm_changes import consume_crm_changes
 
-        changes = consume_crm_changes(hub)
-        console.print(f"crm changes: {changes.events} events, {changes.echoes} echoes of q2c's own writes ignored, "
-                      f"{changes.conflicts} ownership conflicts")
-        stats = poll_won_deals(hub)
-        console.print(f"deals: {stats.seen} won since last poll, {stats.enqueued} new")
-        drain(hub, console=console)
-    if what in ("time", "all"):
-        t = poll_time(hub)
-        console.print(f"time: {t.entries} entries on {t.pages} pages, {t.groups_enqueued} batches queued, "
-                      f"{t.rejects} unreadable")
-        drain(hub, console=console)
-    _print_open_exceptions(hub.engine, limit=20)
+            changes = consume_crm_changes(hub)
+            console.print(f"crm changes: {changes.events} events, {changes.echoes} echoes of q2c's own writes "
+                          f"ignored, {changes.conflicts} ownership conflicts")
+            stats = poll_won_deals(hub)
+            console.print(f"deals: {stats.seen} won since last poll, {stats.enqueued} new")
+            drain(hub, console=console)
+        if what in ("time", "all"):
+            t = poll_time(hub)
+            console.print(f"time: {t.entries} entries on {t.pages} pages, {t.groups_enqueued} batches queued, "
+                          f"{t.rejects} unreadable")
+            drain(hub, console=console)
+    except ConnectorError as exc:
+        raise _connector_failure(exc, cfg) from None
+    if _print_open_exceptions(hub.engine, limit=20):
+        raise typer.Exit(1)
 
 
 @app.command()
 def close(config: ConfigOption = Path("q2c.yaml"),
           on: Annotated[str | None, typer.Option("--date", help="Invoice date / period end (YYYY-MM-DD).")] = None
           ) -> None:
-    """Run billing (T&M and milestones) and revenue recognition for every active contract."""
-    from q2c.entrypoints.wiring import build_hub, drain
+    """Run billing (T&M and milestones) and revenue recognition for every active contract; exit 1 if exceptions
+    are open."""
+    from q2c.connectors.errors import ConnectorError
+    from q2c.entrypoints.wiring import drain
     from q2c.workflows.billing_run import enqueue_billing
     from q2c.workflows.revenue_close import enqueue_revenue_close
 
@@ -132,71 +207,130 @@ def close(config: ConfigOption = Path("q2c.yaml"),
         raise typer.Exit(2) from None
     cfg = _config(config)
     _log_warnings(cfg)
-    hub = build_hub(cfg)
-    n = enqueue_billing(hub, invoice_date=as_of)
-    drain(hub, console=console)
-    enqueue_revenue_close(hub, period_end=as_of)
-    drain(hub, console=console)
+    hub = _hub(cfg)
+    try:
+        n = enqueue_billing(hub, invoice_date=as_of)
+        drain(hub, console=console)
+        enqueue_revenue_close(hub, period_end=as_of)
+        drain(hub, console=console)
+    except ConnectorError as exc:
+        raise _connector_failure(exc, cfg) from None
     console.print(f"billing and revenue close run for {n} contracts as of {as_of}")
-    _print_open_exceptions(hub.engine, limit=20)
+    if _print_open_exceptions(hub.engine, limit=20):
+        raise typer.Exit(1)
 
 
 @app.command()
 def worker(config: ConfigOption = Path("q2c.yaml"),
-           threads: Annotated[int, typer.Option(help="Worker threads in this process.")] = 1) -> None:
+           threads: Annotated[int, typer.Option(min=1, help="Worker threads in this process.")] = 1) -> None:
     """Run workers until interrupted (start several processes on PostgreSQL to share the work)."""
-    from q2c.entrypoints.wiring import build_hub, run_workers
+    from q2c.entrypoints.wiring import run_workers
 
-    run_workers(build_hub(_config(config)), threads=threads)
+    cfg = _config(config)
+    run_workers(_hub(cfg, threads=threads), threads=threads)
 
 
 @app.command()
 def serve(config: ConfigOption = Path("q2c.yaml")) -> None:
     """Run q2c as a service: HTTP API and webhooks, workers and the polling scheduler."""
-    from q2c.entrypoints.wiring import build_hub, serve_forever
+    from q2c.entrypoints.wiring import serve_forever
 
-    serve_forever(build_hub(_config(config)))
+    serve_forever(_hub(_config(config)))
 
 
-def _print_open_exceptions(engine: Any, *, limit: int = 50, rule: str | None = None) -> int:
+@app.command()
+def doctor(config: ConfigOption = Path("q2c.yaml"),
+           timeout: Annotated[float, typer.Option(min=0.5, max=60.0, help="Seconds to wait for each answer.")] = 5.0
+           ) -> None:
+    """Check each configured system: reach it, authenticate, make one cheap read (exit 2 if one is refused)."""
+    from q2c.entrypoints.preflight import check_database, check_systems
+
+    cfg = _config(config)
+    checks = [check_database(cfg, timeout=timeout), *check_systems(cfg, timeout=timeout)]
+    table = Table(title=f"q2c doctor: {config}")
+    for col in ("system", "key", "result"):
+        table.add_column(col, overflow="fold")
+    for c in checks:
+        verdict = "ok" if c.ok else ("[red]failed[/red]" if c.blocking else "[yellow]warning[/yellow]")
+        table.add_row(escape(c.system), escape(c.key), f"{verdict}: {escape(c.detail)}")
+    console.print(table)
+    if any(c.blocking for c in checks):
+        raise typer.Exit(2)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+def _records(row: Any) -> str:
+    """The records an exception holds up, for a table cell: the first few ids and how many in all."""
+    held = row.open_subjects if row.status == "open" else row.subjects
+    if not held:
+        return ""
+    ids = ", ".join(s.record_id for s in held[:3])
+    return ids + (f" (+{len(held) - 3})" if len(held) > 3 else "")
+
+
+def _print_open_exceptions(engine: Any, *, limit: int = 50, rule: str | None = None,
+                           status: str | None = "open") -> int:
     from q2c.store import exceptions as exception_store
 
     with engine.connect() as conn:
-        rows = exception_store.search(conn, rule=rule, limit=limit)
+        rows = exception_store.search(conn, rule=rule, limit=limit, status=status)
+    word = f"{status} exceptions" if status else "exceptions"
     if not rows:
-        console.print("no open exceptions")
+        console.print(f"no {word}")
         return 0
-    table = Table(title=f"open exceptions ({len(rows)})", show_lines=False)
-    for col in ("id", "rule", "record", "field", "message", "what to do"):
+    table = Table(title=f"{word} ({len(rows)})", show_lines=False)
+    columns = ("id", *(("status",) if status is None else ()), "rule", "record", "field", "message", "what to do",
+               "records held")
+    for col in columns:
         table.add_column(col, overflow="fold")
     for r in rows:
         v = r.violation
-        table.add_row(*(escape(x) for x in (str(r.id), v.rule, f"{v.system} {v.object} {v.record_id}", v.field or "",
-                                             v.message, v.action)))
+        cells = (str(r.id), *((r.status,) if status is None else ()), v.rule, f"{v.system} {v.object} {v.record_id}",
+                 v.field or "", v.message, v.action, _records(r))
+        table.add_row(*(escape(x) for x in cells))
     console.print(table)
     return len(rows)
+
+
+def _status_filter(status: str | None, show_all: bool) -> str | None:
+    from q2c.store import exceptions as exception_store
+
+    if show_all:
+        return None
+    if status not in exception_store.STATUSES:
+        err.print(f"[red]--status {escape(str(status))}[/red] is not a status; use one of "
+                  f"{', '.join(exception_store.STATUSES)} (or --all)")
+        raise typer.Exit(2)
+    return status
 
 
 @exceptions_app.command("list")
 def exceptions_list(config: ConfigOption = Path("q2c.yaml"),
                     rule: Annotated[str | None, typer.Option(help="Filter by rule; * is a wildcard.")] = None,
+                    status: Annotated[str, typer.Option(help="open, replayed, resolved, ignored or warning.")] =
+                    "open",
+                    show_all: Annotated[bool, typer.Option("--all", help="Every status, warnings included.")] = False,
                     as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List open exceptions."""
+    """List exceptions (open ones unless told otherwise), each with the records it holds up."""
     from q2c.store import exceptions as exception_store
 
+    wanted = _status_filter(status, show_all)
     engine = _engine(_config(config))
     if as_json:
         with engine.connect() as conn:
-            rows = exception_store.search(conn, rule=rule)
-        print(json.dumps([{"id": r.id, **r.violation.model_dump(), "occurrences": r.occurrences} for r in rows],
-                         indent=2))
+            rows = exception_store.search(conn, rule=rule, status=wanted)
+        print(json.dumps([{"id": r.id, "status": r.status, **r.violation.model_dump(), "occurrences": r.occurrences,
+                           "records": [{"entity": s.entity, "id": s.record_id, "status": s.status}
+                                       for s in r.subjects]} for r in rows], indent=2))
         return
-    _print_open_exceptions(engine, rule=rule, limit=1000)
+    _print_open_exceptions(engine, rule=rule, limit=1000, status=wanted)
 
 
 @exceptions_app.command("show")
 def exceptions_show(exception_id: int, config: ConfigOption = Path("q2c.yaml")) -> None:
-    """Show one exception with its payload."""
+    """Show one exception: the problem, the records it holds up, and the payload a replay re-delivers."""
+    from q2c.engine.replay import replay_payload
     from q2c.store import exceptions as exception_store
 
     engine = _engine(_config(config))
@@ -212,7 +346,10 @@ def exceptions_show(exception_id: int, config: ConfigOption = Path("q2c.yaml")) 
     console.print(escape(f"problem: {v.message}"))
     console.print(escape(f"action:  {v.action}"))
     console.print(escape(f"work:    {row.work_kind} on {row.aggregate} (correlation {row.correlation_id})"))
-    console.print_json(json.dumps(row.payload, default=str))
+    if row.subjects:
+        held = ", ".join(f"{s.record_id} ({s.status})" for s in row.subjects)
+        console.print(escape(f"holds:   {len(row.subjects)} record(s): {held}"))
+    console.print_json(json.dumps(replay_payload(row), default=str))
 
 
 @exceptions_app.command("replay")
@@ -228,8 +365,9 @@ def exceptions_replay(config: ConfigOption = Path("q2c.yaml"),
     """Replay one exception, a filter of them, or a time range."""
     from datetime import datetime
 
-    from q2c.engine.replay import replay
+    from q2c.engine.replay import CorrectionRefused, replay
     from q2c.store import exceptions as exception_store
+    from q2c.workflows.handlers import corrections
 
     if not ids and not rule and not since:
         err.print("[red]say what to replay[/red]: exception ids, --rule or --since")
@@ -254,7 +392,11 @@ def exceptions_replay(config: ConfigOption = Path("q2c.yaml"),
     engine = _engine(cfg)
     with engine.connect() as conn:
         rows = exception_store.search(conn, ids=ids or None, rule=rule, since=since_at, until=until_at, status=None)
-    results = replay(engine, rows, actor=f"cli:{actor}", corrected_payload=corrected)
+    try:
+        results = replay(engine, rows, actor=f"cli:{actor}", corrected_payload=corrected, corrections=corrections())
+    except CorrectionRefused as exc:
+        err.print(f"[red]correction refused[/red]: {escape(str(exc))}")
+        raise typer.Exit(2) from None
     for r in results:
         console.print(f"#{r.exception_id}: " + (f"queued as work item {r.work_item_id}" if r.work_item_id
                                                 else f"skipped ({r.skipped_reason})"))
@@ -342,39 +484,104 @@ def revenue_explain(contract_id: str, period: Annotated[str, typer.Argument(help
     console.print(escape(text))
 
 
-@app.command()
-def sandbox(name: Annotated[str, typer.Argument(help="salesforce, harvest or netsuite")],
-            port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 0,
-            host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-            latency_ms: Annotated[int, typer.Option(help="Added latency per request.")] = 0,
-            error_rate: Annotated[float, typer.Option(help="Share of requests answered 5xx.")] = 0.0,
-            throttle_rate: Annotated[float, typer.Option(help="Share of requests throttled.")] = 0.0,
-            malformed_rate: Annotated[float, typer.Option(help="Share of responses truncated.")] = 0.0,
-            down: Annotated[bool, typer.Option(help="Start in maintenance (503).")] = False,
-            vendor_limits: Annotated[bool, typer.Option(help="Enforce the vendor's documented limits.")] = False,
-            key_out: Annotated[Path | None, typer.Option(
-                help="NetSuite: write the generated M2M private key here (the connector signs with it).")] = None
-            ) -> None:
-    """Run one vendor sandbox in the foreground (faults can be changed at run time: PUT /__sandbox/faults)."""
-    from q2c.connectors.sandbox_kit import Faults, serve_forever
-    from q2c.entrypoints.sandboxes import SANDBOX_NAMES, make_sandbox
+PortOption = Annotated[int, typer.Option(min=0, max=65535, help="Port on the interface (0: any free port).")]
+HostOption = Annotated[str, typer.Option(help="Interface to bind.")]
+LatencyOption = Annotated[int, typer.Option(min=0, help="Added latency per request.")]
+ErrorRateOption = Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of requests answered 5xx.")]
+ThrottleRateOption = Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of requests throttled.")]
+MalformedRateOption = Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of responses truncated.")]
+DownOption = Annotated[bool, typer.Option(help="Start in maintenance (503).")]
+VendorLimitsOption = Annotated[bool, typer.Option(help="Enforce the vendor's documented limits.")]
 
-    if name not in SANDBOX_NAMES:
-        err.print(f"[red]unknown sandbox {name!r}[/red]; allowed: {', '.join(SANDBOX_NAMES)}")
-        raise typer.Exit(2)
+
+def _run_sandbox(name: str, *, port: int, host: str, latency_ms: int, error_rate: float, throttle_rate: float,
+                 malformed_rate: float, down: bool, vendor_limits: bool, key_out: Path | None = None) -> None:
+    from q2c.connectors.sandbox_kit import Faults, free_port, serve_forever
+    from q2c.entrypoints.sandboxes import make_sandbox
+
     faults = Faults(down=down, latency_ms=latency_ms, error_rate=error_rate, throttle_rate=throttle_rate,
                     malformed_rate=malformed_rate)
     box = make_sandbox(name, faults=faults, vendor_limits=vendor_limits)
     private_key = getattr(box, "private_key_pem", None)
     if key_out is not None and isinstance(private_key, str):
         key_out.write_text(private_key)
-    if port == 0:
-        from q2c.connectors.sandbox_kit import free_port
-
-        port = free_port(host)
+    port = port or free_port(host)
     console.print(f"{name} sandbox on http://{host}:{port} (admin: /__sandbox/faults, /__sandbox/stats)")
     sys.stdout.flush()
     serve_forever(box, host=host, port=port)
+
+
+@sandbox_app.command("salesforce")
+def sandbox_salesforce(port: PortOption = 0, host: HostOption = "127.0.0.1", latency_ms: LatencyOption = 0,
+                       error_rate: ErrorRateOption = 0.0, throttle_rate: ThrottleRateOption = 0.0,
+                       malformed_rate: MalformedRateOption = 0.0, down: DownOption = False,
+                       vendor_limits: VendorLimitsOption = False) -> None:
+    """Run the Salesforce sandbox in the foreground (faults can be changed at run time: PUT /__sandbox/faults)."""
+    _run_sandbox("salesforce", port=port, host=host, latency_ms=latency_ms, error_rate=error_rate,
+                 throttle_rate=throttle_rate, malformed_rate=malformed_rate, down=down, vendor_limits=vendor_limits)
+
+
+@sandbox_app.command("harvest")
+def sandbox_harvest(port: PortOption = 0, host: HostOption = "127.0.0.1", latency_ms: LatencyOption = 0,
+                    error_rate: ErrorRateOption = 0.0, throttle_rate: ThrottleRateOption = 0.0,
+                    malformed_rate: MalformedRateOption = 0.0, down: DownOption = False,
+                    vendor_limits: VendorLimitsOption = False) -> None:
+    """Run the Harvest v2 sandbox in the foreground (faults can be changed at run time: PUT /__sandbox/faults)."""
+    _run_sandbox("harvest", port=port, host=host, latency_ms=latency_ms, error_rate=error_rate,
+                 throttle_rate=throttle_rate, malformed_rate=malformed_rate, down=down, vendor_limits=vendor_limits)
+
+
+@sandbox_app.command("netsuite")
+def sandbox_netsuite(port: PortOption = 0, host: HostOption = "127.0.0.1", latency_ms: LatencyOption = 0,
+                     error_rate: ErrorRateOption = 0.0, throttle_rate: ThrottleRateOption = 0.0,
+                     malformed_rate: MalformedRateOption = 0.0, down: DownOption = False,
+                     vendor_limits: VendorLimitsOption = False,
+                     key_out: Annotated[Path | None, typer.Option(
+                         help="Write the generated M2M private key here (the connector signs with it).")] = None
+                     ) -> None:
+    """Run the NetSuite sandbox in the foreground (faults can be changed at run time: PUT /__sandbox/faults)."""
+    _run_sandbox("netsuite", port=port, host=host, latency_ms=latency_ms, error_rate=error_rate,
+                 throttle_rate=throttle_rate, malformed_rate=malformed_rate, down=down, vendor_limits=vendor_limits,
+                 key_out=key_out)
+
+
+@sandbox_app.command("up")
+def sandbox_up(directory: Annotated[Path, typer.Option("--dir", help="Where q2c.yaml, sandboxes.json and the key go.")],
+               seed: Annotated[str, typer.Option(help="empty: a new account's set-up only; demo: the demo's data.")]
+               = "empty",
+               host: HostOption = "127.0.0.1",
+               reset: Annotated[bool, typer.Option(help="Delete a q2c.sqlite left in DIR by an earlier run.")] = False
+               ) -> None:
+    """Run the Salesforce, Harvest and NetSuite sandboxes until Ctrl-C or SIGTERM, with a ready DIR/q2c.yaml."""
+    import signal
+    import threading
+
+    from q2c.entrypoints.sandbox_up import CONNECTION_NAME, SEEDS, SandboxDirError, start_sandboxes
+
+    if seed not in SEEDS:
+        err.print(f"[red]--seed {escape(repr(seed))} is not a seed[/red]; allowed: {', '.join(SEEDS)}")
+        raise typer.Exit(2)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        running = start_sandboxes(directory, seed="demo" if seed == "demo" else "empty", host=host, reset=reset)
+    except SandboxDirError as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from None
+    try:
+        print(json.dumps(running.connection, indent=2), flush=True)
+        err.print(escape(f"sandboxes up ({seed} seed); {running.directory / CONNECTION_NAME} says how to reach them. "
+                         f"Try: q2c sync --config {running.config_path}   Stop with Ctrl-C."))
+        while not stop.wait(0.5):
+            pass
+    finally:
+        running.stop()
+    err.print("sandboxes stopped")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,14 @@
-"""The commented starting config that `q2c init` writes."""
+"""The commented starting config that `q2c init` writes.
+
+Values only the firm knows are ALL-CAPS placeholders (config.TEMPLATE_PLACEHOLDERS): loading the
+file names each key that still holds one, so an untouched template never reaches a vendor.
+"""
 
 TEMPLATE = """\
 # q2c configuration. Every key is checked at start; a wrong key is reported with its path.
+# Replace every ALL-CAPS placeholder; `q2c doctor --config THIS_FILE` then checks each system.
 # Secrets may be given as ${ENV_VAR} references. Times are UTC; money is written as plain decimals.
+# Relative paths (the SQLite file, key files) are read from this file's folder.
 
 # Where q2c keeps its state. Embedded default: one SQLite file (WAL).
 # Production: postgresql://user:password@host:5432/q2c (several workers may share it).
@@ -13,6 +19,9 @@ systems:
     login_url: https://YOUR-DOMAIN.my.salesforce.com   # My Domain URL (client credentials flow)
     client_id: CONNECTED_APP_CONSUMER_KEY
     client_secret: CONNECTED_APP_CONSUMER_SECRET
+    # or, for the JWT bearer flow instead of client_secret:
+    # username: integration@your-firm.example
+    # private_key_path: salesforce-jwt.pem          # RSA key of the connected app's certificate
     api_version: "59.0"
     webhook_secret: SHARED_SECRET_FOR_SIGNED_WEBHOOKS    # X-Q2C-Signature on /webhooks/salesforce/...
   harvest:
@@ -22,12 +31,20 @@ systems:
     user_agent: q2c (integrations@your-firm.example)
     requests_per_15s: 100          # Harvest's documented limit
   netsuite:
-    account_id: "1234567"          # the account id; hosts derive from it
+    account_id: "NETSUITE_ACCOUNT_ID"   # such as 1234567 or 1234567_SB1; the API hosts derive from it
     client_id: INTEGRATION_CLIENT_ID
     certificate_id: M2M_CERTIFICATE_ID
     private_key_path: /etc/q2c/netsuite-m2m.pem
     concurrency_limit: 5           # the account's concurrency limit (shared by all integrations)
     bulk_threshold: 20             # above this many records, use the q2c bulk-upsert RESTlet
+    # Internal ids of the account's setup records, by the names q2c uses:
+    # references:
+    #   subsidiaries: {US01: "1"}                   # legal entity code -> subsidiary
+    #   currencies: {USD: "1"}                      # ISO code -> currency
+    #   terms: {"Net 30": "2"}                      # payment terms name -> term
+    #   billing_type_items: {time_and_materials: "10", fixed_fee: "11", milestone: "13", retainer: "12"}
+    #   default_service_item: "10"
+    #   tax_items: {US-CA-STD: "20"}                # tax code -> sales tax item
 
 # The firm's contracting entities (customers' Legal_Entity__c must be one of these codes).
 legal_entities:

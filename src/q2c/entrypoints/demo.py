@@ -79,6 +79,52 @@ def demo_settings(*, database: str, salesforce_url: str, harvest_url: str, netsu
     }
 
 
+def seed_demo(salesforce: SalesforceSandbox, harvest: HarvestSandbox, netsuite: NetSuiteSandbox) -> dict[str, str]:
+    """The scenario's data: accounts, deals, milestones and people; returns the ids the scenario refers to."""
+    ids: dict[str, str] = {}
+    org = salesforce.state
+    terms = {"Payment_Terms__c": "Net 30", "CurrencyIsoCode": "USD", "BillingCountry": "US",
+             "Legal_Entity__c": "US01"}
+    holding = org.create("Account", {"Name": "Globex Holdings", "Tax_Id__c": "US-12-3456789",
+                                     "Tax_Code__c": "US-CA-STD", **terms})
+    digital = org.create("Account", {"Name": "Globex Digital", "ParentId": holding, "Tax_Id__c": "US-98-7654321",
+                                     "Tax_Code__c": "US-CA-STD", **terms})
+    initech = org.create("Account", {"Name": "Initech", **terms})  # no tax id: setup must stop
+    opp = org.create("Opportunity", {"Name": "Globex Digital ERP rollout", "AccountId": digital,
+                                     "StageName": "Closed Won", "CloseDate": "2026-11-02",
+                                     "CurrencyIsoCode": "USD", "Legal_Entity__c": "US01",
+                                     "Start_Date__c": "2026-11-02", "End_Date__c": "2027-04-30"})
+    org.create("OpportunityLineItem", {"OpportunityId": opp, "Description": "Implementation (T&M)",
+                                       "Service_Offering__c": "IMPL", "Billing_Type__c": "Time and Materials",
+                                       "Quantity": 300, "TotalPrice": 48000, "Cap_Amount__c": 50000,
+                                       "CurrencyIsoCode": "USD"})
+    design = org.create("OpportunityLineItem", {"OpportunityId": opp, "Description": "Solution design (milestones)",
+                                                "Service_Offering__c": "IMPL", "Billing_Type__c": "Milestone",
+                                                "Quantity": 1, "TotalPrice": 30000, "CurrencyIsoCode": "USD"})
+    ids["milestone_signoff"] = org.create("Opportunity_Milestone__c", {
+        "Name": "Design sign-off", "Opportunity__c": opp, "Line_Item_Id__c": design, "Amount__c": 10000,
+        "Due_Date__c": "2026-11-20", "Status__c": "Pending", "CurrencyIsoCode": "USD"})
+    org.create("Opportunity_Milestone__c", {
+        "Name": "Go-live", "Opportunity__c": opp, "Line_Item_Id__c": design, "Amount__c": 20000,
+        "Due_Date__c": "2027-03-31", "Status__c": "Pending", "CurrencyIsoCode": "USD"})
+    bad = org.create("Opportunity", {"Name": "Initech TPS automation", "AccountId": initech,
+                                     "StageName": "Closed Won", "CloseDate": "2026-11-03",
+                                     "CurrencyIsoCode": "USD", "Legal_Entity__c": "US01"})
+    org.create("OpportunityLineItem", {"OpportunityId": bad, "Description": "Implementation", "Quantity": 40,
+                                       "Service_Offering__c": "IMPL", "Billing_Type__c": "Time and Materials",
+                                       "TotalPrice": 8000, "CurrencyIsoCode": "USD"})
+    org.create("Opportunity", {"Name": "Umbrella pilot", "AccountId": holding, "StageName": "Proposal/Price Quote",
+                               "CloseDate": "2026-12-15", "CurrencyIsoCode": "USD"})
+    ids.update(opportunity=opp, bad_opportunity=bad)
+    for first, last, email, _role in PEOPLE:
+        user = harvest.state.add_user(first, last, email)
+        ids[f"harvest_user:{first.lower()}"] = str(user["id"])
+        if first != "Carol":
+            netsuite.state.seed("employee", {"firstName": first, "lastName": last, "email": email,
+                                             "entityId": f"{first} {last}"})
+    return ids
+
+
 @dataclass
 class DemoWorld:
     """Three sandboxes on loopback, seeded with the scenario, and a hub configured against them."""
@@ -115,48 +161,8 @@ class DemoWorld:
     def hub(self) -> Hub:
         return build_hub(self.config)
 
-    # --- the scenario's data ------------------------------------------------------------------
     def _seed(self) -> None:
-        org = self.salesforce.state
-        terms = {"Payment_Terms__c": "Net 30", "CurrencyIsoCode": "USD", "BillingCountry": "US",
-                 "Legal_Entity__c": "US01"}
-        holding = org.create("Account", {"Name": "Globex Holdings", "Tax_Id__c": "US-12-3456789",
-                                         "Tax_Code__c": "US-CA-STD", **terms})
-        digital = org.create("Account", {"Name": "Globex Digital", "ParentId": holding, "Tax_Id__c": "US-98-7654321",
-                                         "Tax_Code__c": "US-CA-STD", **terms})
-        initech = org.create("Account", {"Name": "Initech", **terms})  # no tax id: setup must stop
-        opp = org.create("Opportunity", {"Name": "Globex Digital ERP rollout", "AccountId": digital,
-                                         "StageName": "Closed Won", "CloseDate": "2026-11-02",
-                                         "CurrencyIsoCode": "USD", "Legal_Entity__c": "US01",
-                                         "Start_Date__c": "2026-11-02", "End_Date__c": "2027-04-30"})
-        org.create("OpportunityLineItem", {"OpportunityId": opp, "Description": "Implementation (T&M)",
-                                           "Service_Offering__c": "IMPL", "Billing_Type__c": "Time and Materials",
-                                           "Quantity": 300, "TotalPrice": 48000, "Cap_Amount__c": 50000,
-                                           "CurrencyIsoCode": "USD"})
-        design = org.create("OpportunityLineItem", {"OpportunityId": opp, "Description": "Solution design (milestones)",
-                                                    "Service_Offering__c": "IMPL", "Billing_Type__c": "Milestone",
-                                                    "Quantity": 1, "TotalPrice": 30000, "CurrencyIsoCode": "USD"})
-        self.ids["milestone_signoff"] = org.create("Opportunity_Milestone__c", {
-            "Name": "Design sign-off", "Opportunity__c": opp, "Line_Item_Id__c": design, "Amount__c": 10000,
-            "Due_Date__c": "2026-11-20", "Status__c": "Pending", "CurrencyIsoCode": "USD"})
-        org.create("Opportunity_Milestone__c", {
-            "Name": "Go-live", "Opportunity__c": opp, "Line_Item_Id__c": design, "Amount__c": 20000,
-            "Due_Date__c": "2027-03-31", "Status__c": "Pending", "CurrencyIsoCode": "USD"})
-        bad = org.create("Opportunity", {"Name": "Initech TPS automation", "AccountId": initech,
-                                         "StageName": "Closed Won", "CloseDate": "2026-11-03",
-                                         "CurrencyIsoCode": "USD", "Legal_Entity__c": "US01"})
-        org.create("OpportunityLineItem", {"OpportunityId": bad, "Description": "Implementation", "Quantity": 40,
-                                           "Service_Offering__c": "IMPL", "Billing_Type__c": "Time and Materials",
-                                           "TotalPrice": 8000, "CurrencyIsoCode": "USD"})
-        org.create("Opportunity", {"Name": "Umbrella pilot", "AccountId": holding, "StageName": "Proposal/Price Quote",
-                                   "CloseDate": "2026-12-15", "CurrencyIsoCode": "USD"})
-        self.ids.update(opportunity=opp, bad_opportunity=bad)
-        for first, last, email, _role in PEOPLE:
-            user = self.harvest.state.add_user(first, last, email)
-            self.ids[f"harvest_user:{first.lower()}"] = str(user["id"])
-            if first != "Carol":
-                self.netsuite.state.seed("employee", {"firstName": first, "lastName": last, "email": email,
-                                                      "entityId": f"{first} {last}"})
+        self.ids.update(seed_demo(self.salesforce, self.harvest, self.netsuite))
 
     def log_time(self, who: str, task: str, day: str, hours: str, *, notes: str = "") -> int:
         """A person logs time in Harvest on the demo project (as they would in the Harvest app)."""

@@ -4,6 +4,9 @@ Webhooks are HMAC-SHA256 signed over `timestamp + "." + raw body` with a shared 
 (`X-Q2C-Timestamp`, `X-Q2C-Signature: sha256=<hex>`), the scheme a Salesforce Flow or Apex callout
 can produce. A bad or stale signature gets 401; a malformed body gets 400 naming the field; an
 oversized body gets 413; nothing is enqueued for any of them.
+
+Every input is bounded (see `api_models`), every error has one shape (see `api_errors`), and
+replaying everything at once is not offered: a bulk replay must say what it replays.
 """
 
 from __future__ import annotations
@@ -12,34 +15,47 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from q2c.connectors.salesforce.ids import normalize_id
-from q2c.engine.replay import replay
-from q2c.store import audit, queue
+from q2c.engine.replay import CorrectionPolicy, CorrectionRefused, ReplayResult, replay
+from q2c.entrypoints.api_body import bounded_route_class
+from q2c.entrypoints.api_errors import ApiError, error_responses, install_error_handlers
+from q2c.entrypoints.api_models import (
+    MAX_API_BODY_BYTES,
+    MAX_ID,
+    MAX_LIST_LIMIT,
+    MAX_RULE_LENGTH,
+    MAX_STATUS_LENGTH,
+    MAX_SYSTEM_LENGTH,
+    PRINTABLE,
+    STATUS_PATTERN,
+    AuditVerification,
+    BulkReplayRequest,
+    ExceptionDetail,
+    ExceptionSummary,
+    Health,
+    OpportunityWon,
+    ReplayOutcome,
+    ReplayRequest,
+    WebhookAccepted,
+)
+from q2c.entrypoints.health_report import EndpointFigures, assess
+from q2c.store import audit
 from q2c.store import exceptions as exception_store
 from q2c.store.exceptions import ExceptionRow
 from q2c.workflows.project_setup import enqueue_won_deal
 
 SIGNATURE_TOLERANCE_SECONDS = 300
+WEBHOOK_SECURITY_SCHEME = "webhookSignature"
 
-
-class ReplayRequest(BaseModel):
-    corrected_payload: dict[str, Any] | None = None
-    actor: str = Field(default="api", max_length=80)
-
-
-class BulkReplayRequest(BaseModel):
-    rule: str | None = None
-    system: str | None = None
-    ids: list[int] | None = None
-    actor: str = Field(default="api", max_length=80)
+ExceptionIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="An exception id.")]
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -64,113 +80,208 @@ def verify_signature(secret: str, headers: Any, body: bytes, *, now: float | Non
     return None
 
 
+def won_opportunity_id(body: bytes) -> str:
+    """The 18-character id of the won deal a webhook body announces; ApiError(400) naming the field if not."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ApiError(400, "body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise ApiError(400, "body must be a JSON object")
+    raw_id = payload.get("opportunityId")
+    opportunity_id = normalize_id(raw_id) if isinstance(raw_id, str) and raw_id.isascii() else None
+    if opportunity_id is None or not opportunity_id.startswith("006"):
+        shown = repr(raw_id) if len(repr(raw_id)) <= 40 else repr(raw_id)[:37] + "..."
+        raise ApiError(400, "field 'opportunityId': expected a 15- or 18-character Opportunity id starting with "
+                            f"006, got {shown}", field="opportunityId")
+    if payload.get("isWon") is not True:
+        raise ApiError(400, "field 'isWon': must be true (only won deals are set up)", field="isWon")
+    return opportunity_id
+
+
+def refuse_replaying_everything(body: BulkReplayRequest) -> None:
+    """A bulk replay whose filters would match every open exception is refused with 400, naming the field.
+
+    Matching everything: no filter at all, or no ids and neither a rule (other than one made only of `*`,
+    or empty) nor a system (other than an empty one) that narrows it down.
+    """
+    if body.ids is not None:
+        return  # a list of ids never matches more than itself
+    every_rule = body.rule is None or body.rule.strip("*") == ""
+    every_system = not body.system
+    if not (every_rule and every_system):
+        return
+    if body.rule is not None:
+        what = "an empty rule" if body.rule == "" else f"rule {body.rule!r}"
+        raise ApiError(400, f"field 'rule': {what} matches every exception, and replaying everything at once is not "
+                            "offered; name a rule (`*` stands for any run of characters, as in 'time.*')",
+                       field="rule")
+    if body.system is not None:
+        raise ApiError(400, "field 'system': an empty system matches every exception, and replaying everything at "
+                            "once is not offered; name a system (salesforce, harvest, netsuite)", field="system")
+    raise ApiError(400, "say what to replay: 'ids', 'rule' or 'system' (replaying everything at once is not offered)")
+
+
+def _summary(row: ExceptionRow) -> ExceptionSummary:
+    v = row.violation
+    return ExceptionSummary(id=row.id, status=row.status, system=v.system, object=v.object, record_id=v.record_id,
+                            field=v.field, rule=v.rule, message=v.message, action=v.action, retryable=v.retryable,
+                            occurrences=row.occurrences, work_kind=row.work_kind, aggregate=row.aggregate,
+                            correlation_id=row.correlation_id, created_at=row.created_at,
+                            replayed_as=row.replayed_as)
+
+
+def _outcome(result: ReplayResult) -> ReplayOutcome:
+    return ReplayOutcome(exception_id=result.exception_id, work_item_id=result.work_item_id,
+                         skipped=result.skipped_reason)
+
+
+def _webhook_openapi() -> dict[str, Any]:
+    """The webhook reads its raw body (the signature covers the bytes), so its body, timestamp header and
+    signature scheme are documented here rather than declared as parameters."""
+    headers = [
+        {"name": "X-Q2C-Timestamp", "in": "header", "required": True, "schema": {"type": "string"},
+         "description": f"Unix time of signing; at most {SIGNATURE_TOLERANCE_SECONDS} s from the hub's clock."},
+    ]
+    return {"parameters": headers, "security": [{WEBHOOK_SECURITY_SCHEME: []}],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": OpportunityWon.model_json_schema()}}}}
+
+
+def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_000_000,
+               health_extra: EndpointFigures | None = None, overdue_after_seconds: float = 60.0,
+               corrections: Mapping[str, CorrectionPolicy] | None = None) -> FastAPI:
+    """The API over one hub database. `max_body_bytes` bounds the webhook's body (every other body is bounded
+    by MAX_API_BODY_BYTES); `health_extra` returns the vendor endpoints' figures for /health
+    (`{"endpoints": [...]}`); `overdue_after_seconds` is how long a due retry may wait for a worker before
+    /health calls it overdue; `corrections` says, per kind of work, how a corrected payload is checked
+    (a kind without one refuses corrected payloads)."""
+    app = FastAPI(title="q2c", version="0.1.0",
+                  description="Quote-to-cash sync hub: webhooks, exceptions, replay, health. Every error has "
+                              'the shape {"error": {"status", "code", "message", "field"}}.')
+    app.router.route_class = bounded_route_class(MAX_API_BODY_BYTES)
+    install_error_handlers(app)
+    overdue_after = timedelta(seconds=overdue_after_seconds)
+
+    @app.get("/health", response_model=Health, summary="Is the hub working, and what needs attention",
+             responses={503: {"model": Health, "description": "down: the database does not answer"}})
+    def health(response: Response) -> Health:
+        report = assess(engine, health_extra, overdue_after=overdue_after)
+        response.status_code = 503 if report.status == "down" else 200
+        response.headers["Cache-Control"] = "no-store"
+        return report
+
+    async def opportunity_won(request: Request) -> WebhookAccepted:
+        body = await request.body()
+        problem = ("webhook intake is disabled: no webhook_secret is configured" if not webhook_secret
+                   else verify_signature(webhook_secret, request.headers, body))
+        if problem is not None:
+            raise ApiError(401, problem)
+        opportunity_id = won_opportunity_id(body)
+        fresh = await run_in_threadpool(_enqueue_won, engine, opportunity_id)
+        return WebhookAccepted(accepted=True, duplicate=not fresh, opportunity_id=opportunity_id)
+
+    app.router.add_api_route(  # its own body limit: the webhook's, from the config
+        "/webhooks/salesforce/opportunity-won", opportunity_won, methods=["POST"], status_code=202,
+        response_model=WebhookAccepted, summary="A deal was won (signed webhook)",
+        responses=error_responses(400, 401, 413, 503), openapi_extra=_webhook_openapi(),
+        route_class_override=bounded_route_class(max_body_bytes))
+
+    @app.get("/exceptions", response_model=list[ExceptionSummary], summary="The exception queue",
+             responses=error_responses(422, 503))
+    def list_exceptions(
+        status: Annotated[str | None, Query(max_length=MAX_STATUS_LENGTH, pattern=STATUS_PATTERN,
+                                            description="open (default), replayed, resolved, ignored; "
+                                                        "empty for every status")] = exception_store.OPEN,
+        rule: Annotated[str | None, Query(max_length=MAX_RULE_LENGTH, pattern=PRINTABLE,
+                                          description="A rule name; `*` stands for any run of characters")] = None,
+        system: Annotated[str | None, Query(max_length=MAX_SYSTEM_LENGTH, pattern=PRINTABLE)] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT)] = 200,
+    ) -> list[ExceptionSummary]:
+        with engine.connect() as conn:
+            rows = exception_store.search(conn, status=status or None, rule=rule, system=system, limit=limit)
+        return [_summary(r) for r in rows]
+
+    @app.get("/exceptions/{exception_id}", response_model=ExceptionDetail, summary="One exception, with its payload",
+             responses=error_responses(404, 422, 503))
+    def show_exception(exception_id: ExceptionIdPath) -> ExceptionDetail:
+        row = _existing(engine, exception_id)
+        return ExceptionDetail(**_summary(row).model_dump(), payload=row.payload)
+
+    @app.post("/exceptions/{exception_id}/replay", response_model=ReplayOutcome, summary="Replay one exception",
+              responses=error_responses(400, 404, 413, 422, 503))
+    def replay_one(exception_id: ExceptionIdPath, body: ReplayRequest) -> ReplayOutcome:
+        row = _existing(engine, exception_id)
+        try:
+            (result,) = replay(engine, [row], actor=body.actor, corrected_payload=body.corrected_payload,
+                               corrections=corrections)
+        except CorrectionRefused as refused:
+            raise ApiError(400, f"field 'corrected_payload': {refused}", field="corrected_payload") from None
+        return _outcome(result)
+
+    @app.post("/exceptions/replay", response_model=list[ReplayOutcome],
+              summary="Replay the open exceptions that match every filter given",
+              responses=error_responses(400, 413, 422, 503))
+    def replay_many(body: BulkReplayRequest) -> list[ReplayOutcome]:
+        refuse_replaying_everything(body)
+        with engine.connect() as conn:
+            rows = exception_store.search(conn, rule=body.rule, system=body.system, ids=body.ids)
+        return [_outcome(r) for r in replay(engine, rows, actor=body.actor)]
+
+    @app.get("/audit/verify", response_model=AuditVerification, summary="Recompute the audit trail's hash chain",
+             responses=error_responses(503))
+    def audit_verify() -> AuditVerification:
+        with engine.connect() as conn:
+            result = audit.verify(conn)
+        return AuditVerification(ok=result.ok, entries=result.entries, first_bad_seq=result.first_bad_seq,
+                                 reason=result.reason)
+
+    _finish_openapi(app)
+    return app
+
+
 def _enqueue_won(engine: Engine, opportunity_id: str) -> bool:
     with engine.begin() as conn:
         return enqueue_won_deal(conn, opportunity_id, source="salesforce.webhook")
 
 
-async def _bounded_body(request: Request, limit: int) -> bytes:
-    """Read the body, refusing (413) as soon as it is known to exceed the limit, declared or streamed."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"body of {declared} bytes is over the {limit}-byte limit")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, f"body is over the {limit}-byte limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _existing(engine: Engine, exception_id: int) -> ExceptionRow:
+    with engine.connect() as conn:
+        row = exception_store.get(conn, exception_id)
+    if row is None:
+        raise ApiError(404, f"exception {exception_id} does not exist", field="exception_id")
+    return row
 
 
-def _exception_json(row: ExceptionRow) -> dict[str, Any]:
-    v = row.violation
-    return {"id": row.id, "status": row.status, "system": v.system, "object": v.object, "record_id": v.record_id,
-            "field": v.field, "rule": v.rule, "message": v.message, "action": v.action, "retryable": v.retryable,
-            "occurrences": row.occurrences, "work_kind": row.work_kind, "aggregate": row.aggregate,
-            "correlation_id": row.correlation_id, "created_at": row.created_at.isoformat(),
-            "replayed_as": row.replayed_as}
+def _integer_bounds(node: Any) -> None:
+    """FastAPI's OpenAPI model keeps numeric bounds as floats, and 2**63-1 does not survive a float (it
+    becomes 2**63, one past the largest id): integer schemas get their bounds back as integers."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+                if isinstance(node.get(key), float):
+                    node[key] = MAX_ID if node[key] == float(MAX_ID) else int(node[key])
+        for value in node.values():
+            _integer_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            _integer_bounds(value)
 
 
-def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_000_000,
-               health_extra: Any = None) -> FastAPI:
-    app = FastAPI(title="q2c", version="0.1.0",
-                  description="Quote-to-cash sync hub: webhooks, exceptions, replay, health.")
+def _finish_openapi(app: FastAPI) -> None:
+    """Exact integer bounds, and the webhook's signature scheme (the rest of the API has no authentication)."""
+    build = app.openapi
 
-    @app.get("/health")
-    def health() -> dict[str, Any]:
-        with engine.connect() as conn:
-            body: dict[str, Any] = {"status": "ok", "queue": queue.counts(conn),
-                                    "exceptions": exception_store.counts(conn)}
-        if callable(health_extra):
-            body.update(health_extra())
-        return body
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            _integer_bounds(schema)
+            schemes: dict[str, Any] = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            schemes[WEBHOOK_SECURITY_SCHEME] = {
+                "type": "apiKey", "in": "header", "name": "X-Q2C-Signature",
+                "description": 'sha256=<hex of HMAC-SHA256(shared webhook secret, timestamp + "." + body)>, '
+                               "with the timestamp sent as X-Q2C-Timestamp."}
+            app.openapi_schema = schema
+        return app.openapi_schema
 
-    @app.post("/webhooks/salesforce/opportunity-won", status_code=202)
-    async def opportunity_won(request: Request) -> JSONResponse:
-        body = await _bounded_body(request, max_body_bytes)
-        problem = ("webhook intake is disabled: no webhook_secret is configured" if not webhook_secret
-                   else verify_signature(webhook_secret, request.headers, body))
-        if problem is not None:
-            raise HTTPException(401, problem)
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise HTTPException(400, "body is not valid JSON") from None
-        if not isinstance(payload, dict):
-            raise HTTPException(400, "body must be a JSON object")
-        raw_id = payload.get("opportunityId")
-        opportunity_id = normalize_id(raw_id) if isinstance(raw_id, str) and raw_id.isascii() else None
-        if opportunity_id is None or not opportunity_id.startswith("006"):
-            raise HTTPException(400, "field 'opportunityId': expected a 15- or 18-character Opportunity id "
-                                     f"starting with 006, got {raw_id!r}")
-        if payload.get("isWon") is not True:
-            raise HTTPException(400, "field 'isWon': must be true (only won deals are set up)")
-        fresh = await run_in_threadpool(_enqueue_won, engine, opportunity_id)
-        return JSONResponse({"accepted": True, "duplicate": not fresh, "opportunityId": opportunity_id},
-                            status_code=202)
-
-    @app.get("/exceptions")
-    def list_exceptions(status: str | None = "open", rule: str | None = None, system: str | None = None,
-                        limit: Annotated[int, Query(ge=1, le=10_000)] = 200) -> list[dict[str, Any]]:
-        with engine.connect() as conn:
-            rows = exception_store.search(conn, status=status or None, rule=rule, system=system, limit=limit)
-        return [_exception_json(r) for r in rows]
-
-    @app.get("/exceptions/{exception_id}")
-    def show_exception(exception_id: int) -> dict[str, Any]:
-        with engine.connect() as conn:
-            row = exception_store.get(conn, exception_id)
-        if row is None:
-            raise HTTPException(404, f"exception {exception_id} does not exist")
-        return {**_exception_json(row), "payload": row.payload}
-
-    @app.post("/exceptions/{exception_id}/replay")
-    def replay_one(exception_id: int, body: ReplayRequest) -> dict[str, Any]:
-        with engine.connect() as conn:
-            row = exception_store.get(conn, exception_id)
-        if row is None:
-            raise HTTPException(404, f"exception {exception_id} does not exist")
-        (result,) = replay(engine, [row], actor=body.actor, corrected_payload=body.corrected_payload)
-        return {"exception_id": result.exception_id, "work_item_id": result.work_item_id,
-                "skipped": result.skipped_reason}
-
-    @app.post("/exceptions/replay")
-    def replay_many(body: BulkReplayRequest) -> list[dict[str, Any]]:
-        if body.rule is None and body.system is None and body.ids is None:
-            raise HTTPException(400, "say what to replay: 'ids', 'rule' or 'system' (replaying everything at once "
-                                     "is not offered)")
-        with engine.connect() as conn:
-            rows = exception_store.search(conn, rule=body.rule, system=body.system, ids=body.ids)
-        return [{"exception_id": r.exception_id, "work_item_id": r.work_item_id, "skipped": r.skipped_reason}
-                for r in replay(engine, rows, actor=body.actor)]
-
-    @app.get("/audit/verify")
-    def audit_verify() -> dict[str, Any]:
-        with engine.connect() as conn:
-            result = audit.verify(conn)
-        return {"ok": result.ok, "entries": result.entries, "first_bad_seq": result.first_bad_seq,
-                "reason": result.reason}
-
-    return app
+    app.openapi = openapi  # type: ignore[method-assign]

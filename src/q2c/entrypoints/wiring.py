@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +17,55 @@ from q2c.connectors.harvest.client import HarvestClient, HarvestConfig
 from q2c.connectors.harvest.tracker import HarvestTracker
 from q2c.connectors.netsuite.client import NetSuiteClient, NetSuiteConfig
 from q2c.connectors.netsuite.erp import NetSuiteErp
-from q2c.connectors.netsuite.mapping import AccountReferences
 from q2c.connectors.salesforce.client import SalesforceClient, SalesforceConfig
 from q2c.connectors.salesforce.crm import SalesforceCrm
-from q2c.engine.resilience import GuardRegistry
+from q2c.engine.resilience import GuardRegistry, RetryPolicy
 from q2c.engine.worker import DeliveryPolicy, Worker
 from q2c.entrypoints.logs import configure_logging
 from q2c.store import queue
 from q2c.store.db import create_db_engine, migrate
-from q2c.workflows.handlers import handlers
+from q2c.workflows.handlers import corrections, handlers, subjects
 from q2c.workflows.hub import Hub
 
 log = logging.getLogger("q2c")
+
+
+def salesforce_client(config: HubConfig, guards: GuardRegistry, *, retry: RetryPolicy | None = None,
+                      timeout: float | None = None, sleep: Callable[[float], None] = time.sleep) -> SalesforceClient:
+    """The CRM client from `systems.salesforce` (the key file was checked when the config loaded)."""
+    sf = config.systems.salesforce
+    extra: dict[str, Any] = {} if timeout is None else {"timeout_seconds": timeout}
+    return SalesforceClient(SalesforceConfig(
+        login_url=sf.login_url, client_id=sf.client_id, client_secret=sf.client_secret, username=sf.username,
+        private_key_pem=Path(sf.private_key_path).read_text() if sf.private_key_path else None,
+        api_version=sf.api_version, **extra), guards, retry=retry, sleep=sleep)
+
+
+def harvest_client(config: HubConfig, guards: GuardRegistry, *, retry: RetryPolicy | None = None,
+                   timeout: float | None = None, sleep: Callable[[float], None] = time.sleep) -> HarvestClient:
+    """The time tracker client from `systems.harvest`."""
+    hv = config.systems.harvest
+    extra: dict[str, Any] = {} if timeout is None else {"timeout_seconds": timeout}
+    return HarvestClient(HarvestConfig(base_url=hv.base_url, account_id=hv.account_id,
+                                       access_token=hv.access_token, user_agent=hv.user_agent,
+                                       requests_per_15s=hv.requests_per_15s, **extra),
+                         guards, retry=retry, sleep=sleep)
+
+
+def netsuite_config(config: HubConfig, *, timeout: float | None = None) -> NetSuiteConfig:
+    """The ERP connector settings from `systems.netsuite` (hosts derive from the account id when not given)."""
+    ns = config.systems.netsuite
+    extra: dict[str, Any] = {} if timeout is None else {"timeout_seconds": timeout}
+    return NetSuiteConfig(
+        account_id=ns.account_id, client_id=ns.client_id, certificate_id=ns.certificate_id,
+        private_key_path=Path(ns.private_key_path), rest_base_url=ns.rest_base_url, restlet_url=ns.restlet_url,
+        concurrency_limit=ns.concurrency_limit, bulk_threshold=ns.bulk_threshold, references=ns.references,
+        **extra)
+
+
+def netsuite_client(config: HubConfig, guards: GuardRegistry, *, retry: RetryPolicy | None = None,
+                    timeout: float | None = None) -> NetSuiteClient:
+    return NetSuiteClient(netsuite_config(config, timeout=timeout), guards, retry=retry)
 
 
 def build_hub(config: HubConfig, *, guards: GuardRegistry | None = None, engine: Any = None) -> Hub:
@@ -35,23 +73,9 @@ def build_hub(config: HubConfig, *, guards: GuardRegistry | None = None, engine:
     if engine is None:
         engine = create_db_engine(config.database, pool_size=max(5, config.delivery.workers + 3))
         migrate(engine)
-    sf = config.systems.salesforce
-    salesforce = SalesforceClient(SalesforceConfig(
-        login_url=sf.login_url, client_id=sf.client_id, client_secret=sf.client_secret, username=sf.username,
-        private_key_pem=Path(sf.private_key_path).read_text() if sf.private_key_path else None,
-        api_version=sf.api_version), guards)
-    hv = config.systems.harvest
-    harvest = HarvestClient(HarvestConfig(base_url=hv.base_url, account_id=hv.account_id,
-                                          access_token=hv.access_token, user_agent=hv.user_agent,
-                                          requests_per_15s=hv.requests_per_15s), guards)
-    ns = config.systems.netsuite
-    netsuite = NetSuiteClient(NetSuiteConfig(
-        account_id=ns.account_id, client_id=ns.client_id, certificate_id=ns.certificate_id,
-        private_key_path=Path(ns.private_key_path), rest_base_url=ns.rest_base_url, restlet_url=ns.restlet_url,
-        concurrency_limit=ns.concurrency_limit, bulk_threshold=ns.bulk_threshold,
-        references=AccountReferences(**ns.references)), guards)
-    return Hub(engine=engine, config=config, crm=SalesforceCrm(salesforce), tracker=HarvestTracker(harvest),
-               erp=NetSuiteErp(netsuite), guards=guards)
+    return Hub(engine=engine, config=config, crm=SalesforceCrm(salesforce_client(config, guards)),
+               tracker=HarvestTracker(harvest_client(config, guards)), erp=NetSuiteErp(netsuite_client(config, guards)),
+               guards=guards)
 
 
 def endpoint_health(hub: Hub) -> dict[str, Any]:
@@ -70,7 +94,7 @@ def delivery_policy(config: HubConfig) -> DeliveryPolicy:
 
 def worker_for(hub: Hub, *, name: str | None = None, batch: int | None = None) -> Worker:
     return Worker(hub.engine, handlers(hub), name=name, policy=delivery_policy(hub.config),
-                  batch=batch or hub.config.delivery.batch)
+                  batch=batch or hub.config.delivery.batch, subjects=subjects())
 
 
 def drain(hub: Hub, *, console: Console | None = None, max_seconds: float = 3600.0) -> None:
@@ -150,7 +174,7 @@ def serve_forever(hub: Hub) -> None:
         t.start()
     secret = hub.config.systems.salesforce.webhook_secret or ""
     app = create_app(hub.engine, webhook_secret=secret, max_body_bytes=hub.config.http.webhook_max_bytes,
-                     health_extra=lambda: endpoint_health(hub))
+                     health_extra=lambda: endpoint_health(hub), corrections=corrections())
     server = uvicorn.Server(uvicorn.Config(app, host=hub.config.http.host, port=hub.config.http.port,
                                            log_level="info"))
 

@@ -8,6 +8,10 @@
   what makes every target write an idempotent upsert and what suppresses echoes.
 - `records`: the hub's own copy of canonical records (time entries with billed state, contracts...).
 - `exceptions`: the dead-letter queue, in business words, with the payload needed to replay.
+- `exception_subjects`: the records each exception holds up (every time entry behind one "employee
+  missing"), each with its own part of the replay payload, so none disappears into a merged row.
+- `overrides`: corrections made in q2c to a field another system owns, kept until that system
+  itself changes the field; later reads apply them instead of seeing a false edit.
 - `audit_log` + `audit_head`: append-only, hash-chained trail of every change.
 - `cursors`: where each poll left off. `runs`: one row per sync/billing/revenue run with its figures.
 """
@@ -108,6 +112,35 @@ exceptions = sa.Table(
 )
 sa.Index("ix_exceptions_status", exceptions.c.status, exceptions.c.rule)
 sa.Index("ix_exceptions_record", exceptions.c.system, exceptions.c.object, exceptions.c.record_id)
+
+exception_subjects = sa.Table(
+    "exception_subjects",
+    metadata,
+    sa.Column("exception_id", ID, sa.ForeignKey("exceptions.id"), primary_key=True),
+    sa.Column("entity", sa.String(40), primary_key=True),
+    sa.Column("record_id", sa.String(200), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False, server_default="open"),
+    sa.Column("payload", sa.JSON),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("resolved_at", TS),
+)
+sa.Index("ix_exception_subjects_record", exception_subjects.c.entity, exception_subjects.c.record_id,
+         exception_subjects.c.status)
+
+overrides = sa.Table(
+    "overrides",
+    metadata,
+    sa.Column("entity", sa.String(40), primary_key=True),
+    sa.Column("canonical_id", sa.String(200), primary_key=True),
+    sa.Column("field", sa.String(80), primary_key=True),
+    sa.Column("value", sa.JSON),
+    sa.Column("source_value", sa.JSON),
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),
+    sa.Column("actor", sa.String(80), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("lapsed_at", TS),
+)
 
 audit_log = sa.Table(
     "audit_log",

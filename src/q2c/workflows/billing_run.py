@@ -1,28 +1,53 @@
-"""Billing: time-and-materials invoice runs from approved unbilled time, and milestone billing on
-completion, as invoices in the ERP.
+"""Billing: time-and-materials invoice runs from approved unbilled time, milestone billing on completion,
+and fixed fees by their monthly schedule, as invoices in the ERP.
 
 `enqueue_billing` puts one item per active contract on the close lane (ahead of everything else);
-`bill_contract` handles one. Invoice ids derive from the phase and the invoice date, so re-running
-the same day's billing after a crash upserts the same invoice instead of raising a second one.
+`bill_contract` handles one. Rules it keeps:
+
+* Nothing is dated inside a closed period: a run asked for a date in a closed period dates its
+  invoices on the first day of the first open period, and the audit trail names the date asked for.
+  Only work done up to the date asked for is billed.
+* An invoice, once recorded, is never changed by a later run: each run's invoice gets its own id
+  (`INV-<phase>-<yyyymmdd>`, then `-2`, `-3`, ... on the same day). A retry after a crash, before the
+  run was recorded, re-uses the id, so the ERP upsert repeats instead of raising a second invoice.
+* Time over a not-to-exceed cap is never silently dropped: the entries wholly over it, and the part of
+  the crossing entry the cap line took off, are held by a `time.over_cap` exception naming each entry.
+  Every later run offers them again; when room appears (a change order raised the cap) they are billed
+  and the exception closes by itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from q2c.domain.billing import milestone_invoice, time_and_materials_invoice
-from q2c.domain.model import BillingType, Contract, Invoice, MilestoneStatus, Project
+from q2c.domain.billing import (
+    HeldBack,
+    RatedTime,
+    milestone_invoice,
+    monthly_schedule,
+    schedule_invoice,
+    time_and_materials_invoice,
+)
+from q2c.domain.model import BillingType, Contract, ContractPhase, Invoice, MilestoneStatus, Project
 from q2c.domain.money import Money
+from q2c.domain.revenue import PeriodCalendar, Placement
+from q2c.domain.violations import Violation
 from q2c.engine.hashing import content_hash
-from q2c.engine.worker import Effects
+from q2c.engine.worker import Effects, Rejected
 from q2c.store import audit, links, records
+from q2c.store import exceptions as exception_store
+from q2c.store.exceptions import Subject
 from q2c.store.queue import WorkItem
 from q2c.workflows.hub import Hub
-from q2c.workflows.time_approved import mark_billed, mark_over_cap, synced_rated_time
+from q2c.workflows.integrity import contract_violations
+from q2c.workflows.periods import load_calendar
+from q2c.workflows.time_approved import BILLED, ENTITY, OVER_CAP, OVER_CAP_RULE, unbilled_rated_time
 
 KIND = "billing.contract"
 
@@ -31,12 +56,20 @@ def enqueue_billing(hub: Hub, *, invoice_date: date) -> int:
     return hub.enqueue_per_contract(KIND, invoice_date=invoice_date.isoformat())
 
 
+def contract_subject(item: WorkItem) -> list[Subject]:
+    """A billing or revenue item that fails as a whole holds up its contract."""
+    contract_id = item.payload.get("contract_id")
+    return [Subject("contract", str(contract_id))] if contract_id else []
+
+
 @dataclass
 class _Billed:
     invoice: Invoice | None
+    phase: ContractPhase
     entry_ids: tuple[str, ...] = ()
-    over_cap_ids: tuple[str, ...] = ()
-    over_cap: Money | None = None
+    over_cap: list[RatedTime] = field(default_factory=list)  # wholly over the cap, still unbilled
+    held_back: tuple[HeldBack, ...] = ()  # billed, with a part the cap keeps back
+    released: tuple[HeldBack, ...] = ()
     milestone_id: str | None = None
     explanation: str = ""
     erp_ref: str = ""
@@ -44,12 +77,38 @@ class _Billed:
 
 @dataclass
 class _Run:
+    asked: date
+    placement: Placement
+    project_id: str | None
     billed: list[_Billed] = field(default_factory=list)
+    tm_phases: list[str] = field(default_factory=list)  # phases whose over-cap holds are settled by this run
+
+
+def _invoice_id(base: str, taken: Collection[str]) -> str:
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def held_back_time(conn: Connection, project_id: str) -> dict[str, tuple[str, HeldBack]]:
+    """Billed entries with a part the cap kept back: entry id -> (task code, what is held)."""
+    out: dict[str, tuple[str, HeldBack]] = {}
+    for r in records.list_records(conn, entity=ENTITY, aggregate=f"project:{project_id}", states=[BILLED]):
+        held = r.payload.get("held_back")
+        if held and Decimal(held) > 0 and "rated" in r.payload:
+            rated = RatedTime.model_validate(r.payload["rated"])
+            out[r.canonical_id] = (rated.task_code, HeldBack(entry_id=rated.entry_id, work_date=rated.work_date,
+                                                             amount=Money(amount=Decimal(held),
+                                                                          currency=rated.currency)))
+    return out
 
 
 def bill_contract(hub: Hub, item: WorkItem) -> Effects | None:
     contract_id = str(item.payload["contract_id"])
-    invoice_date = date.fromisoformat(str(item.payload["invoice_date"]))
+    asked = date.fromisoformat(str(item.payload["invoice_date"]))
     with hub.engine.connect() as conn:
         contract_rec = records.get_record(conn, entity="contract", canonical_id=contract_id)
         if contract_rec is None:
@@ -59,36 +118,80 @@ def bill_contract(hub: Hub, item: WorkItem) -> Effects | None:
                         records.list_records(conn, entity="project", aggregate=f"contract:{contract_id}")), None)
         invoices = [Invoice.model_validate(r.payload) for r in
                     records.list_records(conn, entity="invoice", aggregate=f"contract:{contract_id}")]
-        rated = synced_rated_time(conn, project.id) if project is not None else []
-    run = _Run()
-    billed_milestones = {line.milestone_id for inv in invoices for line in inv.lines if line.milestone_id}
+        rated = unbilled_rated_time(conn, project.id) if project is not None else []
+        held = held_back_time(conn, project.id) if project is not None else {}
+        calendar = load_calendar(conn, contract.legal_entity)
+        broken = contract_violations(conn, contract)
+    if broken:
+        raise Rejected(broken)  # nothing is billed for a contract whose time does not add up
+    run = _Run(asked, calendar.place(asked), project.id if project is not None else None)
+    taken = {i.id for i in invoices}
     contract = with_current_milestones(hub, contract)
     for phase in contract.phases:
         if phase.billing_type is BillingType.TIME_AND_MATERIALS and project is not None:
-            phase_tasks = {t.code for t in project.tasks if t.phase_id in (None, phase.id)}
-            offered = [r for r in rated if r.task_code in phase_tasks]
-            billed_to_date = sum((line.amount for inv in invoices for line in inv.lines if line.phase_id == phase.id),
-                                 start=Money.zero(contract.currency))
-            result = time_and_materials_invoice(
-                invoice_id=f"INV-{phase.id}-{invoice_date:%Y%m%d}", contract=contract, phase=phase, rated=offered,
-                billed_to_date=billed_to_date, invoice_date=invoice_date)
-            if result.invoice is not None or result.over_cap_entry_ids:
-                over_cap_only = tuple(i for i in result.over_cap_entry_ids if i not in result.billed_entry_ids)
-                run.billed.append(_Billed(result.invoice, result.billed_entry_ids, over_cap_only,
-                                          result.unbillable_over_cap, explanation=result.explanation))
-        elif phase.billing_type in (BillingType.MILESTONE, BillingType.FIXED_FEE):
-            for milestone in phase.milestones:
-                if milestone.status is MilestoneStatus.PENDING or milestone.id in billed_milestones:
-                    continue
-                invoice = milestone_invoice(invoice_id=f"INV-{milestone.id}", contract=contract, phase=phase,
-                                            milestone=milestone, invoice_date=invoice_date)
-                run.billed.append(_Billed(invoice, milestone_id=milestone.id,
-                                          explanation=f"milestone '{milestone.name}' {milestone.status.value}"))
+            run.tm_phases.append(phase.id)
+            _bill_time(run, contract, phase, project, invoices, rated, held, taken)
+        elif phase.milestones:
+            _bill_milestones(run, contract, phase, invoices)
+        elif phase.billing_type is BillingType.FIXED_FEE:
+            _bill_schedule(run, contract, phase, invoices, taken)
     for b in run.billed:
         if b.invoice is not None:
             b.erp_ref = hub.erp.upsert_invoice(b.invoice, legal_entity=contract.legal_entity,
                                                project_id=project.id if project is not None else None)
-    return _effects(hub, item, contract, run)
+    return _effects(hub, item, contract, run, calendar)
+
+
+def _dated(run: _Run, invoice: Invoice, taken: set[str]) -> Invoice:
+    taken.add(invoice.id)
+    return invoice.model_copy(update={"invoice_date": run.placement.post_date})
+
+
+def _bill_time(run: _Run, contract: Contract, phase: ContractPhase, project: Project, invoices: Sequence[Invoice],
+               rated: Sequence[RatedTime], held: dict[str, tuple[str, HeldBack]], taken: set[str]) -> None:
+    phase_tasks = {t.code for t in project.tasks if t.phase_id in (None, phase.id)}
+    offered = [r for r in rated if r.task_code in phase_tasks]
+    holds = [h for code, h in held.values() if code in phase_tasks]
+    billed_to_date = sum((line.amount for inv in invoices for line in inv.lines if line.phase_id == phase.id),
+                         start=Money.zero(contract.currency))
+    base = f"INV-{phase.id}-{run.placement.post_date:%Y%m%d}"
+    result = time_and_materials_invoice(
+        invoice_id=_invoice_id(base, taken), contract=contract, phase=phase, rated=offered,
+        billed_to_date=billed_to_date, invoice_date=run.asked, held_back=holds)
+    invoice = _dated(run, result.invoice, taken) if result.invoice is not None else None
+    wholly_over = set(result.over_cap_entry_ids) - set(result.billed_entry_ids)
+    run.billed.append(_Billed(invoice, phase, result.billed_entry_ids,
+                              [r for r in offered if r.entry_id in wholly_over], result.held_back, result.released,
+                              explanation=result.explanation))
+
+
+def _bill_milestones(run: _Run, contract: Contract, phase: ContractPhase, invoices: Sequence[Invoice]) -> None:
+    billed = {line.milestone_id for inv in invoices for line in inv.lines if line.milestone_id}
+    for milestone in phase.milestones:
+        if milestone.status is MilestoneStatus.PENDING or milestone.id in billed:
+            continue
+        if milestone.completed_on is not None and milestone.completed_on > run.asked:
+            continue  # reached after the date asked for: the next run bills it
+        invoice = milestone_invoice(invoice_id=f"INV-{milestone.id}", contract=contract, phase=phase,
+                                    milestone=milestone, invoice_date=run.asked)
+        run.billed.append(_Billed(invoice.model_copy(update={"invoice_date": run.placement.post_date}), phase,
+                                  milestone_id=milestone.id,
+                                  explanation=f"milestone '{milestone.name}' {milestone.status.value}"))
+
+
+def _bill_schedule(run: _Run, contract: Contract, phase: ContractPhase, invoices: Sequence[Invoice],
+                   taken: set[str]) -> None:
+    if contract.end_date is None:
+        return  # refused at setup: a fixed fee without milestones needs the contract term
+    schedule = monthly_schedule(phase, start=contract.start_date, end=contract.end_date)
+    billed = {line.instalment_id for inv in invoices for line in inv.lines if line.instalment_id}
+    base = f"INV-{phase.id}-{run.placement.post_date:%Y%m%d}"
+    invoice = schedule_invoice(invoice_id=_invoice_id(base, taken), contract=contract, phase=phase,
+                               schedule=schedule, invoice_date=run.asked, billed_instalment_ids=billed)
+    if invoice is not None:
+        run.billed.append(_Billed(_dated(run, invoice, taken), phase,
+                                  explanation=f"{len(invoice.lines)} instalment(s) of the fixed fee due by "
+                                              f"{run.asked.isoformat()}"))
 
 
 def with_current_milestones(hub: Hub, contract: Contract) -> Contract:
@@ -102,29 +205,87 @@ def with_current_milestones(hub: Hub, contract: Contract) -> Contract:
     return contract.model_copy(update={"phases": phases})
 
 
-def _effects(hub: Hub, item: WorkItem, contract: Contract, run: _Run) -> Effects | None:
+def _over_cap_violation(contract: Contract, phase: ContractPhase, over: Sequence[RatedTime],
+                        held: Sequence[HeldBack]) -> Violation:
+    amount = sum((r.amount.amount for r in over), Decimal(0)) + sum((h.amount.amount for h in held), Decimal(0))
+    hours = sum((r.hours for r in over), Decimal(0))
+    ids = [r.entry_id for r in over] + [h.entry_id for h in held]
+    shown = ", ".join(ids[:8]) + (" …" if len(ids) > 8 else "")
+    parts = [f"{len(over)} entries ({hours:f} h) wholly over it"] if over else []
+    parts += [f"{Money(amount=sum((h.amount.amount for h in held), Decimal(0)), currency=contract.currency)} "
+              f"held back of {len(held)} billed entr{'y' if len(held) == 1 else 'ies'}"] if held else []
+    return Violation(
+        system="q2c", object="contract", record_id=contract.id, field=f"phases[{phase.id}].cap", rule=OVER_CAP_RULE,
+        message=f"{Money(amount=amount, currency=contract.currency)} of approved time is over the not-to-exceed cap "
+                f"{phase.cap} of phase '{phase.name}' and not billed: {'; '.join(parts)} ({shown})",
+        action="Write it off (ignore this exception), or have the cap raised by an approved change order: the "
+               "next billing run then bills it and this exception closes by itself")
+
+
+def _effects(hub: Hub, item: WorkItem, contract: Contract, run: _Run, calendar: PeriodCalendar) -> Effects | None:
     def write(conn: Connection) -> None:
         trail: list[audit.AuditEntry] = []
+        held_now: dict[str, list[int]] = {}  # entry -> over-cap exceptions holding it after this run
         for b in run.billed:
+            entries = records.get_records(conn, entity=ENTITY, canonical_ids=[
+                *b.entry_ids, *(r.entry_id for r in b.over_cap), *(h.entry_id for h in b.held_back),
+                *(h.entry_id for h in b.released)])
+            for entry_id in entries:
+                held_now.setdefault(entry_id, [])
             if b.invoice is not None:
                 payload = b.invoice.model_dump(mode="json")
                 digest = content_hash(payload)
                 records.upsert_records(conn, [records.Record("invoice", b.invoice.id, f"contract:{contract.id}",
                                                              "draft", b.invoice.schema_version, digest, payload)])
                 links.upsert_links(conn, [links.Link("invoice", b.invoice.id, "netsuite", b.erp_ref, digest, None)])
-                mark_billed(conn, b.entry_ids, b.invoice.id)
-                trail.append(audit.AuditEntry(
-                    actor=hub.actor, system="netsuite", action="invoice", entity="invoice", record_id=b.invoice.id,
-                    correlation_id=item.correlation_id,
-                    after={"total": str(b.invoice.total.amount), "currency": b.invoice.currency,
-                           "entries": len(b.entry_ids), "milestone": b.milestone_id, "why": b.explanation}))
-            if b.over_cap_ids:
-                mark_over_cap(conn, b.over_cap_ids)
+                after: dict[str, Any] = {"total": str(b.invoice.total.amount), "currency": b.invoice.currency,
+                                         "invoice_date": b.invoice.invoice_date.isoformat(),
+                                         "entries": len(b.entry_ids), "milestone": b.milestone_id,
+                                         "why": b.explanation}
+                if run.placement.late:
+                    after["asked_for"] = run.asked.isoformat()
+                    after["note"] = run.placement.note
+                trail.append(audit.AuditEntry(actor=hub.actor, system="netsuite", action="invoice", entity="invoice",
+                                              record_id=b.invoice.id, correlation_id=item.correlation_id,
+                                              after=after))
+            _mark_time(conn, entries, b)
+            if b.over_cap or b.held_back:
+                v = _over_cap_violation(contract, b.phase, b.over_cap, b.held_back)
+                # Replaying it re-runs this contract's billing: after a cap increase that bills the time.
+                subjects = [Subject(ENTITY, e) for e in
+                            [*(r.entry_id for r in b.over_cap), *(h.entry_id for h in b.held_back)]]
+                exception_id = exception_store.raise_exception(
+                    conn, v, work_kind=KIND, aggregate=item.aggregate, payload=dict(item.payload),
+                    correlation_id=item.correlation_id, subjects=subjects)
+                for s in subjects:
+                    held_now[s.record_id] = [exception_id]
                 trail.append(audit.AuditEntry(
                     actor=hub.actor, system="q2c", action="over_cap", entity="contract", record_id=contract.id,
                     correlation_id=item.correlation_id,
-                    after={"unbillable": str(b.over_cap.amount if b.over_cap else Decimal(0)),
-                           "entries": list(b.over_cap_ids), "why": b.explanation}))
+                    after={"rule": v.rule, "message": v.message, "entries": [s.record_id for s in subjects]}))
+        exception_store.settle_subjects(conn, entity=ENTITY, current=held_now, rules=[OVER_CAP_RULE])
+        exception_store.resolve_open_for_aggregate(conn, work_kind=KIND, aggregate=item.aggregate,
+                                                   except_rules=[OVER_CAP_RULE])
         audit.append(conn, trail)
 
     return write
+
+
+def _mark_time(conn: Connection, entries: dict[str, records.Record], b: _Billed) -> None:
+    """Billed entries become billed on the invoice; what the cap keeps back is remembered on the entry."""
+    held = {h.entry_id: h.amount.amount for h in b.held_back}
+    rows = []
+    for entry_id, r in entries.items():
+        payload = dict(r.payload)
+        state = r.state
+        if entry_id in b.entry_ids and b.invoice is not None:
+            state, payload["invoice_id"] = BILLED, b.invoice.id
+        elif any(x.entry_id == entry_id for x in b.over_cap):
+            state = OVER_CAP
+        if entry_id in held:
+            payload["held_back"] = str(held[entry_id])
+        elif "held_back" in payload and any(h.entry_id == entry_id for h in b.released):
+            payload.pop("held_back")
+        rows.append(records.Record(r.entity, r.canonical_id, r.aggregate, state, r.schema_version, r.content_hash,
+                                   payload))
+    records.upsert_records(conn, rows)

@@ -1,14 +1,18 @@
-"""Which workflow handles which kind of work item."""
+"""Which workflow handles which kind of work item, which records an item carries, and which kinds
+accept a corrected payload on replay."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
 
-from q2c.engine.worker import Handler, Outcome, per_item
+from q2c.engine.replay import CorrectionPolicy
+from q2c.engine.worker import Handler, Outcome, SubjectsOf, per_item
+from q2c.store.exceptions import Subject
 from q2c.store.queue import WorkItem
 from q2c.workflows import billing_run, project_setup, revenue_close, time_approved
 from q2c.workflows.hub import Hub
+from q2c.workflows.time_corrections import correct_time
 
 
 def handlers(hub: Hub) -> dict[str, Handler]:
@@ -22,3 +26,23 @@ def handlers(hub: Hub) -> dict[str, Handler]:
         billing_run.KIND: per_item(partial(billing_run.bill_contract, hub)),
         revenue_close.KIND: per_item(partial(revenue_close.close_contract, hub)),
     }
+
+
+def _opportunity(item: WorkItem) -> list[Subject]:
+    opportunity_id = item.payload.get("opportunity_id")
+    return [Subject("opportunity", str(opportunity_id))] if opportunity_id else []
+
+
+def subjects() -> dict[str, SubjectsOf]:
+    """For an item that fails as a whole: the records it carries, so its exception names each of them."""
+    return {
+        time_approved.KIND: time_approved.subjects_of_item,
+        project_setup.KIND: _opportunity,
+        billing_run.KIND: billing_run.contract_subject,
+        revenue_close.KIND: billing_run.contract_subject,
+    }
+
+
+def corrections() -> dict[str, CorrectionPolicy]:
+    """Kinds of work whose exceptions may be replayed with a corrected payload, and how it is checked."""
+    return {time_approved.KIND: correct_time}

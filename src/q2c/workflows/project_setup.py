@@ -17,10 +17,12 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
+from q2c.domain.billing import BillingError, monthly_schedule
 from q2c.domain.engagement import TaskTemplate, ancestors_top_down, plan_engagement
-from q2c.domain.model import Contract, Customer, Project
-from q2c.domain.revenue import revenue_contract_from
+from q2c.domain.model import BillingType, Contract, Customer, Project
+from q2c.domain.revenue import RevenueContract, RevenueError, revenue_contract_from
 from q2c.domain.validation.deal import DealReferenceData, deal_violations
+from q2c.domain.violations import Violation
 from q2c.engine.hashing import content_hash
 from q2c.engine.worker import Effects, Rejected
 from q2c.store import audit, cursors, inbox, links, queue, records
@@ -99,7 +101,9 @@ def set_up_deal(hub: Hub, item: WorkItem) -> Effects | None:
         o.code: [TaskTemplate(t.code, t.name, t.billable) for t in o.tasks] for o in hub.config.service_offerings}
     contract, project = plan_engagement(opportunity, customer, legal_entity=legal_entity, rate_card=card,
                                         offering_tasks=offerings)
-    # ERP first: it owns the customer number, and the time tracker's project must match an ERP job.
+    revenue = _plan_checked(contract)
+    # Nothing above wrote anywhere. ERP first: it owns the customer number, and the time tracker's project
+    # must match an ERP job.
     chain = ancestors_top_down(customer, deal.customers)
     customer_numbers = {c.id: hub.erp.upsert_customer(c) for c in chain}
     project_ref = hub.erp.upsert_project(project, contract)
@@ -110,11 +114,39 @@ def set_up_deal(hub: Hub, item: WorkItem) -> Effects | None:
     tracker_ref = hub.tracker.set_up_project(project, customer, contract, team)
     hub.crm.write_back(deal, customer_number=customer_numbers[customer.id], contract_id=contract.id,
                        project_id=project.id)
-    revenue = revenue_contract_from(contract)
     return _setup_effects(hub, item, deal_customers=chain, contract=contract, project=project,
                           refs={"customer": customer_numbers, "contract": contract_ref, "project": project_ref,
                                 "tracker": tracker_ref},
                           revenue_payload=_jsonable(revenue))
+
+
+def _plan_checked(contract: Contract) -> RevenueContract:
+    """The revenue contract and billing plan the deal implies, or every reason they cannot be built.
+
+    The deal rules catch what the CRM must fix; this catches whatever the engines would still refuse,
+    so a deal that cannot be accounted for is stopped before its first external write, not after.
+    """
+    problems: list[Violation] = []
+    try:
+        revenue = revenue_contract_from(contract)
+    except RevenueError as exc:
+        problems.append(_plan_violation(contract, "deal.revenue_contract", f"the revenue contract cannot be built: "
+                                                                          f"{exc}"))
+    for phase in contract.phases:
+        if phase.billing_type is BillingType.FIXED_FEE and not phase.milestones and contract.end_date is not None:
+            try:
+                monthly_schedule(phase, start=contract.start_date, end=contract.end_date)
+            except BillingError as exc:
+                problems.append(_plan_violation(contract, "deal.billing_schedule", f"phase {phase.id}: the billing "
+                                                                                   f"schedule cannot be built: {exc}"))
+    if problems:
+        raise Rejected(problems)
+    return revenue
+
+
+def _plan_violation(contract: Contract, rule: str, message: str) -> Violation:
+    return Violation(system="q2c", object="contract", record_id=contract.id, field=None, rule=rule, message=message,
+                     action=f"Correct the deal's lines in the CRM (opportunity {contract.opportunity_id}), then replay")
 
 
 def _jsonable(value: object) -> dict[str, object]:

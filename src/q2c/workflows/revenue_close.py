@@ -1,42 +1,65 @@
 """Revenue close: recognise each active contract's revenue for the period through the revenue engine
-(T&M as invoiced, milestones on completion, ...) and post the balanced journal entries to the ERP.
+(T&M as invoiced, milestones on completion, fixed fees by hours against their estimate, ...) and post
+the balanced journal entries to the ERP.
 
-Invoice status ('posted') and milestone status are read fresh from the systems that own them
-first. Journal entry ids derive from contract and period, so a re-run upserts, never doubles.
+The close always starts from what was actually posted: the recognition of the last period posted
+for the contract (kept as a snapshot beside its journal entry) is the engine's `prior`, so facts
+that arrive late for a closed period are recognised in the first open one, never lost. Before it
+posts, the close checks that the revenue in the journal entries q2c posted equals what the engine
+recognised to date; when it does not, nothing is posted and an exception says by how much.
+
+Invoice status ('posted') and milestone status are read fresh from the systems that own them.
+Journal entry ids derive from contract and period, so a re-run upserts, never doubles.
 """
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from q2c.domain.model import Contract, Invoice, JournalEntry
+from q2c.domain.model import Contract, Invoice, JournalEntry, Project
+from q2c.domain.money import Money
 from q2c.domain.revenue import (
     AccountMap,
+    HoursToDate,
     Period,
     PeriodCalendar,
+    ProgressFact,
     Recognition,
+    RecognitionMethod,
     RevenueContract,
     billed_from_invoice,
     explain_contract,
     journal_entries,
     milestone_facts,
     recognise,
+    recognition_from_json,
+    recognition_to_json,
     revenue_contract_from,
 )
 from q2c.domain.violations import Violation
 from q2c.engine.hashing import content_hash
 from q2c.engine.worker import Effects, Rejected
 from q2c.store import audit, links, records
+from q2c.store import exceptions as exception_store
 from q2c.store.queue import WorkItem
 from q2c.workflows.billing_run import with_current_milestones
 from q2c.workflows.hub import Hub
+from q2c.workflows.periods import PERIOD, load_calendar, set_period_state
+from q2c.workflows.time_approved import ENTITY as TIME_ENTITY
+from q2c.workflows.time_approved import POSTED
 
 KIND = "revenue.contract"
+RECOGNITION = "revenue_recognition"
+JOURNAL = "journal_entry"
+
+__all__ = ["KIND", "PERIOD", "close_contract", "contract_revenue", "enqueue_revenue_close", "explain",
+           "load_calendar", "set_period_state"]
 
 
 def enqueue_revenue_close(hub: Hub, *, period_end: date) -> int:
@@ -49,33 +72,6 @@ def account_map(hub: Hub) -> AccountMap:
                       billing=a.receivable, fx_rounding=a.fx_rounding)
 
 
-PERIOD = "period"
-
-
-def load_calendar(conn: Connection, legal_entity: str) -> PeriodCalendar:
-    """The legal entity's closed periods, as the controller closed them (`q2c period close`)."""
-    closed = records.list_records(conn, entity=PERIOD, aggregate=f"periods:{legal_entity}", states=["closed"])
-    return PeriodCalendar(legal_entity, frozenset(Period.parse(r.payload["period"]) for r in closed))
-
-
-def set_period_state(hub: Hub, *, legal_entity: str, period: Period, closed: bool, actor: str) -> bool:
-    """Close or reopen a period; returns False when it already was in that state. Audited."""
-    state = "closed" if closed else "open"
-    key = f"{legal_entity}:{period.label}"
-    with hub.engine.begin() as conn:
-        current = records.get_record(conn, entity=PERIOD, canonical_id=key)
-        if (current.state if current else "open") == state:
-            return False
-        payload = {"legal_entity": legal_entity, "period": period.label}
-        records.upsert_records(conn, [records.Record(PERIOD, key, f"periods:{legal_entity}", state, 1,
-                                                     content_hash(payload), payload)])
-        audit.append(conn, [audit.AuditEntry(actor=actor, system="q2c", action=f"period_{state}", entity=PERIOD,
-                                             record_id=key, correlation_id=uuid.uuid4().hex,
-                                             before={"state": current.state if current else "open"},
-                                             after={"state": state})])
-    return True
-
-
 @dataclass(frozen=True)
 class ContractRevenue:
     """One contract's revenue for a period, from the facts the owning systems hold now."""
@@ -86,11 +82,53 @@ class ContractRevenue:
     revenue_contract: RevenueContract
     recognition: Recognition
     calendar: PeriodCalendar
+    prior: Recognition | None
+    facts: list[ProgressFact]
+    hours_facts: list[HoursToDate]  # kept with the recognition, so the next close sees the same history
+
+
+def _prior(conn: Connection, contract_id: str, period: Period) -> tuple[Recognition | None, list[HoursToDate]]:
+    """The last recognition posted for the contract before `period`, and the hours facts it used."""
+    best: records.Record | None = None
+    for r in records.list_records(conn, entity=RECOGNITION, aggregate=f"contract:{contract_id}", states=["posted"]):
+        label = str(r.payload.get("period", ""))
+        if label < period.label and "snapshot" in r.payload and (best is None or label > best.payload["period"]):
+            best = r
+    if best is None:
+        return None, []
+    return recognition_from_json(best.payload["snapshot"]), [_hours_from_json(h) for h in
+                                                            best.payload.get("hours_facts", [])]
+
+
+def _hours_to_json(fact: HoursToDate) -> dict[str, str]:
+    return {"id": fact.id, "obligation_id": fact.obligation_id, "on": fact.on.isoformat(), "hours": str(fact.hours)}
+
+
+def _hours_from_json(data: dict[str, str]) -> HoursToDate:
+    return HoursToDate(id=data["id"], obligation_id=data["obligation_id"], on=date.fromisoformat(data["on"]),
+                       hours=Decimal(data["hours"]))
+
+
+def hours_to_date(conn: Connection, project: Project | None, rc: RevenueContract, period: Period) -> list[HoursToDate]:
+    """Hours of posted time on each hours-measured obligation's tasks, worked up to the period end."""
+    wanted = [ob for ob in rc.obligations if ob.method is RecognitionMethod.INPUT_HOURS and ob.phase_id]
+    if project is None or not wanted:
+        return []
+    task_phase = {t.code: t.phase_id for t in project.tasks}
+    totals: dict[str, Decimal] = {ob.facts_key: Decimal(0) for ob in wanted}
+    by_phase = {ob.phase_id: ob.facts_key for ob in wanted}
+    for r in records.list_records(conn, entity=TIME_ENTITY, aggregate=f"project:{project.id}", states=list(POSTED)):
+        entry = r.payload.get("entry", {})
+        key = by_phase.get(task_phase.get(str(entry.get("task_code"))))
+        if key is not None and date.fromisoformat(str(entry["work_date"])) <= period.end:
+            totals[key] += Decimal(str(entry["hours"]))
+    return [HoursToDate(id=f"hours:{key}:{period.end.isoformat()}", obligation_id=key, on=period.end, hours=hours)
+            for key, hours in sorted(totals.items())]
 
 
 def contract_revenue(hub: Hub, contract_id: str, period: Period, *, check_open: bool = True) -> ContractRevenue | None:
-    """Read the contract, its invoices (status fresh from the ERP) and milestones (fresh from the CRM), and
-    recognise its revenue for `period`. None for an unknown contract."""
+    """Read the contract, its invoices (status fresh from the ERP), milestones (fresh from the CRM), hours and
+    the last posted recognition, and recognise its revenue for `period`. None for an unknown contract."""
     with hub.engine.connect() as conn:
         rec = records.get_record(conn, entity="contract", canonical_id=contract_id)
         if rec is None:
@@ -98,9 +136,12 @@ def contract_revenue(hub: Hub, contract_id: str, period: Period, *, check_open: 
         contract = Contract.model_validate(rec.payload)
         invoices = [Invoice.model_validate(r.payload) for r in
                     records.list_records(conn, entity="invoice", aggregate=f"contract:{contract_id}")]
-        project = next((r.canonical_id for r in
+        project = next((Project.model_validate(r.payload) for r in
                         records.list_records(conn, entity="project", aggregate=f"contract:{contract_id}")), None)
         calendar = load_calendar(conn, contract.legal_entity)
+        prior, earlier_hours = _prior(conn, contract_id, period)
+        revenue_contract = revenue_contract_from(contract)
+        hours_now = hours_to_date(conn, project, revenue_contract, period)
     if check_open and not calendar.is_open(period):
         raise Rejected([Violation(
             system="q2c", object="period", record_id=f"{contract.legal_entity}:{period.label}", field=None,
@@ -113,9 +154,14 @@ def contract_revenue(hub: Hub, contract_id: str, period: Period, *, check_open: 
     invoices = [i.model_copy(update={"status": states.get(i.id, i.status)}) for i in invoices]
     contract = with_current_milestones(hub, contract)
     revenue_contract = revenue_contract_from(contract)
-    facts = [f for inv in invoices for f in billed_from_invoice(inv)] + list(milestone_facts(contract))
-    recognition = recognise(revenue_contract, facts, period=period, calendar=calendar if check_open else None)
-    return ContractRevenue(contract, project, invoices, revenue_contract, recognition, calendar)
+    hours_facts = [*earlier_hours, *(h for h in hours_now if h.id not in {e.id for e in earlier_hours})]
+    facts: list[ProgressFact] = [f for inv in invoices for f in billed_from_invoice(inv)]
+    facts += list(milestone_facts(contract))
+    facts += hours_facts
+    recognition = recognise(revenue_contract, facts, period=period, prior=prior,
+                            calendar=calendar if check_open else None)
+    return ContractRevenue(contract, project.id if project is not None else None, invoices, revenue_contract,
+                           recognition, calendar, prior, facts, hours_facts)
 
 
 def explain(hub: Hub, contract_id: str, period: Period) -> str | None:
@@ -126,16 +172,55 @@ def explain(hub: Hub, contract_id: str, period: Period) -> str | None:
     return explain_contract(revenue.revenue_contract, revenue.recognition)
 
 
+def revenue_accounts(accounts: AccountMap) -> set[str]:
+    return {accounts.revenue, *accounts.revenue_by_service_line.values(), *accounts.revenue_by_method.values()}
+
+
+def posted_revenue(conn: Connection, contract_id: str, currency: str, accounts: AccountMap,
+                   *, before: Period | None = None) -> Money:
+    """Revenue in the journal entries q2c posted for the contract (credits less debits on revenue accounts)."""
+    total = Money.zero(currency)
+    names = revenue_accounts(accounts)
+    for r in records.list_records(conn, entity=JOURNAL, aggregate=f"contract:{contract_id}", states=["posted"]):
+        entry = JournalEntry.model_validate(r.payload)
+        if before is not None and Period.of(entry.entry_date) >= before:
+            continue
+        for line in entry.lines:
+            if line.account in names and line.credit.currency == currency:
+                total = total + line.credit - line.debit
+    return total
+
+
+def gl_violation(contract: Contract, *, engine_cumulative: Money, posted: Money, period: Period) -> Violation | None:
+    """The GL must equal the engine: revenue posted before `period` is what was recognised up to it."""
+    if posted == engine_cumulative:
+        return None
+    diff = engine_cumulative - posted
+    return Violation(
+        system="q2c", object="contract", record_id=contract.id, field="revenue", rule="integrity.gl_mismatch",
+        message=f"journal entries posted for {contract.id} before {period} hold revenue {posted}, but the revenue "
+                f"engine recognised {engine_cumulative} up to then: {diff} apart; nothing was posted for {period}",
+        action="Compare the contract's revenue journal entries in the ERP with `q2c revenue explain`; correct the "
+               "journal in the ERP or restore the posted recognition, then replay")
+
+
 def close_contract(hub: Hub, item: WorkItem) -> Effects | None:
     period = Period.of(date.fromisoformat(str(item.payload["period_end"])))
     revenue = contract_revenue(hub, str(item.payload["contract_id"]), period)
     if revenue is None:
         return None
     contract, calendar = revenue.contract, revenue.calendar
+    accounts = account_map(hub)
+    with hub.engine.connect() as conn:
+        posted_before = posted_revenue(conn, contract.id, contract.currency, accounts, before=period)
+    before = revenue.prior.cumulative if revenue.prior is not None else Money.zero(contract.currency)
+    mismatch = gl_violation(contract, engine_cumulative=before, posted=posted_before, period=period)
+    if mismatch is not None:
+        raise Rejected([mismatch])
     dims = {"legal_entity": contract.legal_entity, "project": revenue.project_id or "", "contract": contract.id}
-    entries = journal_entries(revenue.recognition, accounts=account_map(hub), dimensions=dims, calendar=calendar)
+    entries = journal_entries(revenue.recognition, accounts=accounts, dimensions=dims, calendar=calendar)
     posted = {e.id: hub.erp.post_journal_entry(e) for e in entries}
-    return _effects(hub, item, contract, revenue.invoices, revenue.recognition, entries, posted)
+    return _effects(hub, item, contract, revenue, entries, posted)
 
 
 def recognition_summary(recognition: Recognition) -> dict[str, Any]:
@@ -154,28 +239,37 @@ def recognition_summary(recognition: Recognition) -> dict[str, Any]:
     }
 
 
-def _effects(hub: Hub, item: WorkItem, contract: Contract, invoices: list[Invoice], recognition: Recognition,
-             entries: list[JournalEntry], posted: dict[str, str]) -> Effects:
+def _effects(hub: Hub, item: WorkItem, contract: Contract, revenue: ContractRevenue, entries: Sequence[JournalEntry],
+             posted: dict[str, str]) -> Effects:
+    recognition = revenue.recognition
+
     def write(conn: Connection) -> None:
         summary = recognition_summary(recognition)
+        payload = {**summary, "snapshot": recognition_to_json(recognition),
+                   "hours_facts": [_hours_to_json(h) for h in revenue.hours_facts],
+                   "journal_entries": sorted(posted)}
         key = f"{contract.id}:{recognition.period.label}"
-        rows = [records.Record("revenue_recognition", key, f"contract:{contract.id}", "posted", 1,
-                               content_hash(summary), summary)]
-        for inv in invoices:
-            payload = inv.model_dump(mode="json")
+        rows = [records.Record(RECOGNITION, key, f"contract:{contract.id}", "posted", 1, content_hash(payload),
+                               payload)]
+        for inv in revenue.invoices:
+            inv_payload = inv.model_dump(mode="json")
             rows.append(records.Record("invoice", inv.id, f"contract:{contract.id}", inv.status.value,
-                                       inv.schema_version, content_hash(payload), payload))
+                                       inv.schema_version, content_hash(inv_payload), inv_payload))
         for e in entries:
-            payload = e.model_dump(mode="json")
-            rows.append(records.Record("journal_entry", e.id, f"contract:{contract.id}", "posted", e.schema_version,
-                                       content_hash(payload), payload))
+            e_payload = e.model_dump(mode="json")
+            rows.append(records.Record(JOURNAL, e.id, f"contract:{contract.id}", "posted", e.schema_version,
+                                       content_hash(e_payload), e_payload))
         records.upsert_records(conn, rows)
-        links.upsert_links(conn, [links.Link("journal_entry", e.id, "netsuite", posted[e.id],
+        links.upsert_links(conn, [links.Link(JOURNAL, e.id, "netsuite", posted[e.id],
                                              content_hash(e.model_dump(mode="json")), None) for e in entries])
         audit.append(conn, [audit.AuditEntry(
             actor=hub.actor, system="netsuite", action="revenue", entity="contract", record_id=contract.id,
             correlation_id=item.correlation_id,
+            before=None if revenue.prior is None else {"period": revenue.prior.period.label,
+                                                       "cumulative": str(revenue.prior.cumulative.amount)},
             after={"period": summary["period"], "recognised": summary["recognised"],
-                   "cumulative": summary["cumulative"], "journal_entries": sorted(posted)})])
+                   "cumulative": summary["cumulative"], "journal_entries": sorted(posted),
+                   "notes": list(recognition.notes)})])
+        exception_store.resolve_open_for_aggregate(conn, work_kind=KIND, aggregate=item.aggregate)
 
     return write

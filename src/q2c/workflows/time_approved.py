@@ -22,16 +22,18 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from q2c.domain.billing import BillingError, RatedTime, rate_time_entry
-from q2c.domain.model import Contract, Project, ProjectStatus, TimeEntry, TimeEntryStatus
+from q2c.domain.model import BillingType, Contract, ContractPhase, Project, ProjectStatus, TimeEntry, TimeEntryStatus
 from q2c.domain.validation.time_entry import TimeRules, entry_violations, group_by_project, project_violations
 from q2c.domain.violations import Violation
 from q2c.engine.hashing import content_hash
 from q2c.engine.worker import Effects, Outcome, Rejected
-from q2c.store import audit, cursors, inbox, links, queue, records
+from q2c.store import audit, cursors, inbox, links, overrides, queue, records
 from q2c.store import exceptions as exception_store
+from q2c.store.exceptions import Subject
 from q2c.store.queue import WorkItem
 from q2c.workflows.hub import Hub
 from q2c.workflows.ports import Timebill
+from q2c.workflows.time_corrections import apply_overrides
 
 KIND = "time.deliver"
 REMAP_KIND = "time.mapping"  # an entry that could not be read; replaying it re-reads it from the tracker
@@ -41,7 +43,21 @@ ENTITY = "time_entry"
 CURSOR_OVERLAP = timedelta(minutes=5)
 
 PENDING_APPROVAL, SYNCED, BILLED, INVALID = "pending_approval", "synced", "billed", "invalid"
-OVER_CAP = "over_cap"  # approved time beyond a not-to-exceed cap: in the ERP, reported unbillable
+OVER_CAP = "over_cap"  # approved time beyond a not-to-exceed cap: in the ERP, unbilled, held by an exception
+POSTED = (SYNCED, BILLED, OVER_CAP)  # in the ERP as q2c last wrote it
+OVER_CAP_RULE = "time.over_cap"
+# Phases whose time is invoiced by the hour; time on the others is covered by a fee (fixed fee, milestones).
+BILLED_BY_THE_HOUR = (BillingType.TIME_AND_MATERIALS, BillingType.RETAINER)
+
+
+def entry_subject(raw: dict[str, Any]) -> Subject:
+    """A time entry as an exception's subject: replaying the exception re-delivers this entry."""
+    return Subject(ENTITY, str(raw["id"]), {"entries": [raw]})
+
+
+def subjects_of_item(item: WorkItem) -> list[Subject]:
+    """Every entry a time delivery item carries (for an item that fails as a whole)."""
+    return [entry_subject(e) for e in item.payload.get("entries", []) if isinstance(e, dict) and "id" in e]
 
 
 @dataclass
@@ -87,7 +103,8 @@ def poll_time(hub: Hub, *, started_at: datetime | None = None) -> PollStats:
                 for v in reject.violations:
                     exception_store.raise_exception(conn, v, work_kind=REMAP_KIND,
                                                     aggregate=f"harvest:{v.record_id}", payload=reject.raw,
-                                                    correlation_id=uuid.uuid4().hex)
+                                                    correlation_id=uuid.uuid4().hex,
+                                                    subjects=[Subject(ENTITY, v.record_id)])
     if high_water is not None:
         new_cursor = min(high_water, pass_start - CURSOR_OVERLAP) if since is None or high_water > since else since
         if since is None or new_cursor > since:
@@ -102,7 +119,10 @@ class _Plan:
 
     item: WorkItem
     entries: list[TimeEntry]
-    raw: dict[str, dict[str, Any]] = field(default_factory=dict)  # the queued JSON of each entry, reused as is
+    raw: dict[str, dict[str, Any]] = field(default_factory=dict)  # each entry as q2c uses it (overrides applied)
+    source: dict[str, dict[str, Any]] = field(default_factory=dict)  # each entry as the tracker sent it
+    used: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # entry -> field -> override used
+    lapsed: list[tuple[overrides.Override, Any]] = field(default_factory=list)
     to_send: list[Timebill] = field(default_factory=list)
     hashes: dict[str, str] = field(default_factory=dict)
     pending: list[TimeEntry] = field(default_factory=list)
@@ -112,11 +132,26 @@ class _Plan:
     unchanged: int = 0
 
 
+def _plan(item: WorkItem, active: Mapping[str, list[overrides.Override]]) -> _Plan:
+    plan = _Plan(item, [])
+    for source in item.payload["entries"]:
+        entry_id = str(source["id"])
+        applied = apply_overrides(source, active.get(entry_id, []))
+        plan.source[entry_id] = source
+        plan.raw[entry_id] = applied.raw
+        if applied.used:
+            plan.used[entry_id] = applied.used
+        plan.lapsed.extend(applied.lapsed)
+        plan.entries.append(TimeEntry.model_validate(applied.raw))
+    return plan
+
+
 def deliver_time(hub: Hub, items: list[WorkItem]) -> Mapping[int, Outcome]:
-    plans = [_Plan(item, [TimeEntry.model_validate(e) for e in item.payload["entries"]],
-                   {str(e["id"]): e for e in item.payload["entries"]}) for item in items]
+    all_ids = [str(e["id"]) for item in items for e in item.payload["entries"]]
+    with hub.engine.connect() as conn:
+        active = overrides.active(conn, entity=ENTITY, canonical_ids=all_ids)
+    plans = [_plan(item, active) for item in items]
     rules = hub.time_rules
-    all_ids = [e.id for p in plans for e in p.entries]
     project_ids = sorted({e.project_id for p in plans for e in p.entries})
     with hub.engine.connect() as conn:
         known = records.get_records(conn, entity=ENTITY, canonical_ids=all_ids)
@@ -144,14 +179,14 @@ def _check(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], projects:
         digest = content_hash({k: v for k, v in plan.raw[entry.id].items() if k != "source_updated_at"})
         plan.hashes[entry.id] = digest
         prev = known.get(entry.id)
-        if prev is not None and prev.content_hash == digest and prev.state in (SYNCED, BILLED, OVER_CAP):
+        if prev is not None and prev.content_hash == digest and prev.state in POSTED:
             plan.unchanged += 1  # a duplicate delivery or our own write coming back
             continue
         if prev is not None and prev.state == BILLED:
             plan.invalid.append((entry, [_edited_after_billing(entry, prev)]))
             continue
         if entry.status is not TimeEntryStatus.APPROVED:
-            if prev is not None and prev.state in (SYNCED, OVER_CAP):
+            if prev is not None and prev.state in (SYNCED, OVER_CAP):  # posted, not yet billed
                 plan.invalid.append((entry, [Violation(
                     system="harvest", object="time_entry", record_id=entry.id, field="is_closed",
                     rule="time.approval_withdrawn",
@@ -183,6 +218,7 @@ def _check(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], projects:
             action="Replay the deal setup of the project's opportunity, then replay these entries")]
         return
     plan.blocked = []
+    phases = {p.id: p for p in contract.phases}
     for entry in approved:
         resource = resources.get(entry.resource_id)
         problems = entry_violations(entry, project=project, resource=resource, rules=rules)
@@ -197,10 +233,31 @@ def _check(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], projects:
                     action=f"Fix rate card {contract.rate_card.id} so role '{resource.role}' has one rate in force "
                            f"on {entry.work_date} (or correct the resource's role), then replay"))
             else:
-                plan.to_send.append(Timebill(entry, rated, task.id if task is not None else None))
-                continue
+                phase = phases.get(task.phase_id) if task is not None and task.phase_id else None
+                if rated.billable and phase is None:
+                    problems.append(_no_billable_phase(entry, project, contract))
+                else:
+                    if phase is not None and phase.billing_type not in BILLED_BY_THE_HOUR:
+                        rated = rated.model_copy(update={"billable": False})  # covered by the phase's fee
+                    plan.to_send.append(Timebill(entry, rated, task.id if task is not None else None))
+                    continue
         if problems:
             plan.invalid.append((entry, problems))
+
+
+def _no_billable_phase(entry: TimeEntry, project: Project, contract: Contract) -> Violation:
+    task = next((t for t in project.tasks if t.code == entry.task_code), None)
+    return Violation(
+        system="q2c", object="task", record_id=task.id if task is not None else f"{project.id}-{entry.task_code}",
+        field="phase_id", rule="time.no_billable_phase",
+        message=f"entry {entry.id} ({entry.hours} h on {entry.work_date}) is billable, but task {entry.task_code} of "
+                f"project {project.id} belongs to no phase of contract {contract.id}, so it would never be invoiced",
+        action=f"Move the entry in the time tracker to a task of one of the contract's phases "
+               f"({', '.join(p.id for p in contract.phases)}), or mark it non-billable, then replay")
+
+
+def bills_by_the_hour(phase: ContractPhase) -> bool:
+    return phase.billing_type in BILLED_BY_THE_HOUR
 
 
 def _edited_after_billing(entry: TimeEntry, prev: records.Record) -> Violation:
@@ -223,23 +280,35 @@ def _effects(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], results
         payload: dict[str, Any] = {"entry": plan.raw[entry.id]}
         if rated is not None:
             payload["rated"] = rated
+        if entry.id in plan.used:
+            payload["overrides"] = plan.used[entry.id]
         return records.Record(ENTITY, entry.id, aggregate, state, entry.schema_version, plan.hashes[entry.id], payload)
+
+    def keep_or(entry: TimeEntry, state: str) -> records.Record | None:
+        """A posted entry keeps its record (the ERP still has that version); others take `state`."""
+        prev = known.get(entry.id)
+        return None if prev is not None and prev.state in POSTED else record(entry, state)
 
     def write(conn: Connection) -> None:
         rows: list[records.Record] = []
         link_rows: list[links.Link] = []
         trail: list[audit.AuditEntry] = []
         problems: list[tuple[Violation, list[TimeEntry]]] = []
+        warnings: list[Violation] = []
         posted: list[dict[str, Any]] = []  # one audit entry for the batch, listing each timebill before/after
+        settled: dict[str, list[int]] = {}  # entry -> the exceptions it still breaks after this delivery
         for timebill in plan.to_send:
             entry = timebill.entry
+            settled[entry.id] = []
             result = results.get(entry.id)
             if result is None or result.violation is not None:
                 v = result.violation if result is not None else Violation(
                     system="netsuite", object="timebill", record_id=entry.id, field=None, rule="netsuite.no_result",
                     message="NetSuite returned no result for this entry", action="Replay the entry")
                 problems.append((v, [entry]))
-                rows.append(record(entry, INVALID))
+                kept = keep_or(entry, INVALID)
+                if kept is not None:
+                    rows.append(kept)
                 continue
             prev = known.get(entry.id)
             rated = timebill.rated.model_dump(mode="json")
@@ -248,36 +317,58 @@ def _effects(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], results
                                         plan.hashes[entry.id], plan.raw[entry.id].get("source_updated_at")))
             posted.append({"id": entry.id, "netsuite_id": result.external_id,
                            "before": _summary(prev.payload) if prev is not None and prev.state != INVALID else None,
-                           "after": rated})
-        rows.extend(record(entry, PENDING_APPROVAL) for entry in plan.pending)
+                           "after": rated, **({"overrides": plan.used[entry.id]} if entry.id in plan.used else {})})
+            warnings.extend(result.warnings)
+        for entry in plan.pending:
+            settled[entry.id] = []
+            rows.append(record(entry, PENDING_APPROVAL))
         for entry, violations in plan.invalid:
-            prev = known.get(entry.id)
-            if prev is None or prev.state not in (SYNCED, BILLED, OVER_CAP):
-                rows.append(record(entry, INVALID))
+            settled[entry.id] = []
+            kept = keep_or(entry, INVALID)
+            if kept is not None:
+                rows.append(kept)
             problems.extend((v, [entry]) for v in violations)
         if plan.project_problems:
-            rows.extend(record(e, INVALID) for e in plan.blocked)
+            for entry in plan.blocked:
+                settled[entry.id] = []
+                kept = keep_or(entry, INVALID)
+                if kept is not None:
+                    rows.append(kept)
             problems.extend((v, plan.blocked) for v in plan.project_problems)
         records.upsert_records(conn, rows)
         links.upsert_links(conn, link_rows)
         for v, entries in problems:
-            exception_store.raise_exception(
+            exception_id = exception_store.raise_exception(
                 conn, v, work_kind=KIND, aggregate=aggregate, correlation_id=item.correlation_id,
-                payload={"entries": [plan.raw[e.id] for e in entries]}, work_item_id=item.id)
+                payload={"entries": [plan.source[e.id] for e in entries]}, work_item_id=item.id,
+                subjects=[entry_subject(plan.source[e.id]) for e in entries])
+            for e in entries:
+                settled.setdefault(e.id, []).append(exception_id)
             trail.append(audit.AuditEntry(actor=hub.actor, system=v.system, action="exception", entity=v.object,
                                           record_id=v.record_id, correlation_id=item.correlation_id,
-                                          after={"rule": v.rule, "message": v.message}))
+                                          after={"rule": v.rule, "message": v.message,
+                                                 "records": [e.id for e in entries]}))
+        for w in warnings:
+            exception_store.raise_exception(
+                conn, w, work_kind=KIND, aggregate=aggregate, correlation_id=item.correlation_id, payload={},
+                work_item_id=item.id, subjects=[Subject(ENTITY, w.record_id)], status=exception_store.WARNING)
+            trail.append(audit.AuditEntry(actor=hub.actor, system=w.system, action="warning", entity=w.object,
+                                          record_id=w.record_id, correlation_id=item.correlation_id,
+                                          after={"rule": w.rule, "field": w.field, "message": w.message}))
+        exception_store.settle_subjects(conn, entity=ENTITY, current=settled, except_rules=[OVER_CAP_RULE])
+        for o, now in plan.lapsed:
+            overrides.lapse(conn, entity=o.entity, canonical_id=o.canonical_id, field=o.field)
+            trail.append(audit.AuditEntry(
+                actor=hub.actor, system="q2c", action="override_lapsed", entity=ENTITY, record_id=o.canonical_id,
+                correlation_id=item.correlation_id,
+                before={"field": o.field, "value": o.value, "corrected": o.source_value, "by": o.actor},
+                after={"field": o.field, "tracker_value": now,
+                       "why": "the time tracker changed the field itself; its value counts again"}))
         if posted:
             trail.append(audit.AuditEntry(
                 actor=hub.actor, system="netsuite", action="upsert", entity="timebill", record_id=aggregate,
                 correlation_id=item.correlation_id, before=None,
                 after={"work_item": item.id, "count": len(posted), "timebills": posted}))
-            exception_store.resolve_open_for_records(conn, system="harvest", object="time_entry",
-                                                     record_ids=[p["id"] for p in posted])
-        if not plan.project_problems and posted:
-            project_id = plan.entries[0].project_id
-            exception_store.resolve_open_for(conn, system="netsuite", object="job", record_id=project_id)
-            exception_store.resolve_open_for(conn, system="harvest", object="project", record_id=project_id)
         audit.append(conn, trail)
 
     return write
@@ -288,11 +379,15 @@ def _summary(payload: dict[str, Any]) -> dict[str, Any]:
     return dict(summary)
 
 
-def synced_rated_time(conn: Connection, project_id: str) -> list[RatedTime]:
-    """Approved, rated, unbilled time of one project (the input of a T&M invoice run)."""
-    return [RatedTime.model_validate(r.payload["rated"]) for r in
-            records.list_records(conn, entity=ENTITY, aggregate=f"project:{project_id}", states=[SYNCED])
-            if "rated" in r.payload]
+def unbilled_rated_time(conn: Connection, project_id: str) -> list[RatedTime]:
+    """Approved, rated, unbilled time of one project (the input of a T&M invoice run): synced entries and
+    those held back by a cap, less any entry an open exception holds (an edit or withdrawal waits for a person)."""
+    rows = [r for r in records.list_records(conn, entity=ENTITY, aggregate=f"project:{project_id}",
+                                            states=[SYNCED, OVER_CAP]) if "rated" in r.payload]
+    # Time over a cap is held by its own `time.over_cap` exception and offered again to every run.
+    held = exception_store.open_subject_ids(conn, entity=ENTITY, record_ids=[r.canonical_id for r in rows],
+                                            except_rules=[OVER_CAP_RULE])
+    return [RatedTime.model_validate(r.payload["rated"]) for r in rows if r.canonical_id not in held]
 
 
 def mark_billed(conn: Connection, entry_ids: Sequence[str], invoice_id: str) -> None:

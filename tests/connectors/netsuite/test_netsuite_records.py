@@ -202,9 +202,10 @@ def test_quote_to_cash_records_map_and_land_in_the_account(client: NetSuiteClien
                       status=TimeEntryStatus.APPROVED, source_updated_at=datetime(2026, 11, 3, 18, tzinfo=UTC))
     email_map = client.employee_ids_by_email()
     assert email_map == {"grace@firm.example": employee}
-    body = time_entry_to_timebill(entry, rate=Money.of("180.00", "USD"), employee_id=email_map["grace@firm.example"],
-                                  task_id="T-1")
-    client.upsert("timebill", entry.id, body)
+    mapped = time_entry_to_timebill(entry, rate=Money.of("180.00", "USD"), employee_id=email_map["grace@firm.example"],
+                                    task_id="T-1")
+    assert mapped.warnings == ()
+    client.upsert("timebill", entry.id, mapped.body)
     invoice = Invoice(id="INV-1", contract_id=contract.id, customer_id="ACME", invoice_date=date(2026, 11, 30),
                       currency="USD", total=Money.of("1350.00", "USD"), lines=(InvoiceLine(
                           description="Build: 7.5 h", quantity=Decimal("7.5"), unit_price=Money.of("180", "USD"),

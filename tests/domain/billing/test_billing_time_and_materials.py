@@ -30,6 +30,7 @@ from q2c.domain.billing import (
     AdjustmentKind,
     BillingError,
     CurrencyMismatch,
+    HeldBack,
     InvalidAdjustment,
     NotInMinorUnits,
     RatedTime,
@@ -282,3 +283,79 @@ def test_per_invoice_rounding_stops_exactly_at_the_cap() -> None:
     assert result.invoice is not None and result.invoice.total == usd("70.00")
     assert result.unbillable_over_cap == usd("30.00")  # 99.999 -> 100.00 of time, 70.00 billed
     assert result.over_cap_entry_ids == ("E-3",)
+
+
+# --- held back by the cap, released when a change order raises it ---------------------------------------------
+
+
+def test_the_part_of_the_crossing_entry_above_the_cap_is_held_back_and_released_when_the_cap_rises() -> None:
+    """Cap 1,000. E-1 4 h x 150 = 600 fits; E-2 4 h = 600 crosses: 400 billed, 200 held back; E-3 2 h = 300
+    is wholly over. The cap rises to 2,000 (1,000 billed so far, 1,000 of room): the next run releases
+    E-2's 200 first, on its own line, then bills E-3's 300: 500, and nothing is left held or over."""
+    first = run([rated("E-1", "4", 2), rated("E-2", "4", 3), rated("E-3", "2", 4)], cap="1000.00")
+    assert first.invoice is not None and first.invoice.total == usd("1000.00")
+    (held,) = first.held_back
+    assert (held.entry_id, held.amount) == ("E-2", usd("200.00")) and first.over_cap_entry_ids == ("E-2", "E-3")
+    assert first.unbillable_over_cap == usd("500.00")  # 200 held of E-2 + 300 of E-3
+
+    contract, phase = with_cap("2000.00")
+    second = time_and_materials_invoice(invoice_id="INV-2", contract=contract, phase=phase,
+                                        rated=[rated("E-3", "2", 4)], billed_to_date=usd("1000.00"),
+                                        invoice_date=INVOICE_DATE, held_back=first.held_back)
+    assert second.invoice is not None and second.invoice.total == usd("500.00")
+    release, e3 = second.invoice.lines
+    assert release.amount == usd("200.00") and release.time_entry_ids == ("E-2",)
+    assert "Released from the not-to-exceed cap" in release.description and "E-2" in release.description
+    assert e3.amount == usd("300.00") and second.released == (held,) and second.held_back == ()
+    assert second.unbillable_over_cap == usd("0.00")
+
+
+def test_a_release_is_limited_by_the_room_and_the_rest_stays_held() -> None:
+    """300 held back, only 120 of room: 120 released, 180 still held, new time wholly over the cap."""
+    contract, phase = with_cap("1120.00")
+    held = HeldBack(entry_id="E-2", work_date=date(2026, 3, 3), amount=usd("300.00"))
+    result = time_and_materials_invoice(invoice_id="INV-2", contract=contract, phase=phase,
+                                        rated=[rated("E-9", "1", 9)], billed_to_date=usd("1000.00"),
+                                        invoice_date=INVOICE_DATE, held_back=[held])
+    assert result.invoice is not None and result.invoice.total == usd("120.00")
+    assert [h.amount for h in result.released] == [usd("120.00")]
+    assert [h.amount for h in result.held_back] == [usd("180.00")] and result.over_cap_entry_ids == ("E-9",)
+
+
+def test_held_back_amounts_are_checked() -> None:
+    contract, phase = with_cap("1000.00")
+    for bad, message in ((HeldBack(entry_id="E-1", work_date=date(2026, 3, 2), amount=usd("0.00")), "positive"),
+                         (HeldBack(entry_id="E-1", work_date=date(2026, 3, 2), amount=eur("5.00")), "EUR")):
+        with pytest.raises((BillingError, CurrencyMismatch), match=message):
+            time_and_materials_invoice(invoice_id="INV-2", contract=contract, phase=phase, rated=[],
+                                       billed_to_date=usd("0.00"), invoice_date=INVOICE_DATE, held_back=[bad])
+    with pytest.raises(BillingError, match="offered as unbilled time and as held back"):
+        time_and_materials_invoice(
+            invoice_id="INV-2", contract=contract, phase=phase, rated=[rated("E-1", "1", 2)],
+            billed_to_date=usd("0.00"), invoice_date=INVOICE_DATE,
+            held_back=[HeldBack(entry_id="E-1", work_date=date(2026, 3, 2), amount=usd("5.00"))])
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), policy=policies)
+def test_over_two_runs_billed_plus_held_plus_over_is_the_value_of_the_time(data: st.DataObject,
+                                                                          policy: RoundingPolicy) -> None:
+    """Run 1 under a cap, run 2 under a raised cap with what run 1 left: nothing is lost or billed twice."""
+    time = data.draw(rated_times(policy=policy))
+    cap = data.draw(caps_for(time, Decimal(0)))
+    raise_by = data.draw(st.decimals(min_value=Decimal(0), max_value=Decimal(5000), places=2))
+    first = run(time, cap=None if cap is None else str(cap), policy=policy)
+    billed_1 = first.invoice.total.amount if first.invoice is not None else Decimal(0)
+    left = [t for t in time if t.entry_id in set(first.over_cap_entry_ids) - set(first.billed_entry_ids)]
+    contract, phase = with_cap(None if cap is None else str(cap + raise_by))
+    second = time_and_materials_invoice(invoice_id="INV-2", contract=contract, phase=phase, rated=left,
+                                        billed_to_date=usd(str(billed_1)), invoice_date=INVOICE_DATE,
+                                        policy=policy, held_back=first.held_back)
+    billed_2 = second.invoice.total.amount if second.invoice is not None else Decimal(0)
+    held = sum((h.amount.amount for h in second.held_back), Decimal(0))
+    over = sum((t.amount.amount for t in left if t.entry_id in second.over_cap_entry_ids
+                and t.entry_id not in second.billed_entry_ids), Decimal(0))
+    if policy.scope is RoundingScope.PER_LINE:
+        assert billed_1 + billed_2 + held + over == expected_value(time, policy)
+    if cap is not None:
+        assert billed_1 + billed_2 <= cap + raise_by

@@ -112,10 +112,13 @@ def test_retainer_without_end_date_is_refused() -> None:
 
 
 def _invoice(inv_id: str, on: date, amount: str, *, kind: str = "invoice") -> Invoice:
-    line = InvoiceLine(description="hours", quantity=Decimal(1), unit_price=usd(amount), amount=usd(amount),
+    """A posted invoice of one T&M line; a credit note's line carries the negated quantity and amount, as
+    `billing.credit_notes` builds them."""
+    qty = Decimal(-1) if kind == "credit_note" else Decimal(1)
+    line = InvoiceLine(description="hours", quantity=qty, unit_price=usd(amount), amount=usd(amount).times(qty),
                        phase_id="PH-TM")
     return Invoice(id=inv_id, contract_id="C-1", customer_id="CUST-1", invoice_date=on, currency="USD", lines=(line,),
-                   total=usd(amount), status=InvoiceStatus.POSTED, kind=kind)
+                   total=usd(amount).times(qty), status=InvoiceStatus.POSTED, kind=kind)
 
 
 def test_a_year_of_the_contract_with_invoices_milestones_hours_and_an_estimate_change() -> None:
@@ -199,27 +202,29 @@ def test_periods_close_and_late_events_move_forward_with_a_note() -> None:
         journal_entries(feb, accounts=ACCOUNTS, dimensions=DIMENSIONS, calendar=cal)
 
 
-def test_functional_currency_entry_balances_with_rounding_on_the_configured_account() -> None:
-    """Three revenue credits of USD 0.01 and a billing debit of USD 0.03, translated at 0.5 and rounded half-up:
-    each credit becomes EUR 0.01 (0.005 rounds up), the debit EUR 0.02 (0.015 rounds up): credits exceed debits by
-    0.01, so EUR 0.01 is debited to the FX rounding account and the functional entry balances.
+def test_functional_revenue_per_obligation_adds_up_to_the_translated_total() -> None:
+    """Three revenue credits of USD 0.01 from an advance invoice of USD 0.03 at USD1 = EUR0.5. The advance is carried
+    at the rate of its day, 0.03 x 0.5 = 0.015, rounded half-up to EUR 0.02, and the revenue released from it is that
+    EUR 0.02 (IFRIC 22): at the period-end rate each credit alone would be EUR 0.01 (0.005 rounds up), EUR 0.03 in
+    all, so one obligation takes EUR 0.00 and the revenue lines add up to exactly what was released. The receivable
+    is remeasured at the period end (EUR 0.02); the entry balances with no rounding line.
     """
     rc = contract([obligation(x, RecognitionMethod.POINT_IN_TIME, 1) for x in "ABC"], "0.03")
     facts: list[ProgressFact] = [Billed(id="b", obligation_id="", on=date(2026, 1, 2), amount=usd("0.03")),
              *(ControlTransferred(id=f"t{x}", obligation_id=x, on=date(2026, 1, 3)) for x in "ABC")]
-    rec = recognise(rc, facts, period=Period(2026, 1))
     fx = FxTable((FxRate("USD", "EUR", Decimal("0.5"), date(2026, 1, 1)),))
-    usd_entry, eur_entry = journal_entries(rec, accounts=ACCOUNTS, dimensions=DIMENSIONS, functional_currency="EUR",
-                                           fx=fx)
+    rec = recognise(rc, facts, period=Period(2026, 1), functional_currency="EUR", fx=fx)
+    usd_entry, eur_entry = journal_entries(rec, accounts=ACCOUNTS, dimensions=DIMENSIONS)
     assert eur_entry.id == "JE-REV-1-2026-01-EUR"
-    (rounding,) = [ln for ln in eur_entry.lines if ln.account == "7990"]
-    assert rounding.debit == Money.of("0.01", "EUR")
-    assert "translated to EUR at 0.5" in eur_entry.memo
+    revenue = sorted(ln.credit.amount for ln in eur_entry.lines if ln.account == "4000")
+    assert revenue == [Decimal("0.01"), Decimal("0.01")]
+    assert {ln.account for ln in eur_entry.lines} == {"4000", "1200"}
+    assert "advances at the rates of the days they arose (revenue released from them EUR 0.02)" in eur_entry.memo
     assert all(ln.dimensions["legal_entity"] == "US01" and ln.dimensions["department"] == "PS"
                for ln in usd_entry.lines)
     later_rates = FxTable((FxRate("USD", "EUR", Decimal("0.5"), date(2026, 2, 1)),))
-    with pytest.raises(MissingFxRate, match="no USD->EUR rate in force on 2026-01-31"):
-        journal_entries(rec, accounts=ACCOUNTS, dimensions={}, functional_currency="EUR", fx=later_rates)
+    with pytest.raises(MissingFxRate, match="no USD->EUR rate in force on 2026-01-02"):
+        recognise(rc, facts, period=Period(2026, 1), functional_currency="EUR", fx=later_rates)
 
 
 def test_revenue_accounts_by_service_line_and_obligation_dimension() -> None:

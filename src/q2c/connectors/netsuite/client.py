@@ -9,28 +9,37 @@ RESTlets; both are throttle signals here and are waited out, not reported.
 Writes are upserts by external id (the canonical id), so replays never duplicate. Volume goes
 through the RESTlet in chunks of 200 with up to `concurrency_limit` chunks in flight; a few
 records go one by one through REST.
+
+An answer that cannot be read (a cut-off body, a proxy's page, a status NetSuite never sends)
+is never taken for a refusal: only NetSuite's own error details reject a record. A read is asked
+again; a write may have been saved before its answer was lost, so the record is read back by
+external id, and only a record holding what was sent counts as written. Otherwise the write is
+sent again, and when the tries are used up the error is transient: the engine retries later.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from q2c.connectors.errors import AuthFailed, RateLimited, RecordRejected, TransientError
+from q2c.connectors.errors import AuthFailed, ConnectorError, RateLimited, RecordRejected, TransientError
 from q2c.connectors.http import VendorHttp
 from q2c.connectors.netsuite import wire
 from q2c.connectors.netsuite.auth import CLIENT_ASSERTION_TYPE, TokenCache, client_assertion
 from q2c.connectors.netsuite.mapping import AccountReferences, InvoiceState, invoice_state_from_netsuite
+from q2c.connectors.netsuite.readback import written_as_sent
 from q2c.connectors.netsuite.suiteql import in_list, quote
 from q2c.domain.violations import Violation
 from q2c.engine.resilience import CircuitBreaker, EndpointGuard, GuardRegistry, RateLimit, RetryPolicy
@@ -43,7 +52,8 @@ RESTLET_PATH = "/app/site/hosting/restlet.nl"
 RESTLET_CHUNK = 200
 SUITEQL_PAGE = 1000
 _IN_CHUNK = 500  # values per IN (...) list
-_TRANSACTION_TYPES = {"salesorder": "SalesOrd", "invoice": "CustInvc"}
+_TRANSACTION_TYPES = {"salesorder": "SalesOrd", "invoice": "CustInvc", "journalentry": "Journal"}
+_T = TypeVar("_T")
 
 
 class NetSuiteConfig(BaseModel):
@@ -102,7 +112,8 @@ class NetSuiteConfig(BaseModel):
 class BulkResult:
     external_id: str
     internal_id: str | None
-    status: Literal["created", "updated", "upserted", "error"]  # "upserted": REST PUT does not say which
+    # "upserted": created or updated, NetSuite did not say which (a REST PUT, or a record read back)
+    status: Literal["created", "updated", "upserted", "error"]
     error: Violation | None = None
 
 
@@ -173,6 +184,9 @@ class NetSuiteClient:
         self._tokens = TokenCache(self._fetch_token)
         self._ids: dict[tuple[str, str], str] = {}
         self._ids_lock = threading.Lock()
+        # writes whose answer was lost, by what reading the record back showed: "written" or "not_written"
+        self.readbacks: Counter[str] = Counter()
+        self._readbacks_lock = threading.Lock()
 
     def close(self) -> None:
         self._rest.close()
@@ -195,23 +209,30 @@ class NetSuiteClient:
         return None
 
     def _fetch_token(self) -> tuple[str, float]:
-        assertion = client_assertion(client_id=self.config.client_id, certificate_id=self.config.certificate_id,
-                                     private_key_pem=self.config.private_key(), token_url=self.config.token_url,
-                                     scope=self.config.scope)
-        response = self._rest.send("POST", TOKEN_PATH, endpoint="token", data={
-            "grant_type": "client_credentials", "client_assertion_type": CLIENT_ASSERTION_TYPE,
-            "client_assertion": assertion})
+        def send() -> httpx.Response:
+            assertion = client_assertion(client_id=self.config.client_id, certificate_id=self.config.certificate_id,
+                                         private_key_pem=self.config.private_key(), token_url=self.config.token_url,
+                                         scope=self.config.scope)
+            return self._rest.send("POST", TOKEN_PATH, endpoint="token", data={
+                "grant_type": "client_credentials", "client_assertion_type": CLIENT_ASSERTION_TYPE,
+                "client_assertion": assertion})
+
+        return self._read("token", send, self._token_answer)
+
+    def _token_answer(self, response: httpx.Response) -> tuple[str, float]:
         body = _decode(response, "token") if response.content else {}
-        if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
-            error = body.get("error", f"HTTP {response.status_code}") if isinstance(body, dict) else "refused"
-            description = body.get("error_description", "") if isinstance(body, dict) else ""
-            raise AuthFailed(SYSTEM, f"token request refused for client {self.config.client_id} and certificate "
-                                     f"{self.config.certificate_id}: {error} {description}".rstrip())
-        try:
-            expires_in = float(body.get("expires_in", 3600))
-        except (TypeError, ValueError):
-            expires_in = 3600.0
-        return str(body["access_token"]), expires_in
+        if response.status_code == 200 and isinstance(body, dict) and "access_token" in body:
+            try:
+                expires_in = float(body.get("expires_in", 3600))
+            except (TypeError, ValueError):
+                expires_in = 3600.0
+            return str(body["access_token"]), expires_in
+        if response.status_code == 200:
+            raise _Unreadable("token answer without an access_token")
+        error = body.get("error", f"HTTP {response.status_code}") if isinstance(body, dict) else "refused"
+        description = body.get("error_description", "") if isinstance(body, dict) else ""
+        raise AuthFailed(SYSTEM, f"token request refused for client {self.config.client_id} and certificate "
+                                 f"{self.config.certificate_id}: {error} {description}".rstrip())
 
     def _call(self, http: VendorHttp, method: str, url: str, *, endpoint: str, body: Any = None,
               params: Mapping[str, str | int] | None = None, headers: Mapping[str, str] | None = None
@@ -237,16 +258,12 @@ class NetSuiteClient:
         return self._call(self._rest, method, f"{RECORD_PATH}/{path}", endpoint="record", body=body,
                           params=params, headers=headers)
 
-    def _rejected(self, response: httpx.Response, record_type: str, record_id: str) -> RecordRejected:
-        try:
-            body = wire.loads(response.content)
-        except ValueError:
-            body = None
+    def _refusal(self, response: httpx.Response, record_type: str, record_id: str) -> RecordRejected:
+        """NetSuite's refusal in its own words; an error answer without them cannot be read."""
+        body = _decode(response, "record")
         details = body.get("o:errorDetails") if isinstance(body, dict) else None
         if not isinstance(details, list) or not details or not isinstance(details[0], dict):
-            return RecordRejected(violation(record_type, record_id, f"HTTP_{response.status_code}",
-                                            f"NetSuite answered HTTP {response.status_code} without error details",
-                                            None))
+            raise _Unreadable(f"HTTP {response.status_code} without NetSuite's error details")
         first = details[0]
         message = str(first.get("detail", "")).strip()
         if len(details) > 1:
@@ -254,6 +271,83 @@ class NetSuiteClient:
         path = first.get("o:errorPath")
         return RecordRejected(violation(record_type, record_id, str(first.get("o:errorCode", "ERROR")), message,
                                         str(path) if path else None))
+
+    # --- answers that cannot be read ----------------------------------------------------------------
+    def _unreadable(self, attempt: int) -> None:
+        """Count a lost answer and wait before the next try (none after the last)."""
+        self.guard.count("transient_failures")
+        if attempt + 1 < self.guard.retry.max_attempts:
+            time.sleep(self.guard.retry.delay(attempt))
+
+    def _read(self, what: str, send: Callable[[], httpx.Response], read: Callable[[httpx.Response], _T]) -> _T:
+        """A read is safe to repeat, so an answer that cannot be read is asked for again, a few times."""
+        problem = "no answer"
+        for attempt in range(self.guard.retry.max_attempts):
+            if attempt:
+                self.guard.count("retries")
+            try:
+                return read(send())
+            except _Unreadable as exc:
+                problem = str(exc)
+                self._unreadable(attempt)
+        raise TransientError(SYSTEM, f"{what}: {self.guard.retry.max_attempts} answers in a row could not be read "
+                                     f"(last: {problem})")
+
+    def _write(self, what: str, send: Callable[[], httpx.Response], read: Callable[[httpx.Response], _T],
+               confirm: Callable[[], _T | None], *, confirm_each: bool = True) -> _T:
+        """Send a write; when its answer cannot be read, learn from NetSuite itself whether it happened.
+
+        An unreadable answer says nothing about the write: it may have been saved before the answer
+        was lost. The record read back by external id decides: written as sent, that is the result;
+        not (absent, or not updated), the write is sent again, which an upsert makes harmless. With
+        `confirm_each` the record is read back after every lost answer (a read is cheaper than a
+        second write); otherwise the write is simply sent again, and read back once the tries are
+        used up. When nothing shows the write happened, the error is transient: the work is retried.
+        """
+        problem = "no answer"
+        attempts = self.guard.retry.max_attempts
+        for attempt in range(attempts):
+            if attempt:
+                self.guard.count("retries")
+            try:
+                return read(send())
+            except _Unreadable as exc:
+                problem = str(exc)
+            if confirm_each or attempt + 1 == attempts:
+                found = confirm()
+                self._count_readback(found is not None)
+                if found is not None:
+                    return found
+            self._unreadable(attempt)
+        raise TransientError(SYSTEM, f"{what}: {attempts} answers in a row could not be read (last: {problem}), "
+                                     "and reading it back did not show it written as sent; it is sent again later")
+
+    def _count_readback(self, written: bool) -> None:
+        with self._readbacks_lock:
+            self.readbacks["written" if written else "not_written"] += 1
+
+    def _written(self, response: httpx.Response, record_type: str, record_id: str) -> str:
+        """The internal id a write answered with (204 + Location), or NetSuite's refusal."""
+        if response.status_code == 204:
+            return _location_id(response)
+        if 400 <= response.status_code < 500:
+            raise self._refusal(response, record_type, record_id)
+        raise _Unreadable(f"HTTP {response.status_code} to a write, which NetSuite answers with 204")
+
+    def _confirm(self, record_type: str, key: str, sent: Mapping[str, Any]) -> str | None:
+        """One read of the record after a lost answer: its internal id if it holds what was sent."""
+        expand = any(isinstance(v, dict) and "items" in v for v in sent.values())
+        response = self._record("GET", f"{record_type}/{key}",
+                                params={"expandSubResources": "true"} if expand else None)
+        if response.status_code != 200:
+            return None  # absent (404), or an answer that says nothing: either way not shown written
+        try:
+            stored = _decode(response, "record")
+        except _Unreadable:
+            return None
+        if not isinstance(stored, dict) or stored.get("id") is None or not written_as_sent(sent, stored):
+            return None
+        return str(stored["id"])
 
     # --- references -----------------------------------------------------------------------------
     def _resolve(self, record_type: str, record_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -302,11 +396,17 @@ class NetSuiteClient:
         with self._ids_lock:
             found = {e: self._ids[(record_type, e)] for e in external_ids if (record_type, e) in self._ids}
         missing = [e for e in dict.fromkeys(external_ids) if e not in found]
+        found.update(self._present(record_type, missing))
+        return found
+
+    def _present(self, record_type: str, external_ids: Sequence[str]) -> dict[str, str]:
+        """Which of these external ids NetSuite holds now (SuiteQL, never the cache), with internal ids."""
         table, type_filter = (("transaction", _TRANSACTION_TYPES[record_type]) if record_type in _TRANSACTION_TYPES
                               else (record_type, None))
-        for start in range(0, len(missing), _IN_CHUNK):
-            chunk = missing[start:start + _IN_CHUNK]
-            where = f"externalid IN {in_list(chunk)}"
+        found: dict[str, str] = {}
+        ids = list(dict.fromkeys(external_ids))
+        for start in range(0, len(ids), _IN_CHUNK):
+            where = f"externalid IN {in_list(ids[start:start + _IN_CHUNK])}"
             if type_filter is not None:
                 where += f" AND type = {quote(type_filter)}"
             for row in self.suiteql(f"SELECT id, externalid FROM {table} WHERE {where}"):
@@ -316,73 +416,107 @@ class NetSuiteClient:
 
     # --- record service -------------------------------------------------------------------------
     def create(self, record_type: str, fields: Mapping[str, Any]) -> str:
-        """POST a new record; returns the internal id from the Location header."""
-        record_id = str(fields.get("externalId", "(new)"))
+        """POST a new record; returns the internal id from the Location header.
+
+        With an externalId a lost answer is settled by reading the record back; without one it
+        cannot be, and creating again could make a second record, so that is left to a person.
+        """
+        external = fields.get("externalId")
+        record_id = str(external) if external is not None else "(new)"
         body = self._resolve(record_type, record_id, fields)
-        response = self._record("POST", record_type, body=body)
-        if response.status_code != 204:
-            raise self._rejected(response, record_type, record_id)
-        internal = _location_id(response, record_type)
-        if "externalId" in fields:
-            self._remember(record_type, str(fields["externalId"]), internal)
+
+        def confirm() -> str | None:
+            if external is None:
+                raise ConnectorError(SYSTEM, f"POST {record_type}: the answer could not be read, and a record "
+                                             "without externalId cannot be looked up; check NetSuite before "
+                                             "creating it again")
+            return self._confirm(record_type, _eid(str(external)), body)
+
+        internal = self._write(f"POST {record_type} {record_id}", lambda: self._record("POST", record_type, body=body),
+                               lambda r: self._written(r, record_type, record_id), confirm)
+        if external is not None:
+            self._remember(record_type, str(external), internal)
         return internal
 
     def upsert(self, record_type: str, external_id: str, fields: Mapping[str, Any]) -> str:
         """PUT .../eid:{externalId}: creates or updates; returns the internal id."""
         body = self._resolve(record_type, external_id, {k: v for k, v in fields.items() if k != "externalId"})
-        response = self._record("PUT", f"{record_type}/eid:{urllib.parse.quote(external_id, safe='')}", body=body)
-        if response.status_code != 204:
-            raise self._rejected(response, record_type, external_id)
-        internal = _location_id(response, record_type)
+        key = _eid(external_id)
+        internal = self._write(f"PUT {record_type} {external_id}",
+                               lambda: self._record("PUT", f"{record_type}/{key}", body=body),
+                               lambda r: self._written(r, record_type, external_id),
+                               lambda: self._confirm(record_type, key, body))
         self._remember(record_type, external_id, internal)
         return internal
 
     def update(self, record_type: str, internal_id: str, fields: Mapping[str, Any]) -> None:
         body = self._resolve(record_type, internal_id, fields)
-        response = self._record("PATCH", f"{record_type}/{internal_id}", body=body)
-        if response.status_code != 204:
-            raise self._rejected(response, record_type, internal_id)
+        self._write(f"PATCH {record_type} {internal_id}",
+                    lambda: self._record("PATCH", f"{record_type}/{internal_id}", body=body),
+                    lambda r: self._written(r, record_type, internal_id),
+                    lambda: self._confirm(record_type, internal_id, body))
 
     def delete(self, record_type: str, internal_id: str) -> None:
-        response = self._record("DELETE", f"{record_type}/{internal_id}")
-        if response.status_code not in (204, 404):
-            raise self._rejected(response, record_type, internal_id)
+        def read(response: httpx.Response) -> bool:
+            if response.status_code in (204, 404):
+                return True
+            if 400 <= response.status_code < 500:
+                raise self._refusal(response, record_type, internal_id)
+            raise _Unreadable(f"HTTP {response.status_code} to a delete, which NetSuite answers with 204")
+
+        def confirm() -> bool | None:
+            return True if self._record("GET", f"{record_type}/{internal_id}").status_code == 404 else None
+
+        self._write(f"DELETE {record_type} {internal_id}",
+                    lambda: self._record("DELETE", f"{record_type}/{internal_id}"), read, confirm)
 
     def get(self, record_type: str, internal_id: str, *, expand: bool = False) -> dict[str, Any] | None:
         return self._get(record_type, internal_id, internal_id, expand)
 
     def get_by_external_id(self, record_type: str, external_id: str, *, expand: bool = False
                            ) -> dict[str, Any] | None:
-        return self._get(record_type, f"eid:{urllib.parse.quote(external_id, safe='')}", external_id, expand)
+        return self._get(record_type, _eid(external_id), external_id, expand)
 
     def _get(self, record_type: str, key: str, record_id: str, expand: bool) -> dict[str, Any] | None:
         params = {"expandSubResources": "true"} if expand else None
-        response = self._record("GET", f"{record_type}/{key}", params=params)
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise self._rejected(response, record_type, record_id)
-        body = _decode(response, "record")
-        if not isinstance(body, dict):
-            raise TransientError(SYSTEM, f"GET {record_type} {record_id}: body is not a record")
-        return body
+
+        def read(response: httpx.Response) -> dict[str, Any] | None:
+            if response.status_code == 404:
+                self._refusal(response, record_type, record_id)  # a 404 that is NetSuite's, not a proxy's
+                return None
+            if response.status_code != 200:
+                raise self._refusal(response, record_type, record_id)
+            body = _decode(response, "record")
+            if not isinstance(body, dict):
+                raise _Unreadable(f"GET {record_type} {record_id}: body is not a record")
+            return body
+
+        return self._read(f"GET {record_type} {record_id}",
+                          lambda: self._record("GET", f"{record_type}/{key}", params=params), read)
 
     # --- SuiteQL --------------------------------------------------------------------------------
     def suiteql(self, query: str, *, page_size: int = SUITEQL_PAGE) -> Iterator[dict[str, str]]:
         """Rows of a SuiteQL query, page after page while hasMore; values are strings."""
         offset = 0
-        while True:
-            response = self._call(self._rest, "POST", SUITEQL_PATH, endpoint="suiteql", body={"q": query},
-                                  params={"limit": page_size, "offset": offset}, headers={"Prefer": "transient"})
+
+        def read(response: httpx.Response) -> tuple[list[dict[str, Any]], bool]:
             if response.status_code != 200:
-                raise self._rejected(response, "suiteql", query[:200])
+                raise self._refusal(response, "suiteql", query[:200])
             page = _decode(response, "suiteql")
             items = page.get("items") if isinstance(page, dict) else None
-            if not isinstance(items, list):
-                raise TransientError(SYSTEM, "suiteql: page without items")
+            if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+                raise _Unreadable("SuiteQL page without items")
+            return items, bool(page.get("hasMore"))
+
+        def send(at: int) -> httpx.Response:
+            return self._call(self._rest, "POST", SUITEQL_PATH, endpoint="suiteql", body={"q": query},
+                              params={"limit": page_size, "offset": at}, headers={"Prefer": "transient"})
+
+        while True:
+            items, more = self._read("suiteql", functools.partial(send, offset), read)
             for item in items:
                 yield {k: str(v) for k, v in item.items() if k != "links"}
-            if not page.get("hasMore"):
+            if not more:
                 return
             offset += len(items)
             if not items:
@@ -483,37 +617,28 @@ class NetSuiteClient:
         """One RESTlet call per round; records the script deferred (governance) go again."""
         results: dict[int, BulkResult] = {}
         pending = list(range(len(chunk)))
-        params = {"script": self.config.restlet_script, "deploy": self.config.restlet_deploy}
         for _ in range(rounds):
             if not pending:
                 break
-            body = {"recordType": record_type, "records": [dict(chunk[i]) for i in pending]}
-            response = self._send_chunk(body, params)
-            payload = _decode(response, "restlet")
-            if response.status_code != 200:
-                error = payload.get("error", {}) if isinstance(payload, dict) else {}
-                code = str(error.get("code", f"HTTP_{response.status_code}"))
-                message = str(error.get("message", "the bulk upsert script refused the call"))
+            outcome = self._restlet_call(record_type, [chunk[i] for i in pending])
+            if isinstance(outcome, _ScriptRefusal):
                 for i in pending:
                     external = str(chunk[i]["externalId"])
                     results[i] = BulkResult(external, None, "error",
-                                            violation(record_type, external, code, message, None))
+                                            violation(record_type, external, outcome.code, outcome.message, None))
                 pending = []
                 break
-            answers = payload.get("results") if isinstance(payload, dict) else None
-            if not isinstance(answers, list) or len(answers) != len(pending):
-                raise TransientError(SYSTEM, f"restlet: expected {len(pending)} results, got "
-                                             f"{len(answers) if isinstance(answers, list) else 'none'}")
             deferred: list[int] = []
-            for i, answer in zip(pending, answers, strict=True):
+            for i, answer in zip(pending, outcome, strict=True):
                 external = str(chunk[i]["externalId"])
-                status = answer.get("status") if isinstance(answer, dict) else None
-                internal = answer.get("internalId") if isinstance(answer, dict) else None
-                if status in ("created", "updated") and internal:
+                status = answer.get("status")
+                internal = answer.get("internalId")
+                if status in ("created", "updated", "upserted") and internal:
                     results[i] = BulkResult(external, str(internal), status)
                     self._remember(record_type, external, str(internal))
                     continue
-                error = answer.get("error") or {} if isinstance(answer, dict) else {}
+                error = answer.get("error") or {}
+                error = error if isinstance(error, dict) else {}
                 code = str(error.get("code", "ERROR"))
                 if code == "Q2C_GOVERNANCE_DEFERRED":
                     deferred.append(i)
@@ -533,19 +658,82 @@ class NetSuiteClient:
                 retryable=True))
         return [results[i] for i in range(len(chunk))]
 
+    def _restlet_call(self, record_type: str, records: list[Mapping[str, Any]]
+                      ) -> list[dict[str, Any]] | _ScriptRefusal:
+        """One chunk through the RESTlet: its per-record answers, or the script's refusal of the call.
+
+        A lost answer means the chunk is sent again (one call covers up to 200 records, where
+        reading them back costs a call each); once the tries are used up the records are read back.
+        """
+        body = {"recordType": record_type, "records": [dict(r) for r in records]}
+        params = {"script": self.config.restlet_script, "deploy": self.config.restlet_deploy}
+        return self._write(f"RESTlet {record_type} x{len(records)}", lambda: self._send_chunk(body, params),
+                           lambda r: _restlet_answers(r, len(records)),
+                           lambda: self._confirm_chunk(record_type, records), confirm_each=False)
+
+    def _confirm_chunk(self, record_type: str, records: list[Mapping[str, Any]]) -> list[dict[str, Any]] | None:
+        """The chunk's records read back: answers as the script would give them if every one is written as sent."""
+        externals = [str(r["externalId"]) for r in records]
+        present = self._present(record_type, externals)
+        if any(e not in present for e in externals):
+            return None  # at least one is not there: the chunk goes again
+        answers: list[dict[str, Any]] = []
+        for external, record in zip(externals, records, strict=True):
+            try:
+                sent = self._resolve(record_type, external, {k: v for k, v in record.items() if k != "externalId"})
+            except RecordRejected:
+                return None  # a reference that does not exist: the script refused this record
+            expand = any(isinstance(v, dict) and "items" in v for v in sent.values())
+            stored = self.get_by_external_id(record_type, external, expand=expand)
+            if stored is None or not written_as_sent(sent, stored):
+                return None
+            answers.append({"externalId": external, "internalId": present[external], "status": "upserted"})
+        return answers
+
+
+@dataclass(frozen=True)
+class _ScriptRefusal:
+    """The RESTlet refused the whole call (HTTP 400 {"error": {"code", "message"}})."""
+
+    code: str
+    message: str
+
+
+class _Unreadable(Exception):
+    """An answer that says nothing reliable: a cut-off body, a page from a proxy, a status NetSuite never sends."""
+
+
+def _restlet_answers(response: httpx.Response, expected: int) -> list[dict[str, Any]] | _ScriptRefusal:
+    payload = _decode(response, "restlet")
+    if response.status_code != 200:
+        error = payload.get("error") if isinstance(payload, dict) else None
+        if not isinstance(error, dict) or not error.get("code"):
+            raise _Unreadable(f"RESTlet answered HTTP {response.status_code} without an error code")
+        return _ScriptRefusal(str(error["code"]), str(error.get("message", "the bulk upsert script refused the call")))
+    answers = payload.get("results") if isinstance(payload, dict) else None
+    if not isinstance(answers, list) or len(answers) != expected or not all(isinstance(a, dict) for a in answers):
+        raise _Unreadable(f"restlet: expected {expected} results, got "
+                          f"{len(answers) if isinstance(answers, list) else 'none'}")
+    return answers
+
 
 def _decode(response: httpx.Response, endpoint: str) -> Any:
-    """JSON with exact decimals; a body that is not JSON is a transient fault (proxy page, truncation)."""
+    """JSON with exact decimals; a body that is not JSON cannot be read (a proxy page, a cut-off body)."""
     try:
         return wire.loads(response.content)
     except ValueError as exc:
-        raise TransientError(SYSTEM, f"{endpoint}: malformed JSON in HTTP {response.status_code} response "
-                                     f"({len(response.content)} bytes)") from exc
+        raise _Unreadable(f"{endpoint}: malformed JSON in HTTP {response.status_code} response "
+                          f"({len(response.content)} bytes)") from exc
 
 
-def _location_id(response: httpx.Response, record_type: str) -> str:
+def _eid(external_id: str) -> str:
+    return f"eid:{urllib.parse.quote(external_id, safe='')}"
+
+
+def _location_id(response: httpx.Response) -> str:
+    """The internal id at the end of the Location header (NetSuite's internal ids are numbers)."""
     location = response.headers.get("Location", "")
-    internal = location.rstrip("/").rsplit("/", 1)[-1]
-    if not location or not internal:
-        raise TransientError(SYSTEM, f"{record_type}: write answered 204 without a Location header")
-    return urllib.parse.unquote(internal)
+    internal = urllib.parse.unquote(location.rstrip("/").rsplit("/", 1)[-1])
+    if not location or not internal.isdigit():
+        raise _Unreadable(f"write answered 204 without a record Location ({location or 'none'})")
+    return internal

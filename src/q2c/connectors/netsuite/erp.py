@@ -2,21 +2,23 @@
 
 Every write is an upsert on q2c's canonical id (the record's externalId), so a retry or a replay
 never creates a second record. Time goes in bulk through the q2c RESTlet; the rest one by one.
+What had to change to fit NetSuite (notes shortened to the timebill memo) comes back as warnings
+on the write results.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from decimal import Decimal
 
 from q2c.connectors.errors import RecordRejected
 from q2c.connectors.netsuite.client import NetSuiteClient
 from q2c.connectors.netsuite.mapping import (
+    account_number,
     contract_to_salesorder,
     customer_to_netsuite,
-    internal_ref,
     invoice_to_netsuite,
+    journal_entry_to_netsuite,
     project_to_job,
     task_to_projecttask,
     time_entry_to_timebill,
@@ -70,7 +72,7 @@ class NetSuiteErp:
             employees = self._employee_ids(refresh=True)  # someone may have been hired since
         results: list[WriteResult] = []
         bodies = []
-        sent: list[str] = []
+        warnings: dict[str, tuple[Violation, ...]] = {}
         for t in timebills:
             employee = employees.get(t.rated.resource_id)
             if employee is None:
@@ -81,11 +83,13 @@ class NetSuiteErp:
                     action="Create or reactivate the employee in NetSuite with this email, then replay")))
                 continue
             entry = t.entry.model_copy(update={"billable": t.rated.billable})
-            bodies.append(time_entry_to_timebill(entry, rate=t.rated.rate, employee_id=employee, task_id=t.task_id))
-            sent.append(t.entry.id)
+            mapped = time_entry_to_timebill(entry, rate=t.rated.rate, employee_id=employee, task_id=t.task_id)
+            bodies.append(mapped.body)
+            warnings[t.entry.id] = mapped.warnings
         if bodies:
             for r in self.client.bulk_upsert("timebill", bodies):
-                results.append(WriteResult(r.external_id, r.internal_id, r.error))
+                results.append(WriteResult(r.external_id, r.internal_id, r.error,
+                                           warnings=() if r.error else warnings.get(r.external_id, ())))
         return results
 
     # --- billing and revenue --------------------------------------------------------------
@@ -99,38 +103,13 @@ class NetSuiteErp:
 
     def _account_ids(self, numbers: Sequence[str]) -> dict[str, str]:
         with self._lock:
-            if self._accounts is None or any(n not in self._accounts for n in numbers):
+            if numbers and (self._accounts is None or any(n not in self._accounts for n in numbers)):
                 rows = self.client.suiteql(f"SELECT id, acctnumber FROM account WHERE acctnumber IN {in_list(numbers)}")
                 self._accounts = {**(self._accounts or {}), **{r["acctnumber"]: r["id"] for r in rows}}
-            return dict(self._accounts)
+            return dict(self._accounts or {})
 
     def post_journal_entry(self, entry: JournalEntry) -> str:
         """A balanced journal entry; accounts are named '<number> <name>' and matched by number."""
-        numbers = [line.account.split()[0] for line in entry.lines]
-        accounts = self._account_ids(numbers)
-        refs = self.client.config.references
-        lines = []
-        for number, line in zip(numbers, entry.lines, strict=True):
-            if number not in accounts:
-                raise RecordRejected(Violation(
-                    system="netsuite", object="account", record_id=number, field="acctNumber",
-                    rule="revenue.account_missing", message=f"account {line.account} does not exist in NetSuite",
-                    action="Create the account in NetSuite or correct revenue_accounts in the q2c config"))
-            dims = ";".join(f"{k}={v}" for k, v in sorted(line.dimensions.items()))
-            lines.append({"account": internal_ref(accounts[number]), "debit": line.debit.amount or None,
-                          "credit": line.credit.amount or None, "memo": entry.memo[:200],
-                          "custcol_q2c_dimensions": dims})
-        currency = entry.lines[0].debit.currency if entry.lines else "USD"
-        subsidiary = refs.subsidiaries.get(entry.legal_entity)
-        if subsidiary is None:
-            raise RecordRejected(Violation(
-                system="q2c", object="journal_entry", record_id=entry.id, field="legal_entity",
-                rule="netsuite.mapping.unknown_legal_entity",
-                message=f"legal entity {entry.legal_entity} has no NetSuite subsidiary in the config",
-                action="Add it under systems.netsuite.references.subsidiaries"))
-        body = {"externalId": entry.id, "tranDate": entry.entry_date.isoformat(), "memo": entry.memo[:4000],
-                "subsidiary": internal_ref(subsidiary), "line": {"items": [
-                    {k: v for k, v in line.items() if v not in (None, Decimal(0))} for line in lines]}}
-        if currency in refs.currencies:
-            body["currency"] = internal_ref(refs.currencies[currency])
+        accounts = self._account_ids([n for n in (account_number(line.account) for line in entry.lines) if n])
+        body = journal_entry_to_netsuite(entry, refs=self.client.config.references, account_ids=accounts)
         return self.client.upsert("journalentry", entry.id, body)

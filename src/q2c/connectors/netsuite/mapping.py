@@ -8,11 +8,17 @@ RESTlet resolves them inside the account itself. Setup references that q2c does 
 (subsidiary, currency, terms, items, tax items) come from `AccountReferences` as internal ids.
 A value that cannot be mapped raises `RecordRejected` naming the record and field, with what
 to change.
+
+Text must fit NetSuite's fields (`limits`). A name or description someone gave q2c that is too
+long is refused, naming the field: shortened, it would silently become another name in the ledger.
+Time entry notes are shortened to the timebill memo, with a warning on the entry (the full notes
+stay in q2c); journal memos, which q2c composes, are made to fit by dropping trailing detail.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -20,12 +26,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from q2c.connectors.errors import RecordRejected
+from q2c.connectors.netsuite import limits
 from q2c.domain.model import (
     BillingType,
     Contract,
     Customer,
     Invoice,
     InvoiceStatus,
+    JournalEntry,
     Project,
     ProjectStatus,
     Task,
@@ -85,6 +93,19 @@ def _lookup(table: Mapping[str, str], key: str | None, *, obj: str, record_id: s
                       f"(known: {', '.join(sorted(table)) or 'none'}), then replay.") from None
 
 
+def _within(value: str, limit: int, *, obj: str, record_id: str, field: str, target: str) -> str:
+    """The value, if it fits NetSuite's field; refused otherwise, naming the field and the limit."""
+    if limits.fits(value, limit):
+        return value
+    size, chars = limits.size(value), len(value)
+    counted = f"{chars:,} characters" if size == chars else (
+        f"{chars:,} characters, {size:,} as NetSuite counts them (a letter outside ASCII counts 2 to 4)")
+    raise _reject(obj, record_id, field, "field_too_long",
+                  f"{field} is {counted}; NetSuite's {target} holds at most {limit:,}",
+                  f"Shorten {field} of {obj} {record_id} to at most {limit:,} characters in the system that "
+                  "owns it, then replay.")
+
+
 def _amount(money: Money, currency: str, *, obj: str, record_id: str, field: str) -> Decimal:
     if money.currency != currency:
         raise _reject(obj, record_id, field, "currency_mismatch",
@@ -99,7 +120,8 @@ def _amount(money: Money, currency: str, *, obj: str, record_id: str, field: str
 def customer_to_netsuite(customer: Customer, *, refs: AccountReferences) -> dict[str, Any]:
     """Customer with hierarchy (parent by canonical id), subsidiary, terms, currency and tax profile."""
     body: dict[str, Any] = {
-        "companyName": customer.name,
+        "companyName": _within(customer.name, limits.ENTITY_NAME, obj="customer", record_id=customer.id,
+                               field="name", target="customer companyName"),
         "externalId": customer.id,
         "subsidiary": internal_ref(_lookup(refs.subsidiaries, customer.legal_entity, obj="customer",
                                            record_id=customer.id, field="legal_entity",
@@ -138,7 +160,8 @@ def project_to_job(project: Project, *, refs: AccountReferences, contract: Contr
     """A NetSuite project (record type `job`) under its customer, open or closed."""
     status_key = "closed" if project.status is ProjectStatus.CLOSED else "open"
     body: dict[str, Any] = {
-        "companyName": project.name,
+        "companyName": _within(project.name, limits.ENTITY_NAME, obj="project", record_id=project.id,
+                               field="name", target="project (job) companyName"),
         "externalId": project.id,
         "parent": external_ref("customer", project.customer_id),
         "entityStatus": internal_ref(_lookup(refs.job_statuses, status_key, obj="project", record_id=project.id,
@@ -194,11 +217,13 @@ def contract_to_salesorder(contract: Contract, *, refs: AccountReferences, proje
         lines.append({
             "item": internal_ref(_line_item(refs, phase.service_offering, phase.billing_type, obj="contract",
                                             record_id=contract.id, field=f"{field}.service_offering")),
-            "description": description,
+            "description": _within(description, limits.LINE_DESCRIPTION, obj="contract", record_id=contract.id,
+                                   field=f"{field}.name", target="sales order line description"),
             "quantity": Decimal(1),
             "rate": amount,
             "amount": amount,
-            "custcol_q2c_phase_id": phase.id,
+            "custcol_q2c_phase_id": _within(phase.id, limits.FREE_FORM_TEXT, obj="contract", record_id=contract.id,
+                                            field=f"{field}.id", target="line field custcol_q2c_phase_id"),
         })
     if not lines:
         raise _reject("contract", contract.id, "phases", "no_phases", "the contract has no phases",
@@ -213,7 +238,8 @@ def contract_to_salesorder(contract: Contract, *, refs: AccountReferences, proje
         "subsidiary": internal_ref(_lookup(refs.subsidiaries, contract.legal_entity, obj="contract",
                                            record_id=contract.id, field="legal_entity", what="legal entity",
                                            config_key="subsidiaries")),
-        "memo": contract.name,
+        "memo": _within(contract.name, limits.TRANSACTION_MEMO, obj="contract", record_id=contract.id,
+                        field="name", target="sales order memo"),
         "otherRefNum": contract.opportunity_id,
         "item": {"items": lines},
     }
@@ -228,16 +254,36 @@ def contract_to_salesorder(contract: Contract, *, refs: AccountReferences, proje
     return body
 
 
+@dataclass(frozen=True)
+class Mapped:
+    """A record body for NetSuite, and what was changed to make it fit (warnings on the record)."""
+
+    body: dict[str, Any]
+    warnings: tuple[Violation, ...] = ()
+
+
 def time_entry_to_timebill(entry: TimeEntry, *, rate: Money, employee_id: str, task_id: str | None = None,
-                           item_id: str | None = None) -> dict[str, Any]:
+                           item_id: str | None = None) -> Mapped:
     """Approved time as a NetSuite time transaction (`timebill`), rated from the rate card.
 
     `employee_id` is the NetSuite internal id of the employee (q2c does not own employees);
     the project and task are referenced by canonical id. `hours` is a decimal number of hours.
+    Notes longer than the timebill memo are shortened, with a warning: the full notes are kept
+    in q2c's record of the entry, and a reader in NetSuite sees the ellipsis.
     """
     if entry.hours <= 0:
         raise _reject("time_entry", entry.id, "hours", "hours_not_positive", f"hours is {entry.hours}",
                       "Correct the hours in the time tracker, then replay.")
+    memo = limits.cut(entry.notes, limits.TIMEBILL_MEMO)
+    warnings: tuple[Violation, ...] = ()
+    if memo != entry.notes:
+        chars, size = len(entry.notes), limits.size(entry.notes)
+        counted = f"{chars:,} characters" + ("" if size == chars else f" ({size:,} as NetSuite counts them)")
+        warnings = (Violation(
+            system=SYSTEM, object="timebill", record_id=entry.id, field="memo", rule="field.truncated",
+            message=f"the notes are {counted}, more than NetSuite's timebill memo holds ({limits.TIMEBILL_MEMO:,}); "
+                    f"the first {len(memo) - len(limits.ELLIPSIS):,} of {chars:,} characters were sent",
+            action="Nothing to do unless the full text matters in NetSuite: it is kept in q2c's record of the entry"),)
     body: dict[str, Any] = {
         "externalId": entry.id,
         "employee": internal_ref(employee_id),
@@ -246,13 +292,13 @@ def time_entry_to_timebill(entry: TimeEntry, *, rate: Money, employee_id: str, t
         "tranDate": entry.work_date.isoformat(),
         "rate": rate.amount,
         "isBillable": entry.billable,
-        "memo": entry.notes[:4000],
+        "memo": memo,
     }
     if task_id is not None:
         body["caseTaskEvent"] = external_ref("projecttask", task_id)
     if item_id is not None:
         body["item"] = internal_ref(item_id)
-    return body
+    return Mapped(body, warnings)
 
 
 def invoice_to_netsuite(invoice: Invoice, *, refs: AccountReferences, legal_entity: str,
@@ -269,14 +315,17 @@ def invoice_to_netsuite(invoice: Invoice, *, refs: AccountReferences, legal_enti
             "item": internal_ref(refs.default_service_item) if refs.default_service_item else
             internal_ref(_lookup(refs.service_items, None, obj="invoice", record_id=invoice.id,
                                  field=f"{field}.item", what="service item", config_key="service_items")),
-            "description": line.description,
+            "description": _within(line.description, limits.LINE_DESCRIPTION, obj="invoice", record_id=invoice.id,
+                                   field=f"{field}.description", target="invoice line description"),
             "quantity": line.quantity,
             "rate": line.unit_price.amount,
             "amount": _amount(line.amount, invoice.currency, obj="invoice", record_id=invoice.id,
                               field=f"{field}.amount"),
         }
         if line.phase_id is not None:
-            item["custcol_q2c_phase_id"] = line.phase_id
+            item["custcol_q2c_phase_id"] = _within(line.phase_id, limits.FREE_FORM_TEXT, obj="invoice",
+                                                   record_id=invoice.id, field=f"{field}.phase_id",
+                                                   target="line field custcol_q2c_phase_id")
         lines.append(item)
     body: dict[str, Any] = {
         "entity": external_ref("customer", invoice.customer_id),
@@ -291,6 +340,49 @@ def invoice_to_netsuite(invoice: Invoice, *, refs: AccountReferences, legal_enti
     }
     if project_id is not None:
         body["job"] = external_ref("job", project_id)
+    return body
+
+
+def account_number(account: str) -> str:
+    """Revenue accounts are named '<number> <name>'; NetSuite's account is matched by the number."""
+    return account.split(maxsplit=1)[0] if account.strip() else ""
+
+
+def journal_entry_to_netsuite(entry: JournalEntry, *, refs: AccountReferences, account_ids: Mapping[str, str]
+                              ) -> dict[str, Any]:
+    """A balanced journal entry, its accounts by internal id (`account_ids`: number -> id).
+
+    The memo is q2c's own summary; it is made to fit the body and line memos by dropping trailing
+    detail, never the headline (the full memo stays on the entry in q2c).
+    """
+    subsidiary = refs.subsidiaries.get(entry.legal_entity)
+    if subsidiary is None:
+        raise RecordRejected(Violation(
+            system="q2c", object="journal_entry", record_id=entry.id, field="legal_entity",
+            rule="netsuite.mapping.unknown_legal_entity",
+            message=f"legal entity {entry.legal_entity} has no NetSuite subsidiary in the config",
+            action="Add it under systems.netsuite.references.subsidiaries"))
+    line_memo = limits.fit_summary(entry.memo, limits.JOURNAL_LINE_MEMO)
+    lines = []
+    for index, line in enumerate(entry.lines):
+        number = account_number(line.account)
+        if number not in account_ids:
+            raise RecordRejected(Violation(
+                system="netsuite", object="account", record_id=number or line.account, field="acctNumber",
+                rule="revenue.account_missing", message=f"account {line.account} does not exist in NetSuite",
+                action="Create the account in NetSuite or correct revenue_accounts in the q2c config"))
+        dims = _within(";".join(f"{k}={v}" for k, v in sorted(line.dimensions.items())), limits.FREE_FORM_TEXT,
+                       obj="journal_entry", record_id=entry.id, field=f"lines[{index}].dimensions",
+                       target="line field custcol_q2c_dimensions")
+        item = {"account": internal_ref(account_ids[number]), "debit": line.debit.amount or None,
+                "credit": line.credit.amount or None, "memo": line_memo, "custcol_q2c_dimensions": dims}
+        lines.append({k: v for k, v in item.items() if v not in (None, Decimal(0))})
+    body: dict[str, Any] = {"externalId": entry.id, "tranDate": entry.entry_date.isoformat(),
+                            "memo": limits.fit_summary(entry.memo, limits.TRANSACTION_MEMO),
+                            "subsidiary": internal_ref(subsidiary), "line": {"items": lines}}
+    currency = entry.lines[0].debit.currency if entry.lines else None
+    if currency is not None and currency in refs.currencies:
+        body["currency"] = internal_ref(refs.currencies[currency])
     return body
 
 

@@ -3,6 +3,13 @@
 Field names are the REST record names (camelCase; NetSuite matches them without regard to
 case). Each field has a kind, and reference fields name the record types (or lists) they may
 point at. Kept apart from the server so that the rules read as a table.
+
+Text fields carry NetSuite's length, which it counts in bytes (UTF-8) and enforces by refusing
+the write, never by cutting: transaction memo 999, item line description 4,000 (both checked by
+NetSuite's own SuiteCommerce code before saving), timebill memo 4,000 (it becomes the line
+description when the time is billed), entity companyName 83, free-form text custom fields 300.
+The journal line memo is held to the body memo's 999. These numbers are written here on their
+own, not taken from the connector, so that a connector that sends too much fails against them.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ class FieldSpec:
     required: bool = False
     label: str = ""  # what the NetSuite UI calls the field, used in "Please enter value(s) for"
     lines: tuple[FieldSpec, ...] = ()  # columns of a sublist
+    max_length: int | None = None  # text: the most bytes (UTF-8) the field holds
 
     @property
     def ui_label(self) -> str:
@@ -43,8 +51,8 @@ class RecordSchema:
         return self.by_lower.get(name.lower())
 
 
-def _t(name: str, *, required: bool = False, label: str = "") -> FieldSpec:
-    return FieldSpec(name, "text", required=required, label=label)
+def _t(name: str, *, required: bool = False, label: str = "", max_length: int | None = None) -> FieldSpec:
+    return FieldSpec(name, "text", required=required, label=label, max_length=max_length)
 
 
 def _n(name: str, *, required: bool = False, label: str = "") -> FieldSpec:
@@ -76,22 +84,28 @@ LISTS: dict[str, dict[str, str]] = {
 CLOSED_JOB_STATUS = "1"
 OPEN_JOB_STATUS = "2"
 
+MEMO = 999  # transaction body memo
+DESCRIPTION = 4000  # item line description
+TIME_MEMO = 4000  # timebill memo
+ENTITY_NAME = 83  # companyName of customers and projects
+FREE_FORM = 300  # a free-form text custom field
+
 _LINE = (
     _r("item", "serviceitem", required=True, label="Item"),
-    _t("description"),
+    _t("description", max_length=DESCRIPTION),
     _n("quantity"),
     _n("rate"),
     _n("amount"),
-    _t("custcol_q2c_phase_id"),
+    _t("custcol_q2c_phase_id", max_length=FREE_FORM),
 )
 
 _JOURNAL_LINE = (
     _r("account", "account", required=True, label="Account"),
     _n("debit"),
     _n("credit"),
-    _t("memo"),
+    _t("memo", max_length=MEMO),
     _r("entity", "customer", "job"),
-    _t("custcol_q2c_dimensions"),
+    _t("custcol_q2c_dimensions", max_length=FREE_FORM),
 )
 
 SCHEMAS: dict[str, RecordSchema] = {s.type: s for s in (
@@ -103,13 +117,15 @@ SCHEMAS: dict[str, RecordSchema] = {s.type: s for s in (
     RecordSchema("serviceitem", (_t("itemId", required=True), _t("displayName")), "item", "itemId"),
     RecordSchema("salestaxitem", (_t("itemId", required=True), _n("rate")), "salestaxitem", "itemId"),
     RecordSchema("customer", (
-        _t("companyName", required=True, label="Company Name"), _t("entityId"), _t("externalId"),
+        _t("companyName", required=True, label="Company Name", max_length=ENTITY_NAME), _t("entityId"),
+        _t("externalId"),
         _r("parent", "customer"), _r("subsidiary", "subsidiary", required=True, label="Subsidiary"),
         _r("terms", "term"), _r("currency", "currency"), _b("taxable"), _r("taxItem", "salestaxitem"),
         _t("resaleNumber"), _t("vatRegNumber"), _t("email"), _b("isInactive"), _t("comments"),
     ), "customer", "companyName"),
     RecordSchema("job", (
-        _t("companyName", required=True, label="Project Name"), _t("entityId"), _t("externalId"),
+        _t("companyName", required=True, label="Project Name", max_length=ENTITY_NAME), _t("entityId"),
+        _t("externalId"),
         _r("parent", "customer", required=True, label="Customer"), _r("entityStatus", "jobstatus"),
         _r("subsidiary", "subsidiary"), _r("currency", "currency"), _d("startDate"),
         _d("projectedEndDate"), _b("allowTime"), _b("isInactive"), _t("comments"),
@@ -128,24 +144,24 @@ SCHEMAS: dict[str, RecordSchema] = {s.type: s for s in (
         _r("employee", "employee", required=True, label="Employee"),
         _r("customer", "job", "customer", required=True, label="Customer:Project"),
         _r("caseTaskEvent", "projecttask"), _n("hours", required=True, label="Duration"),
-        _d("tranDate", required=True, label="Date"), _n("rate"), _b("isBillable"), _t("memo"),
+        _d("tranDate", required=True, label="Date"), _n("rate"), _b("isBillable"), _t("memo", max_length=TIME_MEMO),
         _r("item", "serviceitem"), _t("externalId"),
     ), "timebill", None),
     RecordSchema("salesorder", (
         _r("entity", "customer", required=True, label="Customer"), _d("tranDate", required=True, label="Date"),
         _t("externalId"), _r("job", "job"), _r("currency", "currency"), _r("subsidiary", "subsidiary"),
-        _r("terms", "term"), _d("startDate"), _d("endDate"), _t("memo"), _t("otherRefNum"),
+        _r("terms", "term"), _d("startDate"), _d("endDate"), _t("memo", max_length=MEMO), _t("otherRefNum"),
         FieldSpec("item", "sublist", lines=_LINE),
     ), "transaction", "tranId", transaction_type="SalesOrd"),
     RecordSchema("invoice", (
         _r("entity", "customer", required=True, label="Customer"), _d("tranDate", required=True, label="Date"),
         _t("externalId"), _r("job", "job"), _r("currency", "currency"), _r("subsidiary", "subsidiary"),
-        _r("terms", "term"), _r("createdFrom", "salesorder"), _t("memo"), _t("otherRefNum"),
+        _r("terms", "term"), _r("createdFrom", "salesorder"), _t("memo", max_length=MEMO), _t("otherRefNum"),
         FieldSpec("item", "sublist", lines=_LINE),
     ), "transaction", "tranId", transaction_type="CustInvc"),
     RecordSchema("journalentry", (
         _r("subsidiary", "subsidiary", required=True, label="Subsidiary"), _d("tranDate", required=True, label="Date"),
-        _t("externalId"), _r("currency", "currency"), _t("memo"),
+        _t("externalId"), _r("currency", "currency"), _t("memo", max_length=MEMO),
         FieldSpec("line", "sublist", lines=_JOURNAL_LINE),
     ), "transaction", "tranId", transaction_type="Journal"),
 )}

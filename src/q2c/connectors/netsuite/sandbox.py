@@ -124,16 +124,17 @@ class StoredRecord:
 class Problem:
     """One thing wrong with a write; each surface words it in its own error shape."""
 
-    kind: str  # missing | unknown_field | bad_value | no_such_ref | no_such_external_ref | rule
+    kind: str  # missing | unknown_field | bad_value | too_long | no_such_ref | no_such_external_ref | rule
     field: str | None
     message: str
 
 
 _REST_CODES = {"missing": "USER_ERROR", "unknown_field": "USER_ERROR", "bad_value": "INVALID_VALUE",
-               "no_such_ref": "NONEXISTENT_ID", "no_such_external_ref": "NONEXISTENT_ID", "rule": "USER_ERROR"}
+               "too_long": "USER_ERROR", "no_such_ref": "NONEXISTENT_ID", "no_such_external_ref": "NONEXISTENT_ID",
+               "rule": "USER_ERROR"}
 _RESTLET_CODES = {"missing": "USER_ERROR", "unknown_field": "Q2C_UNKNOWN_FIELD", "bad_value": "INVALID_FLD_VALUE",
-                  "no_such_ref": "INVALID_FLD_VALUE", "no_such_external_ref": "Q2C_REFERENCE_NOT_FOUND",
-                  "rule": "USER_ERROR"}
+                  "too_long": "USER_ERROR", "no_such_ref": "INVALID_FLD_VALUE",
+                  "no_such_external_ref": "Q2C_REFERENCE_NOT_FOUND", "rule": "USER_ERROR"}
 
 
 @dataclass
@@ -282,6 +283,10 @@ class NetSuiteState:
         if kind == "text":
             if not isinstance(raw, str):
                 return None, Problem("bad_value", path, f"Invalid value for field {path}: expected text.")
+            if spec.max_length is not None and len(raw.encode("utf-8")) > spec.max_length:
+                # NetSuite refuses the write; it never stores a shortened value
+                return None, Problem("too_long", path, f"The field {spec.name.lower()} contained more than the "
+                                     f"maximum number ( {spec.max_length} ) of characters allowed.")
             return raw, None
         if kind == "number":
             if isinstance(raw, bool) or not isinstance(raw, int | Decimal):

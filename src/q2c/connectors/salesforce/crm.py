@@ -31,6 +31,8 @@ FIELD_NAMES = {
     "amount": "OpportunityLineItem.TotalPrice",
     "cap": "OpportunityLineItem.Cap_Amount__c",
     "milestones": "Opportunity_Milestone__c",
+    "estimated_hours": "OpportunityLineItem.Quantity",
+    "end_date": "Opportunity.End_Date__c",
 }
 
 

@@ -357,7 +357,14 @@ def opportunity_from_salesforce(bundle: Mapping[str, Any]) -> Opportunity:
     is_won = r.boolean("IsWon")
     close_date = r.day("CloseDate", required=True)
     currency = r.currency(required=True)
-    amount = r.money("Amount", currency, required=True)
+    line_records = [li for li in bundle.get("line_items") or [] if isinstance(li, Mapping)]
+    if not line_records:
+        # Salesforce leaves Amount empty on an opportunity without products: the problem is the lines.
+        r.flag("OpportunityLineItem", "no_lines", "the won opportunity has no product lines "
+               "(OpportunityLineItem), so there is nothing to set up or bill",
+               f"Add the sold services as product lines of Opportunity {r.record_id} in Salesforce (sales "
+               "operations), then replay")
+    amount = r.money("Amount", currency, required=bool(line_records))
     legal_entity = r.text("Legal_Entity__c")
     start = r.day("Start_Date__c")
     end = r.day("End_Date__c")
@@ -365,7 +372,6 @@ def opportunity_from_salesforce(bundle: Mapping[str, Any]) -> Opportunity:
         r.flag("End_Date__c", "dates", f"End_Date__c {end} is before Start_Date__c {start}")
     updated = r.moment("SystemModstamp")
 
-    line_records = [li for li in bundle.get("line_items") or [] if isinstance(li, Mapping)]
     line_ids = {li.get("Id") for li in line_records}
     by_line: dict[str, list[Mapping[str, Any]]] = {}
     for record in bundle.get("milestones") or []:

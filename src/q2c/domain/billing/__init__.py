@@ -44,10 +44,16 @@ from q2c.domain.billing.schedules import (
     BillingSchedule,
     Instalment,
     instalments_due,
+    monthly_schedule,
     schedule_from_percentages,
     schedule_invoice,
 )
-from q2c.domain.billing.time_and_materials import SkippedEntry, TimeAndMaterialsRun, time_and_materials_invoice
+from q2c.domain.billing.time_and_materials import (
+    HeldBack,
+    SkippedEntry,
+    TimeAndMaterialsRun,
+    time_and_materials_invoice,
+)
 from q2c.domain.billing.wip import ProjectWip, WipReport, wip
 from q2c.domain.money import Rounding
 
@@ -58,6 +64,7 @@ __all__ = [
     "BillingSchedule",
     "CreditNoteRefused",
     "CurrencyMismatch",
+    "HeldBack",
     "Instalment",
     "InvalidAdjustment",
     "InvalidRateCard",
@@ -94,6 +101,7 @@ __all__ = [
     "credited_entry_ids",
     "instalments_due",
     "milestone_invoice",
+    "monthly_schedule",
     "rate_card_violations",
     "rate_for",
     "rate_time_entry",

@@ -5,10 +5,14 @@
   is the fee minus the instalments before it: the schedule always adds up to the fee to the cent.
 * An instalment falls due on its date. A run bills every due instalment not yet billed, one line
   each, on one invoice; nothing due gives no invoice.
+* A fixed fee sold without milestones is billed monthly over the contract term by default
+  (`monthly_schedule`): equal instalments in minor units, the remainder spread one unit at a time
+  over the first months, due on the last day of each month, so the schedule adds up to the fee.
 """
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Collection, Sequence
 from datetime import date
 from decimal import Decimal
@@ -16,7 +20,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 from q2c.domain.billing.errors import InvalidSchedule
-from q2c.domain.billing.rounding import RoundingPolicy, require_minor_units, round_amount
+from q2c.domain.billing.rounding import RoundingPolicy, minor_unit, require_minor_units, round_amount
 from q2c.domain.billing.terms import check_phase
 from q2c.domain.model import BillingType, Contract, ContractPhase, Invoice, InvoiceLine
 from q2c.domain.money import Money
@@ -77,6 +81,37 @@ def schedule_from_percentages(phase: ContractPhase, plan: Sequence[tuple[date, D
     return BillingSchedule(phase_id=phase.id, fee=phase.amount, instalments=tuple(instalments))
 
 
+def _month_ends(start: date, end: date) -> list[date]:
+    out = []
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        out.append(date(year, month, calendar.monthrange(year, month)[1]))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def monthly_schedule(phase: ContractPhase, *, start: date, end: date) -> BillingSchedule:
+    """The phase fee in equal monthly instalments from the month of `start` to the month of `end`."""
+    where = f"billing schedule of phase {phase.id}"
+    if end < start:
+        raise InvalidSchedule(f"{where}: the term ends {end.isoformat()}, before it starts {start.isoformat()}")
+    require_minor_units(phase.amount, what=f"phase {phase.id} field amount")
+    if phase.amount.amount < 0:
+        raise InvalidSchedule(f"{where}: the fee {phase.amount} is negative")
+    months = _month_ends(start, end)
+    unit = minor_unit(phase.amount.currency)
+    units = int(phase.amount.amount / unit)
+    base, extra = divmod(units, len(months))
+    currency = phase.amount.currency
+    instalments = tuple(
+        Instalment(id=f"{phase.id}-{n}", number=n, due_date=due,
+                   percent=(Decimal(100) * (base + (1 if n <= extra else 0)) / units) if units else
+                   Decimal(100) / len(months),
+                   amount=Money(amount=(base + (1 if n <= extra else 0)) * unit, currency=currency))
+        for n, due in enumerate(months, start=1))
+    return BillingSchedule(phase_id=phase.id, fee=phase.amount, instalments=instalments)
+
+
 def instalments_due(schedule: BillingSchedule, *, as_of: date,
                     billed_instalment_ids: Collection[str] = ()) -> tuple[Instalment, ...]:
     """Instalments due on or before the date and not billed yet, in date order."""
@@ -99,7 +134,7 @@ def schedule_invoice(*, invoice_id: str, contract: Contract, phase: ContractPhas
         InvoiceLine(
             description=(f"Phase '{phase.name}' instalment {i.number} of {count} "
                          f"({i.percent:f}% of {schedule.fee}), due {i.due_date.isoformat()}"),
-            quantity=Decimal(1), unit_price=i.amount, amount=i.amount, phase_id=phase.id)
+            quantity=Decimal(1), unit_price=i.amount, amount=i.amount, phase_id=phase.id, instalment_id=i.id)
         for i in due)
     total = sum((i.amount.amount for i in due), Decimal(0))
     return Invoice(id=invoice_id, contract_id=contract.id, customer_id=contract.customer_id,

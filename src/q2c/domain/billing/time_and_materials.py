@@ -22,8 +22,9 @@ The run, in order:
    entry counts as billed: to bill its remainder after a cap increase, credit the invoice and
    re-run. A write-up or write-down on an entry wholly over the cap changes the reported overrun.
 
-Invariant (checked by property tests): billed total + unbillable over cap = the value of the
-billable time under the rounding policy, and billed_to_date + billed total never exceeds the cap.
+Invariant (checked by property tests): billed total - released + unbillable over cap = the value of
+the billable time offered under the rounding policy, and billed_to_date + billed total never exceeds
+the cap.
 """
 
 from __future__ import annotations
@@ -60,6 +61,16 @@ class SkippedEntry(BaseModel):
     reason: str
 
 
+class HeldBack(BaseModel):
+    """Value of a billed time entry that a not-to-exceed cap kept off its invoice, released when room allows."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    entry_id: str
+    work_date: date
+    amount: Money
+
+
 class TimeAndMaterialsRun(BaseModel):
     """The outcome of one T&M run for one phase: the invoice (if any) and everything left over."""
 
@@ -72,6 +83,8 @@ class TimeAndMaterialsRun(BaseModel):
     skipped: tuple[SkippedEntry, ...]
     value_of_time: Money  # billable time offered to the run, under the policy: billed + over cap
     explanation: str
+    released: tuple[HeldBack, ...] = ()  # amounts held back earlier that this run bills
+    held_back: tuple[HeldBack, ...] = ()  # what stays held back after it (earlier ones not released, new ones)
 
 
 def _time_line(item: RatedTime, phase: ContractPhase, exact: Decimal) -> InvoiceLine:
@@ -88,6 +101,15 @@ def _cap_line(item: RatedTime, phase: ContractPhase, excess: Decimal) -> Invoice
         description=(f"Not-to-exceed cap of phase '{phase.name}' reached: {excess:f} {item.currency} of "
                      f"time entry {item.entry_id} above the cap not billed"),
         quantity=Decimal(1), unit_price=price, amount=price, phase_id=phase.id, time_entry_ids=(item.entry_id,))
+
+
+def _release_line(held: HeldBack, phase: ContractPhase, amount: Decimal) -> InvoiceLine:
+    price = Money(amount=amount, currency=held.amount.currency)
+    return InvoiceLine(
+        description=(f"Released from the not-to-exceed cap of phase '{phase.name}': {amount:f} "
+                     f"{held.amount.currency} of time entry {held.entry_id} ({held.work_date.isoformat()}), billed "
+                     f"earlier and held back by the cap"),
+        quantity=Decimal(1), unit_price=price, amount=price, phase_id=phase.id, time_entry_ids=(held.entry_id,))
 
 
 def _adjustments_by_entry(adjustments: Sequence[Adjustment], currency: str,
@@ -116,6 +138,7 @@ def time_and_materials_invoice(
     policy: RoundingPolicy = RoundingPolicy(),
     billed_entry_ids: Collection[str] = (),
     adjustments: Sequence[Adjustment] = (),
+    held_back: Sequence[HeldBack] = (),
 ) -> TimeAndMaterialsRun:
     """Bill the phase's approved, billable, unbilled time up to its cap (see module docstring)."""
     check_phase(contract, phase, (BillingType.TIME_AND_MATERIALS,), run="time-and-materials run")
@@ -140,6 +163,13 @@ def time_and_materials_invoice(
         else:
             offered.append(item)
     by_entry = _adjustments_by_entry(adjustments, currency, {i.entry_id for i in offered})
+    for held in held_back:
+        require_currency(held.amount, currency, what=f"amount held back of time entry {held.entry_id}")
+        require_minor_units(held.amount, what=f"amount held back of time entry {held.entry_id}")
+        if held.amount.amount <= 0:
+            raise BillingError(f"amount held back of time entry {held.entry_id} is {held.amount}: it must be positive")
+        if held.entry_id in {i.entry_id for i in offered}:
+            raise BillingError(f"time entry {held.entry_id} is offered as unbilled time and as held back by the cap")
 
     per_line = policy.scope is RoundingScope.PER_LINE
     room = None if phase.cap is None else max(phase.cap.amount - billed_to_date.amount, Decimal(0))
@@ -148,6 +178,19 @@ def time_and_materials_invoice(
     billed: list[str] = []
     over: list[str] = []
     running = Decimal(0)
+    released: list[HeldBack] = []
+    still_held: list[HeldBack] = []
+    cap_line_at: tuple[int, RatedTime] | None = None
+    for held in sorted(held_back, key=lambda h: (h.work_date, h.entry_id)):
+        amount = held.amount.amount if room is None else min(held.amount.amount, max(room - running, Decimal(0)))
+        if amount > 0:
+            lines.append(_release_line(held, phase, amount))
+            released.append(held.model_copy(update={"amount": Money(amount=amount, currency=currency)}))
+            running += amount
+        if amount < held.amount.amount:
+            still_held.append(held.model_copy(update={"amount": Money(amount=held.amount.amount - amount,
+                                                                      currency=currency)}))
+    released_total = running
     for item in offered:
         exact = round_amount(item.exact_amount, currency, policy) if per_line else item.exact_amount
         value = exact + sum((a.signed for a in by_entry.get(item.entry_id, [])), Decimal(0))
@@ -164,25 +207,31 @@ def time_and_materials_invoice(
                      for adj in by_entry.get(item.entry_id, []))
         running += value
         if room is not None and running > room:
+            cap_line_at = (len(lines), item)  # what it holds back is known once the lines are settled
             lines.append(_cap_line(item, phase, running - room))
             over.append(item.entry_id)
             running = room
 
     value_of_time = value_under(worth, currency, policy)
     amounts, total = settle_lines([line.amount.amount for line in lines], currency, policy)
+    if cap_line_at is not None and amounts[cap_line_at[0]] < 0:
+        item = cap_line_at[1]
+        still_held.append(HeldBack(entry_id=item.entry_id, work_date=item.work_date,
+                                   amount=Money(amount=-amounts[cap_line_at[0]], currency=currency)))
     invoice = None
-    if billed:
+    if billed or released:
         invoice = Invoice(
             id=invoice_id, contract_id=contract.id, customer_id=contract.customer_id, invoice_date=invoice_date,
             currency=currency,
             lines=tuple(line.model_copy(update={"amount": Money(amount=a, currency=currency)})
                         for line, a in zip(lines, amounts, strict=True)),
             total=Money(amount=total, currency=currency))
-    over_cap = Money(amount=value_of_time - total, currency=currency)
+    over_cap = Money(amount=value_of_time - (total - released_total), currency=currency)
     run = TimeAndMaterialsRun(
         invoice=invoice, billed_entry_ids=tuple(billed), unbillable_over_cap=over_cap,
         over_cap_entry_ids=tuple(over), skipped=tuple(skipped),
-        value_of_time=Money(amount=value_of_time, currency=currency), explanation="")
+        value_of_time=Money(amount=value_of_time, currency=currency), explanation="",
+        released=tuple(released), held_back=tuple(still_held))
     return run.model_copy(update={"explanation": _explain(run, phase, billed_to_date, policy, offered)})
 
 
@@ -194,6 +243,9 @@ def _explain(run: TimeAndMaterialsRun, phase: ContractPhase, billed_to_date: Mon
              f"entries ({hours:f} h) for {total}."]
     if phase.cap is not None:
         parts.append(f"Not-to-exceed cap {phase.cap}, billed before this run {billed_to_date}.")
+    if run.released:
+        parts.append(f"Released {sum((h.amount.amount for h in run.released), Decimal(0)):f} held back by the cap "
+                     f"earlier (entries {', '.join(h.entry_id for h in run.released)}).")
     if run.over_cap_entry_ids:
         parts.append(f"{run.unbillable_over_cap} of time is above the cap and not billed "
                      f"(entries {', '.join(run.over_cap_entry_ids)}).")

@@ -24,7 +24,7 @@ from q2c.domain.revenue.errors import (
     RevenueError,
     UnbalancedEntry,
 )
-from q2c.domain.revenue.explain import explain_contract
+from q2c.domain.revenue.explain import explain_contract, explain_figures
 from q2c.domain.revenue.facts import (
     Billed,
     Collected,
@@ -39,7 +39,9 @@ from q2c.domain.revenue.facts import (
     billed_from_invoice,
     distinct_facts,
 )
-from q2c.domain.revenue.journal import AccountMap, FxRate, FxTable, check_balanced, journal_entries
+from q2c.domain.revenue.fx import FxRate, FxTable
+from q2c.domain.revenue.journal import AccountMap, check_balanced, journal_entries
+from q2c.domain.revenue.losses import ExpectedLoss
 from q2c.domain.revenue.modifications import (
     ContractModification,
     ModificationOutcome,
@@ -49,9 +51,11 @@ from q2c.domain.revenue.modifications import (
     choose_treatment,
 )
 from q2c.domain.revenue.obligations import (
+    ClosedPart,
     ContractChange,
     DiscountAttribution,
     MilestoneTarget,
+    ModificationBasis,
     PerformanceObligation,
     RecognitionMethod,
     RecognitionPolicy,
@@ -60,9 +64,11 @@ from q2c.domain.revenue.obligations import (
     StandaloneSellingPrice,
 )
 from q2c.domain.revenue.periods import Period, PeriodCalendar, Placement, periods_between
+from q2c.domain.revenue.price_changes import reestimate_variable
 from q2c.domain.revenue.recognition import ObligationRecognition, Recognition, RevenueLine, recognise
 from q2c.domain.revenue.reports import Rollforward, Waterfall, WaterfallRow, deferred_revenue_rollforward, waterfall
 from q2c.domain.revenue.schedule import PlannedRevenue, planned_schedule, recognise_periods
+from q2c.domain.revenue.snapshot import recognition_from_json, recognition_to_json
 from q2c.domain.revenue.transaction_price import (
     ConstraintJudgement,
     EstimateMethod,
@@ -70,12 +76,15 @@ from q2c.domain.revenue.transaction_price import (
     TransactionPrice,
     VariableConsideration,
 )
+from q2c.domain.revenue.translation import AdvanceLayer, FunctionalBalances, FunctionalPeriod
 
 __all__ = [
     "AccountMap",
+    "AdvanceLayer",
     "Allocation",
     "AllocationRefused",
     "Billed",
+    "ClosedPart",
     "Collected",
     "Completed",
     "ConstraintJudgement",
@@ -87,6 +96,9 @@ __all__ = [
     "DiscountAttribution",
     "EstimateChanged",
     "EstimateMethod",
+    "ExpectedLoss",
+    "FunctionalBalances",
+    "FunctionalPeriod",
     "FxRate",
     "FxTable",
     "HoursToDate",
@@ -95,6 +107,7 @@ __all__ = [
     "MilestoneReached",
     "MilestoneTarget",
     "MissingFxRate",
+    "ModificationBasis",
     "ModificationOutcome",
     "ModificationTreatment",
     "ObligationAllocation",
@@ -134,6 +147,7 @@ __all__ = [
     "deferred_revenue_rollforward",
     "distinct_facts",
     "explain_contract",
+    "explain_figures",
     "journal_entries",
     "milestone_facts",
     "opening_balances",
@@ -142,6 +156,9 @@ __all__ = [
     "portfolio",
     "recognise",
     "recognise_periods",
+    "recognition_from_json",
+    "recognition_to_json",
+    "reestimate_variable",
     "revenue_contract_from",
     "revenue_contract_id",
     "waterfall",

@@ -2,7 +2,8 @@
 
 Order of work, each step citing the standard:
 
-1. Obligations terminated by a prospective modification keep the revenue already recognised (25-13(a)).
+1. Parts closed by a modification keep what they earned under the terms before it (25-13(a) / 15.21(a)),
+   plus their share of a later change in variable consideration promised before it (32-45(a) / 15.90(a)).
 2. Right-to-invoice obligations take the consideration invoiced for them and nothing else: the
    variable hours-times-rate consideration relates entirely to them (32-40 / IFRS 15.85).
 3. Variable consideration that relates entirely to some obligations goes to those alone, on their
@@ -25,7 +26,14 @@ from dataclasses import dataclass
 from q2c.domain.money import Money
 from q2c.domain.revenue.errors import AllocationRefused, where
 from q2c.domain.revenue.minor_units import from_units, largest_remainder, to_units
-from q2c.domain.revenue.obligations import PerformanceObligation, RecognitionMethod, RevenueContract, SspBasis
+from q2c.domain.revenue.obligations import (
+    ModificationTreatment,
+    PerformanceObligation,
+    RecognitionMethod,
+    RevenueContract,
+    SspBasis,
+)
+from q2c.domain.revenue.price_changes import closed_part_changes, earlier_variable_ids
 
 
 @dataclass(frozen=True)
@@ -73,13 +81,22 @@ def allocate(rc: RevenueContract) -> Allocation:
     for ob in obs:
         ssp_units[ob.id] = None if ob.ssp.amount is None else to_units(ob.ssp.amount, what="ssp")
 
-    # 1. terminated parts keep what was recognised
+    # 1. closed parts keep what they earned, plus their share of later changes in earlier variable consideration
     terminated = [ob for ob in obs if ob.terminated_at is not None]
+    changes = closed_part_changes(rc)
     for ob in terminated:
         assert ob.terminated_at is not None
-        allocated[ob.id] = to_units(ob.terminated_at, what="terminated_at")
-        reasons[ob.id] = (f"satisfied part ended by a prospective modification: kept at the revenue recognised, "
-                          f"{ob.terminated_at} (ASC 606-10-25-13(a) / IFRS 15.21(a))")
+        kept = to_units(ob.terminated_at, what="terminated_at")
+        extra, why = changes.get(ob.id, (0, ""))
+        allocated[ob.id] = kept + extra
+        if ob.closed is not None:
+            reasons[ob.id] = (f"satisfied part closed by modification {ob.closed.modification_id} on "
+                              f"{ob.closed.on.isoformat()} ({ob.closed.paragraph}): kept at {ob.terminated_at}, what "
+                              f"it earned under the terms before it")
+        else:
+            reasons[ob.id] = f"satisfied part closed by a modification: kept at {ob.terminated_at}"
+        if extra:
+            reasons[ob.id] += f", plus {why}"
 
     # 2. right to invoice
     rti = [ob for ob in obs if ob.terminated_at is None and ob.method is RecognitionMethod.RIGHT_TO_INVOICE]
@@ -92,9 +109,11 @@ def allocate(rc: RevenueContract) -> Allocation:
     total = to_units(rc.price.total(), what=where(rc.id, field="transaction_price"))
     pool = total - sum(allocated.values())
 
-    # 3. variable consideration specific to some obligations
+    # 3. variable consideration specific to some obligations (not the earlier consideration of a new contract under
+    # 25-13(a): what of it was not yet recognised is part of the remaining price, allocated on SSPs at the modification)
+    earlier = earlier_variable_ids(rc)
     for vc in rc.price.variable:
-        if not vc.applies_to:
+        if not vc.applies_to or vc.id in earlier:
             continue
         amount = to_units(vc.included(), what="variable consideration")
         targets = [t for t in vc.applies_to if t in pool_ids]
@@ -213,7 +232,16 @@ def _allocate_pool(rc: RevenueContract, pool: int, pool_obs: list[PerformanceObl
             reasons[ob.id] = (f"relative standalone selling price {from_units(ssp_units[ob.id] or 0, cur)} / "
                               f"{from_units(ssp_total, cur)} of {from_units(pool, cur)} "
                               f"(ASC 606-10-32-31 / IFRS 15.76)")
-        if ssp_total != pool and len(priced) > 1:
+        basis = rc.basis
+        if basis is not None and basis.treatment is ModificationTreatment.TERMINATION_AND_NEW_CONTRACT:
+            if ssp_total != pool:
+                notes.append(
+                    f"the price left for the remaining obligations after modification {basis.modification_id}, "
+                    f"{from_units(pool, cur)} (consideration not yet recognised plus the modification's), is allocated "
+                    f"in proportion to their standalone selling prices at the modification date "
+                    f"({from_units(ssp_total, cur)}): the blended price of the new contract "
+                    f"(ASC 606-10-25-13(a) / IFRS 15.21(a), Example 5 Case B)")
+        elif ssp_total != pool and len(priced) > 1:
             kind = "discount" if ssp_total > pool else "premium"
             notes.append(f"{kind} of {from_units(abs(ssp_total - pool), cur)} spread over all obligations in "
                          f"proportion to their SSPs (ASC 606-10-32-36 / IFRS 15.81)")

@@ -1,10 +1,13 @@
 """Contract balances at a reporting date: receivable, contract asset, contract liability.
 
-Per contract, the net of revenue recognised and amounts billed is ONE position: a contract asset
-(unbilled revenue: performance ahead of billing) or a contract liability (deferred revenue: billing
-ahead of performance), never both (ASC 606-10-45-1..4 / IFRS 15.105-108). The receivable is what has
-been billed — an unconditional right to consideration — and not yet collected. Positions are not
-netted across contracts: a portfolio shows the sum of net assets and the sum of net liabilities.
+Per contract, revenue recognised against the consideration billed or received (whichever is more) is
+ONE position: a contract asset (performance ahead of billing and payment) or a contract liability
+(billing or payment ahead of performance), never both (ASC 606-10-45-1..4 / IFRS 15.105-108). The
+receivable is what has been billed — an unconditional right to consideration — and not yet collected;
+it is never negative: cash received beyond what was billed is an advance, part of the contract
+liability until it is billed or earned (IFRS 15 Example 38 Case A). Positions are not netted across
+contracts: a portfolio shows the sum of net assets and the sum of net liabilities. A provision for an
+expected loss is a separate liability, never netted with the position.
 
 A `Billed` fact is taken as the moment the right to consideration becomes unconditional; for a
 cancellable contract invoiced ahead of its due date, report the billing on the due date
@@ -18,8 +21,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from q2c.domain.money import Money
+from q2c.domain.revenue.minor_units import from_units, to_units
 from q2c.domain.revenue.periods import Period
 from q2c.domain.revenue.recognition import Recognition
+from q2c.domain.revenue.translation import ContractTotals
 
 
 class Position(StrEnum):
@@ -39,6 +44,8 @@ class ContractBalance:
     receivable: Money
     contract_asset: Money
     contract_liability: Money
+    cash_in_advance: Money  # collected beyond what was billed (within the net position)
+    loss_provision: Money  # expected losses not yet absorbed by progress (a separate liability)
 
     @property
     def position(self) -> Position:
@@ -50,30 +57,36 @@ class ContractBalance:
 
     @property
     def net(self) -> Money:
-        """Recognised less billed: positive is a contract asset, negative a contract liability."""
-        return self.recognised_to_date - self.billed_to_date
+        """Recognised less consideration billed or received: positive is a contract asset, negative a liability."""
+        return self.contract_asset - self.contract_liability
 
 
 def _balance(contract_id: str, period: Period, currency: str, recognised: Money, billed: Money,
-             collected: Money) -> ContractBalance:
-    net = recognised - billed
-    zero = Money.zero(currency)
+             collected: Money, provision: Money) -> ContractBalance:
+    totals = ContractTotals(to_units(billed, what="billed"), to_units(collected, what="collected"),
+                            to_units(recognised, what="recognised"))
+
+    def m(units: int) -> Money:
+        return from_units(units, currency)
+
     return ContractBalance(
         contract_id=contract_id, period=period, currency=currency, recognised_to_date=recognised,
-        billed_to_date=billed, collected_to_date=collected, receivable=billed - collected,
-        contract_asset=net if net.amount > 0 else zero, contract_liability=-net if net.amount < 0 else zero)
+        billed_to_date=billed, collected_to_date=collected, receivable=m(totals.receivable),
+        contract_asset=m(totals.asset), contract_liability=m(totals.liability),
+        cash_in_advance=m(max(totals.collected - totals.billed, 0)), loss_provision=provision)
 
 
 def balances(recognition: Recognition) -> ContractBalance:
     """Closing balances of the contract at the end of the recognition's period."""
     return _balance(recognition.contract_id, recognition.period, recognition.currency, recognition.cumulative,
-                    recognition.billed_to_date, recognition.collected_to_date)
+                    recognition.billed_to_date, recognition.collected_to_date, recognition.loss_provision)
 
 
 def opening_balances(recognition: Recognition) -> ContractBalance:
     """Balances at the start of the recognition's period (the previous period's closing, as posted)."""
     return _balance(recognition.contract_id, recognition.period.previous(), recognition.currency,
-                    recognition.previously, recognition.billed_before, recognition.collected_before)
+                    recognition.previously, recognition.billed_before, recognition.collected_before,
+                    recognition.loss_provision_before)
 
 
 @dataclass(frozen=True)

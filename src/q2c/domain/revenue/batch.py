@@ -3,7 +3,8 @@
 It computes the same numbers as the Decimal/Money reference (`allocation.allocate`,
 `methods.cumulative_spread`, `recognise` + `journal_entries` + `balances`) for contracts whose
 obligations are straight-line (by month or by day) — retainers and subscriptions, the bulk of a
-portfolio — and the tests check it against that reference value by value. Nothing here rounds
+portfolio — billed but without cash reported, and the tests check it against that reference value by
+value, with and without what earlier closes posted (the reference's `prior`). Nothing here rounds
 through floats: every operation is an integer multiply, floor division or comparison, with an
 explicit guard against int64 overflow.
 """
@@ -92,27 +93,41 @@ class MonthClose:
         return bool((lhs == rhs).all())
 
 
-def close_month(schedule: Units, billed: Units, column: Units) -> MonthClose:
+def _upto(cumulative: Units, col: Units) -> Units:
+    """cumulative[i, ..., col[i]] per row, 0 before the first column, the last column after the horizon."""
+    n, horizon = cumulative.shape[0], cumulative.shape[-1]
+    rows = np.arange(n)
+    clipped = np.clip(col, 0, horizon - 1)
+    taken = cumulative[rows, ..., clipped] if cumulative.ndim == 3 else cumulative[rows, clipped]
+    mask = (col >= 0)
+    return np.asarray(np.where(mask[:, None] if taken.ndim == 2 else mask, taken, 0), dtype=np.int64)
+
+
+def posted_through(schedule: Units, billed: Units, column: Units) -> tuple[Units, Units]:
+    """What a month-by-month close has posted before column `column[i]`: cumulative revenue per obligation
+    (n, k) and billed to date (n,), the fast-path counterpart of the prior recognition."""
+    col = np.asarray(column, dtype=np.int64) - 1
+    return _upto(np.cumsum(schedule, axis=2), col), _upto(np.cumsum(billed, axis=1), col)
+
+
+def close_month(schedule: Units, billed: Units, column: Units, *, posted_revenue: Units | None = None,
+                posted_billed: Units | None = None) -> MonthClose:
     """Close the month that is column `column[i]` of contract i's schedule (n, k, T) and billing (n, T).
 
     A column below 0 is a month before the contract starts; one at or past T is after it ends.
+    `posted_revenue` (n, k) and `posted_billed` (n,) are what the ledger holds from earlier closes
+    (`posted_through`, or the prior recognitions); without them nothing was posted before, as
+    `recognise` with no prior: the month then recognises everything earned to date.
     """
-    n, _, horizon = schedule.shape
-    cum = np.cumsum(schedule, axis=2)
-    cum_billed = np.cumsum(billed, axis=1)
-    rows = np.arange(n)
-
-    def upto(cumulative: Units, col: Units) -> Units:
-        clipped = np.clip(col, 0, horizon - 1)
-        taken = cumulative[rows, ..., clipped] if cumulative.ndim == 3 else cumulative[rows, clipped]
-        mask = (col >= 0)
-        return np.where(mask[:, None] if taken.ndim == 2 else mask, taken, 0)
-
+    n, k, _ = schedule.shape
     col = np.asarray(column, dtype=np.int64)
-    rec_now = upto(cum, col)  # (n, k)
-    rec_before = upto(cum, col - 1)
-    billed_now = upto(cum_billed, col)
-    billed_before = upto(cum_billed, col - 1)
+    rec_now = _upto(np.cumsum(schedule, axis=2), col)  # (n, k)
+    billed_now = _upto(np.cumsum(billed, axis=1), col)
+    rec_before = np.zeros((n, k), dtype=np.int64) if posted_revenue is None else \
+        np.asarray(posted_revenue, dtype=np.int64)
+    billed_before = np.zeros(n, dtype=np.int64) if posted_billed is None else np.asarray(posted_billed, dtype=np.int64)
+    if rec_before.shape != (n, k) or billed_before.shape != (n,):
+        raise ValueError(f"posted_revenue must be ({n}, {k}) and posted_billed ({n},)")
     net_before = rec_before.sum(axis=1) - billed_before
     net_now = rec_now.sum(axis=1) - billed_now
     asset_now = np.maximum(net_now, 0)

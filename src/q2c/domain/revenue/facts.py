@@ -35,7 +35,7 @@ class Billed(Fact):
 
 @dataclass(frozen=True)
 class Collected(Fact):
-    """Cash received from the customer against the contract's receivable."""
+    """Cash received from the customer: it settles the receivable, and beyond what was billed it is an advance."""
 
     amount: Money
 
@@ -55,7 +55,11 @@ class HoursToDate(Fact):
 
 @dataclass(frozen=True)
 class CostToDate(Fact):
-    """Cost incurred to date; `excluded` is the part that does not depict progress (uninstalled materials)."""
+    """Cost incurred to date; `excluded` is the part that does not depict progress (uninstalled materials).
+
+    `excluded` needs the obligation's estimate of such cost (`excluded_cost_estimate`, or `excluded_total`
+    on an estimate): without it the engine cannot apply ASC 606-10-55-21(b) and refuses the fact.
+    """
 
     cost: Decimal
     excluded: Decimal = Decimal(0)
@@ -109,20 +113,29 @@ def distinct_facts(facts: Iterable[ProgressFact]) -> list[ProgressFact]:
 def billed_from_invoice(invoice: Invoice, *, default_obligation: str | None = None) -> list[Billed]:
     """Billed facts from a posted invoice or credit note, one per phase, keyed by invoice and phase.
 
-    Lines without a phase go to `default_obligation`, or are refused naming the invoice line.
+    Each line counts with its own sign: a not-to-exceed cap line (negative on an invoice) reduces what
+    was billed, and a credit note, whose lines mirror the credited invoice's with negated amounts, counts
+    as it stands (so crediting a cap line adds it back). Lines without a phase go to
+    `default_obligation`, or are refused naming the invoice line; lines that do not add up to the
+    invoice total are refused naming the total.
     """
     if invoice.status is InvoiceStatus.DRAFT:
         return []
-    sign = Decimal(-1) if invoice.kind == "credit_note" else Decimal(1)
     by_phase: dict[str, Decimal] = {}
+    total = Decimal(0)
     for i, line in enumerate(invoice.lines):
         phase = line.phase_id or default_obligation
         if phase is None:
             raise InvalidFact(f"invoice {invoice.id} line {i} field phase_id: needed to know which performance "
                               f"obligation was billed")
-        amount = abs(line.amount.amount) * sign
-        by_phase[phase] = by_phase.get(phase, Decimal(0)) + amount
+        if line.amount.currency != invoice.currency:
+            raise InvalidFact(f"invoice {invoice.id} line {i} field amount: {line.amount.currency}, but the invoice "
+                              f"is in {invoice.currency}")
+        by_phase[phase] = by_phase.get(phase, Decimal(0)) + line.amount.amount
+        total += line.amount.amount
+    if invoice.total.currency != invoice.currency or invoice.total.amount != total:
+        raise InvalidFact(f"invoice {invoice.id} field total: {invoice.total}, but its lines add up to "
+                          f"{Money(amount=total, currency=invoice.currency)}")
     return [Billed(id=f"{invoice.id}:{phase}", obligation_id=phase, on=invoice.invoice_date,
                    amount=Money(amount=amount, currency=invoice.currency), invoice_id=invoice.id)
             for phase, amount in sorted(by_phase.items())]
-

@@ -56,6 +56,8 @@ class Inputs:
     control_on: date | None = None
     completed_on: date | None = None
     billed_units: int = 0
+    credited_units: int = 0  # the credit notes within billed_units (negative Billed facts), as a positive amount
+    excluded_fact: str = ""  # the CostToDate fact that reported `excluded_cost`
 
 
 @dataclass(frozen=True)
@@ -68,14 +70,21 @@ class Measure:
 
 
 def current_estimate(ob: PerformanceObligation, facts: Sequence[ProgressFact], cutoff: date) -> Estimate:
-    """The last estimate dated on or before `cutoff` (ties by fact id), else the inception estimate."""
+    """The last estimate dated on or before `cutoff` (ties by fact id), else the inception estimate.
+
+    A remaining part after a modification ignores estimates dated on or before the modification: they
+    belonged to the terms before it, and the part starts from the estimate the modification set.
+    """
     latest: EstimateChanged | None = None
     for fact in facts:
         if isinstance(fact, EstimateChanged) and fact.obligation_id == ob.facts_key and fact.on <= cutoff \
+                and (ob.estimates_after is None or fact.on > ob.estimates_after) \
                 and (latest is None or (fact.on, fact.id) >= (latest.on, latest.id)):
             latest = fact
     if latest is None:
-        return Estimate(ob.estimated_total, ob.excluded_cost_estimate, "inception estimate")
+        source = "inception estimate" if ob.estimates_after is None else \
+            f"estimate at the modification of {ob.estimates_after.isoformat()}"
+        return Estimate(ob.estimated_total, ob.excluded_cost_estimate, source)
     excluded = ob.excluded_cost_estimate if latest.excluded_total is None else latest.excluded_total
     return Estimate(latest.total, excluded,
                     f"estimate {latest.id} of {latest.on.isoformat()} ({latest.reason})")
@@ -84,11 +93,13 @@ def current_estimate(ob: PerformanceObligation, facts: Sequence[ProgressFact], c
 def inputs_as_of(ob: PerformanceObligation, facts: Sequence[ProgressFact], cutoff: date, currency: str) -> Inputs:
     """Cumulative inputs from the facts dated on or before `cutoff`; for 'to date' facts the latest wins."""
     hours = cost = excluded = units = None
+    excluded_fact = ""
     last: dict[str, tuple[date, str]] = {}
     milestones: dict[str, MilestoneStatus] = {}
     control_on = completed_on = None
-    billed = 0
+    billed = credited = 0
     valid_milestones = {m.id for m in ob.milestones}
+    transferred = set(ob.transferred_milestones)
     for fact in facts:
         if fact.obligation_id != ob.facts_key or fact.on > cutoff:
             continue
@@ -99,12 +110,17 @@ def inputs_as_of(ob: PerformanceObligation, facts: Sequence[ProgressFact], cutof
             if newer:
                 hours, last[kind] = fact.hours, key
         elif isinstance(fact, CostToDate):
+            if not Decimal(0) <= fact.excluded <= max(fact.cost, Decimal(0)):
+                raise InvalidFact(f"fact {fact.id} field excluded: {fact.excluded} must be between 0 and the cost to "
+                                  f"date {fact.cost}")
             if newer:
-                cost, excluded, last[kind] = fact.cost, fact.excluded, key
+                cost, excluded, excluded_fact, last[kind] = fact.cost, fact.excluded, fact.id, key
         elif isinstance(fact, UnitsDelivered):
             if newer:
                 units, last[kind] = fact.units, key
         elif isinstance(fact, MilestoneReached):
+            if fact.milestone_id in transferred:
+                continue  # reached before the modification: it belongs to the satisfied part
             if fact.milestone_id not in valid_milestones:
                 raise InvalidFact(f"fact {fact.id} field milestone_id: {fact.milestone_id} is not a milestone of "
                                   f"obligation {ob.id}")
@@ -119,10 +135,13 @@ def inputs_as_of(ob: PerformanceObligation, facts: Sequence[ProgressFact], cutof
             if fact.amount.currency != currency:
                 raise InvalidFact(f"fact {fact.id} field amount: {fact.amount.currency}, but the contract is in "
                                   f"{currency}")
-            billed += to_units(fact.amount, what=f"fact {fact.id} field amount")
+            amount = to_units(fact.amount, what=f"fact {fact.id} field amount")
+            billed += amount
+            credited += max(-amount, 0)
     return Inputs(hours=hours or Decimal(0), cost=cost or Decimal(0), excluded_cost=excluded or Decimal(0),
                   units=units or Decimal(0), milestones=tuple(sorted(milestones.items())), control_on=control_on,
-                  completed_on=completed_on, billed_units=billed)
+                  completed_on=completed_on, billed_units=billed, credited_units=credited,
+                  excluded_fact=excluded_fact)
 
 
 def ratable_schedule(ob: PerformanceObligation, allocated: int) -> list[tuple[Period, int]]:
@@ -145,6 +164,16 @@ def _straight_line(start: date, end: date, by_month: bool, allocated: int) -> tu
     return tuple(zip(periods, cumulative_spread(allocated, weights), strict=True))
 
 
+@lru_cache(maxsize=4096)
+def _running_straight_line(start: date, end: date, by_month: bool, allocated: int) -> tuple[int, ...]:
+    """Cumulative straight-line revenue at the end of each period of the term."""
+    out, running = [], 0
+    for _, units in _straight_line(start, end, by_month, allocated):
+        running += units
+        out.append(running)
+    return tuple(out)
+
+
 def cumulative_spread(total: int, weights: Sequence[int]) -> list[int]:
     """Split `total` over positions so that each running sum is round_half_up(total x running weight / all weight)."""
     weight_sum = sum(weights)
@@ -155,6 +184,18 @@ def cumulative_spread(total: int, weights: Sequence[int]) -> list[int]:
         out.append(cum - before)
         before = cum
     return out
+
+
+def closed_text(ob: PerformanceObligation) -> str:
+    """How a closed part was measured, in words."""
+    c = ob.closed
+    if c is None:
+        return f"satisfied part kept at {ob.terminated_at} (closed by a modification)"
+    text = (f"satisfied part closed by modification {c.modification_id} on {c.on.isoformat()} ({c.paragraph}): "
+            f"earned {c.earned} under the terms before it ({c.measured})")
+    if c.credit.amount:
+        text += f", less a credit of {c.credit} for what was already transferred"
+    return text
 
 
 def _round(value: Fraction, rounding: Rounding) -> int:
@@ -189,12 +230,14 @@ def measure(ob: PerformanceObligation, allocated: int | None, inputs: Inputs, es
             policy: RecognitionPolicy, currency: str) -> Measure:
     """Target cumulative revenue of `ob` as of `cutoff` from `inputs` under `estimate` and `allocated`."""
     if ob.terminated_at is not None:
-        units = to_units(ob.terminated_at, what="terminated_at")
-        return Measure(units, Fraction(1), "satisfied part closed by a prospective modification")
+        kept = to_units(ob.terminated_at, what="terminated_at") if allocated is None else allocated
+        return Measure(kept, Fraction(1), closed_text(ob))
     method = ob.method
     if method is RecognitionMethod.RIGHT_TO_INVOICE:
-        return Measure(inputs.billed_units, None,
-                       f"{from_units(inputs.billed_units, currency)} invoiced to date (right to invoice)")
+        text = f"{from_units(inputs.billed_units, currency)} invoiced to date"
+        if inputs.credited_units:
+            text += f", after credit notes of {from_units(inputs.credited_units, currency)}"
+        return Measure(inputs.billed_units, None, text + " (right to invoice)")
     assert allocated is not None
     if inputs.completed_on is not None and inputs.completed_on <= cutoff:
         return Measure(allocated, Fraction(1), f"fully satisfied on {inputs.completed_on.isoformat()}")
@@ -203,21 +246,23 @@ def measure(ob: PerformanceObligation, allocated: int | None, inputs: Inputs, es
             return Measure(allocated, Fraction(1), f"control transferred on {inputs.control_on.isoformat()}")
         return Measure(0, Fraction(0), "control not yet transferred")
     if method.ratable:
-        cum = sum(units for period, units in ratable_schedule(ob, allocated) if period.end <= cutoff)
         assert ob.start is not None and ob.end is not None
+        first, last, cut = Period.of(ob.start), Period.of(ob.end), Period.of(cutoff)
+        count = last.index - first.index + 1
+        ended = min(max(cut.index - first.index + (1 if cutoff >= cut.end else 0), 0), count)  # periods ended
+        running = _running_straight_line(ob.start, ob.end, method is RecognitionMethod.RATABLE_MONTHLY, allocated)
+        cum = running[ended - 1] if ended else 0
         if method is RecognitionMethod.RATABLE_MONTHLY:
-            months = periods_between(Period.of(ob.start), Period.of(ob.end))
-            elapsed = sum(1 for p in months if p.end <= cutoff)
-            return Measure(cum, Fraction(elapsed, len(months)),
-                           f"{elapsed} of {len(months)} months of service ({ob.start} to {ob.end}), straight line")
+            return Measure(cum, Fraction(ended, count),
+                           f"{ended} of {count} months of service ({ob.start} to {ob.end}), straight line")
         total_days = (ob.end - ob.start).days + 1
         elapsed_days = max(0, min((min(cutoff, ob.end) - ob.start).days + 1, total_days))
         return Measure(cum, Fraction(elapsed_days, total_days),
                        f"{elapsed_days} of {total_days} days of service ({ob.start} to {ob.end}), straight line")
     if method is RecognitionMethod.OUTPUT_MILESTONES:
         values = {m.id: to_units(m.value, what="milestone value") for m in ob.milestones}
-        counted = [mid for mid, status in inputs.milestones
-                   if policy.milestone_trigger is MilestoneStatus.COMPLETED or status is MilestoneStatus.ACCEPTED]
+        counted = [mid for mid, status in inputs.milestones if mid in values and
+                   (policy.milestone_trigger is MilestoneStatus.COMPLETED or status is MilestoneStatus.ACCEPTED)]
         p = _progress(Fraction(sum(values[m] for m in counted), sum(values.values())), policy)
         names = ", ".join(m.name for m in ob.milestones if m.id in counted) or "none"
         word = "accepted" if policy.milestone_trigger is MilestoneStatus.ACCEPTED else "reached"
@@ -238,6 +283,17 @@ def measure(ob: PerformanceObligation, allocated: int | None, inputs: Inputs, es
     # cost-to-cost
     done = inputs.cost - ob.input_baseline
     excluded_total = estimate.excluded_total
+    if inputs.excluded_cost > excluded_total:
+        if excluded_total == 0:
+            raise InvalidFact(
+                f"fact {inputs.excluded_fact} field excluded: {inputs.excluded_cost} of cost is reported as not "
+                f"depicting progress (e.g. uninstalled materials), but obligation {ob.id} has no estimate of such "
+                f"cost; set its excluded_cost_estimate (or excluded_total on an EstimateChanged fact) so the cost is "
+                f"left out of progress and recognised at zero margin (ASC 606-10-55-21(b) / IFRS 15.B19(b)), or "
+                f"report the cost without `excluded`")
+        raise InvalidFact(f"fact {inputs.excluded_fact} field excluded: {inputs.excluded_cost} is above the estimate "
+                          f"of excluded cost {excluded_total} for obligation {ob.id} ({estimate.source}); revise the "
+                          f"estimate (EstimateChanged with excluded_total)")
     if excluded_total == 0:
         p = _progress(_ratio(done, total), policy)
         return Measure(_round(allocated * p, policy.rounding), p,

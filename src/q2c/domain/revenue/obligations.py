@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -102,7 +103,10 @@ class StandaloneSellingPrice:
         if self.basis is SspBasis.RESIDUAL:
             return f"residual approach ({self.evidence})"
         if self.basis is SspBasis.EXPECTED_COST_PLUS_MARGIN:
-            return f"expected cost {self.cost} plus margin {self.margin} = {self.amount} ({self.evidence})"
+            if self.cost is None or self.margin is None:
+                return f"expected cost plus a margin: {self.amount} ({self.evidence})"
+            return (f"expected cost {self.cost} plus a margin of {self.margin * 100:f}% = {self.amount} "
+                    f"({self.evidence})")
         label = {SspBasis.OBSERVABLE: "observable price", SspBasis.ADJUSTED_MARKET: "adjusted market assessment",
                  SspBasis.CONTRACT_PRICE: "contract price"}[self.basis]
         return f"{label} {self.amount} ({self.evidence})"
@@ -115,6 +119,22 @@ class MilestoneTarget:
     id: str
     name: str
     value: Money
+
+
+@dataclass(frozen=True)
+class ClosedPart:
+    """The satisfied part of an obligation at a modification, kept at what it earned under the terms before it.
+
+    `earned` is measured as of the modification date (facts dated on or before it), so progress between
+    the last closed period and the modification belongs to the old terms (ASC 606-10-25-13 / IFRS 15.21).
+    """
+
+    modification_id: str
+    on: date
+    paragraph: str
+    earned: Money
+    credit: Money  # a concession on what was already transferred (Example 5 Case B), reducing revenue now
+    measured: str  # how `earned` was measured, in words
 
 
 @dataclass(frozen=True)
@@ -134,11 +154,45 @@ class PerformanceObligation:
     service_line: str | None = None
     measured_by: str | None = None  # whose progress facts measure it (a remaining part after a modification)
     input_baseline: Decimal = Decimal(0)  # inputs consumed before this obligation began
-    terminated_at: Money | None = None  # 25-13(a): the satisfied part, kept at the revenue recognised
+    terminated_at: Money | None = None  # the satisfied part at a modification, kept at the revenue it earned
+    closed: ClosedPart | None = None  # how and when `terminated_at` was fixed
+    estimates_after: date | None = None  # remaining part: estimate facts dated on or before belong to the old terms
+    transferred_milestones: tuple[str, ...] = ()  # remaining part: milestones reached before the modification
 
     @property
     def facts_key(self) -> str:
         return self.measured_by or self.id
+
+
+class ModificationTreatment(StrEnum):
+    SEPARATE_CONTRACT = "separate_contract"
+    TERMINATION_AND_NEW_CONTRACT = "termination_and_new_contract"
+    CUMULATIVE_CATCH_UP = "cumulative_catch_up"
+
+
+@dataclass(frozen=True)
+class ModificationBasis:
+    """What a later change in the transaction price is allocated to (ASC 606-10-32-45 / IFRS 15.90).
+
+    After a termination and new contract (25-13(a) / 15.21(a)), a change in variable consideration
+    promised before the modification goes to the obligations identified before it, on the basis of
+    `before`: the share of each obligation satisfied at the modification (`satisfied`) is recognised
+    on its closed part at once, the rest goes to the remaining obligations (15.90(a), Example 6). After
+    a modification that is part of the existing contract (25-13(b)), obligations already satisfied are
+    closed and a change goes only to those unsatisfied immediately after it (15.90(b)).
+    """
+
+    modification_id: str
+    on: date
+    treatment: ModificationTreatment
+    before: RevenueContract  # the version before the modification
+    satisfied: tuple[tuple[str, Fraction], ...] = ()  # earlier obligation -> share satisfied at the modification
+
+    def share_satisfied(self, obligation_id: str) -> Fraction:
+        for ob_id, share in self.satisfied:
+            if ob_id == obligation_id:
+                return share
+        return Fraction(0)
 
 
 class DiscountCriteria(StrEnum):
@@ -205,6 +259,7 @@ class RevenueContract:
     policy: RecognitionPolicy = field(default_factory=RecognitionPolicy)
     version: int = 1
     history: tuple[ContractChange, ...] = ()
+    basis: ModificationBasis | None = None  # the last modification, for changes in the price after it
 
     def __post_init__(self) -> None:
         check_currency(self.currency)
@@ -242,6 +297,14 @@ class RevenueContract:
             for target in self.discount.obligation_ids:
                 if target not in ids:
                     raise InvalidContract(f"{where(self.id, field='discount.obligation_ids')}: no obligation {target}")
+        if self.basis is not None:
+            kept = {vc.id for vc in self.price.variable}
+            for vc in self.basis.before.price.variable:
+                if vc.id not in kept:
+                    raise InvalidContract(
+                        f"revenue contract {self.id} variable consideration {vc.id} field price.variable: promised "
+                        f"before modification {self.basis.modification_id}, it must stay in the price (re-estimate "
+                        f"it, to zero if need be) so a change in it is allocated as ASC 606-10-32-45 requires")
 
     def _check_obligation(self, ob: PerformanceObligation) -> None:
         def bad(field_name: str, message: str) -> InvalidContract:
@@ -259,6 +322,12 @@ class RevenueContract:
             raise bad("ssp.amount", f"a {ob.ssp.basis.value} standalone selling price needs an amount")
         if not ob.ssp.evidence.strip():
             raise bad("ssp.evidence", "say what supports the standalone selling price")
+        if ob.ssp.basis is SspBasis.EXPECTED_COST_PLUS_MARGIN and (ob.ssp.cost is None or ob.ssp.margin is None):
+            raise bad("ssp.cost" if ob.ssp.cost is None else "ssp.margin",
+                      "an expected-cost-plus-margin price needs the expected cost and the margin it was built from "
+                      "(StandaloneSellingPrice.cost_plus_margin)")
+        if ob.closed is not None and ob.terminated_at is None:
+            raise bad("terminated_at", "a closed part needs the amount it is kept at")
         if ob.terminated_at is not None:
             return
         if ob.method.ratable:

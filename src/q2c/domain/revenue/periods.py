@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from q2c.domain.revenue.errors import PeriodClosed
 
@@ -48,11 +49,11 @@ class Period:
 
     @property
     def end(self) -> date:
-        return date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+        return _month_end(self.year, self.month)
 
     @property
     def days(self) -> int:
-        return calendar.monthrange(self.year, self.month)[1]
+        return _month_end(self.year, self.month).day
 
     @property
     def label(self) -> str:
@@ -78,6 +79,11 @@ class Period:
 
     def __str__(self) -> str:
         return self.label
+
+
+@lru_cache(maxsize=4096)
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
 
 
 def periods_between(first: Period, last: Period) -> list[Period]:

@@ -100,9 +100,10 @@ def waterfall(recognitions: Sequence[Recognition], *, contracts: Sequence[Revenu
 class Rollforward:
     """Deferred revenue (contract liabilities) for a period: opening + billings - revenue + reclass = closing.
 
-    Only contracts in a liability position at the opening or the closing take part; `reclassified`
-    is the movement of those contracts' contract assets (a contract crossing between asset and
-    liability), so the identity holds to the cent.
+    Only contracts in a liability position at the opening or the closing take part. `billings` is the
+    increase in consideration billed or received, whichever is more (cash received ahead of billing is
+    an advance too); `reclassified` is the movement of those contracts' contract assets (a contract
+    crossing between asset and liability), so the identity holds to the cent.
     """
 
     period: Period
@@ -115,7 +116,7 @@ class Rollforward:
     contracts: int
 
     def render(self) -> str:
-        rows = [("Opening deferred revenue", self.opening), ("Billings", self.billings),
+        rows = [("Opening deferred revenue", self.opening), ("Billings and advances received", self.billings),
                 ("Revenue recognised", -self.revenue_recognised),
                 ("Reclassified from/to contract assets", self.reclassified), ("Closing deferred revenue", self.closing)]
         return "\n".join(f"{label:<40}{money.amount:>18,}" for label, money in rows)
@@ -132,8 +133,10 @@ def deferred_revenue_rollforward(recognitions: Sequence[Recognition], *, period:
             continue
         cur = rec.currency
         prev = out.get(cur) or Rollforward(period, cur, *(Money.zero(cur),) * 5, 0)
+        received = (max(closing.billed_to_date, closing.collected_to_date)
+                    - max(opening.billed_to_date, opening.collected_to_date))
         out[cur] = Rollforward(
-            period, cur, prev.opening + opening.contract_liability, prev.billings + rec.billed_in_period,
+            period, cur, prev.opening + opening.contract_liability, prev.billings + received,
             prev.revenue_recognised + rec.revenue,
             prev.reclassified + (closing.contract_asset - opening.contract_asset),
             prev.closing + closing.contract_liability, prev.contracts + 1)

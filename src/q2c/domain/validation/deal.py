@@ -75,7 +75,33 @@ def deal_violations(opportunity: Opportunity, customers: Mapping[str, Customer],
             "Add the sold services as line items")
     for line in opportunity.lines:
         check_line(opportunity, line, ref, add)
+        check_line_terms(opportunity, line, add)
+    start = opportunity.start_date or opportunity.close_date
+    if opportunity.end_date is not None and opportunity.end_date < start:
+        add("Opportunity", opportunity.id, "end_date", "deal.end_before_start",
+            f"the deal ends {opportunity.end_date.isoformat()}, before it starts {start.isoformat()}",
+            "Correct the start or end date on the opportunity")
     return add.found
+
+
+def check_line_terms(opportunity: Opportunity, line: OpportunityLine, add: Findings) -> None:
+    """What billing and revenue recognition will need from the line, checked before anything is written."""
+    if line.billing_type is BillingType.FIXED_FEE:
+        if line.estimated_hours is None or line.estimated_hours <= 0:
+            add("OpportunityLineItem", line.id, "estimated_hours", "deal.estimated_hours_missing",
+                f"a fixed-fee line is recognised as its hours are worked, against the hours sold, but the line has "
+                f"{'none' if line.estimated_hours is None else line.estimated_hours}",
+                "Enter the estimated hours of the fixed fee on the line item (positive)")
+        if not line.milestones and opportunity.end_date is None:
+            add("Opportunity", opportunity.id, "end_date", "deal.end_date_missing",
+                f"line {line.id} is a fixed fee without milestones, billed in monthly instalments over the contract "
+                "term, but the deal has no end date",
+                "Set the contract's end date on the opportunity (or add the fee's milestones)")
+    if line.billing_type is BillingType.RETAINER and opportunity.end_date is None:
+        add("Opportunity", opportunity.id, "end_date", "deal.end_date_missing",
+            f"line {line.id} is a retainer, recognised straight line over the contract term, but the deal has no "
+            "end date", "Set the contract's end date on the opportunity")
+
 
 
 class Findings:

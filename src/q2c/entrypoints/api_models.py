@@ -1,0 +1,139 @@
+"""The HTTP API's request and response bodies, and the bounds every input is held to.
+
+Each bound exists so that a bad value is refused at the door with a 4xx naming the field, instead of
+reaching the database and failing there: ids are 64-bit signed integers on SQLite and PostgreSQL
+alike, filters are no wider than the columns they compare with, and PostgreSQL refuses NUL characters
+in text, so control characters are refused in every string an operator types.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+
+MAX_ID = 2**63 - 1  # the largest BIGINT (PostgreSQL) and INTEGER (SQLite) key
+MAX_REPLAY_IDS = 1000
+MAX_LIST_LIMIT = 10_000
+MAX_STATUS_LENGTH = 16  # the width of the exception status column
+MAX_RULE_LENGTH = 120  # ... of the rule column
+MAX_SYSTEM_LENGTH = 40  # ... of the system column
+MAX_ACTOR_LENGTH = 80  # ... of the audit trail's actor column
+MAX_API_BODY_BYTES = 1_000_000  # any request body but the webhook's (which has its own limit in the config)
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (PostgreSQL text cannot hold NUL)
+STATUS_PATTERN = r"^[a-z_]*$"
+PATTERN_MEANINGS = {PRINTABLE: "must not contain control characters",
+                    STATUS_PATTERN: "must be a status name (lowercase letters and _), such as open or replayed"}
+
+ExceptionId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+
+
+class RequestBody(BaseModel):
+    """A request body: unknown keys are refused, so a misspelt filter cannot widen or narrow a replay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReplayRequest(RequestBody):
+    corrected_payload: dict[str, Any] | None = Field(
+        default=None, description="Replay with this payload instead of the one the exception kept.")
+    actor: str = Field(default="api", min_length=1, max_length=MAX_ACTOR_LENGTH, pattern=PRINTABLE,
+                       description="Who replays, as the audit trail records it.")
+
+
+class BulkReplayRequest(RequestBody):
+    """Which open exceptions to replay; the filters combine (all must match)."""
+
+    ids: list[ExceptionId] | None = Field(default=None, max_length=MAX_REPLAY_IDS,
+                                          description=f"Exception ids, at most {MAX_REPLAY_IDS}.")
+    rule: str | None = Field(default=None, max_length=MAX_RULE_LENGTH, pattern=PRINTABLE,
+                             description="A rule name; `*` stands for any run of characters, nothing else "
+                                         "is a wildcard.")
+    system: str | None = Field(default=None, max_length=MAX_SYSTEM_LENGTH, pattern=PRINTABLE,
+                               description="The system the exceptions are about (salesforce, harvest, netsuite).")
+    actor: str = Field(default="api", min_length=1, max_length=MAX_ACTOR_LENGTH, pattern=PRINTABLE,
+                       description="Who replays, as the audit trail records it.")
+
+
+class ErrorDetail(BaseModel):
+    status: int = Field(description="The HTTP status, repeated for clients that only keep the body.")
+    code: str = Field(description="A stable machine-readable name: bad_request, not_found, validation_error, ...")
+    message: str = Field(description="What is wrong, in words a person can act on.")
+    field: str | None = Field(description="The input field at fault (`ids[2]`, `limit`), when there is one.")
+
+
+class ErrorResponse(BaseModel):
+    """The one shape of every error this API answers with."""
+
+    error: ErrorDetail
+
+
+class EndpointHealth(BaseModel):
+    system: str
+    endpoint: str
+    circuit: Literal["closed", "open", "half_open"]
+    requests: int
+    throttled: int
+    transient_failures: int
+    retries: int
+
+
+class Health(BaseModel):
+    """ok: nothing needs attention; degraded (still 200): the hub works but someone should look at
+    `reasons`; down (503): the hub cannot do its work at all."""
+
+    status: Literal["ok", "degraded", "down"]
+    reasons: list[str] = Field(description="One sentence per thing that needs attention; empty when ok.")
+    queue: dict[str, int] | None = Field(description="Work items by status; null when the database does not answer.")
+    exceptions: dict[str, int] | None = Field(description="Exceptions by status; null when the database does not "
+                                                          "answer.")
+    endpoints: list[EndpointHealth] = Field(description="Each vendor endpoint's circuit and counters.")
+
+
+class WebhookAccepted(BaseModel):
+    accepted: Literal[True]
+    duplicate: bool = Field(description="True when this deal was already received (nothing new was queued).")
+    opportunity_id: str = Field(serialization_alias="opportunityId", description="The 18-character Opportunity id.")
+
+
+class OpportunityWon(BaseModel):
+    """The webhook body (documentation only: the body is checked by hand after its signature)."""
+
+    opportunityId: str = Field(description="15- or 18-character Salesforce Opportunity id (starts with 006).")
+    isWon: Literal[True]
+
+
+class ExceptionSummary(BaseModel):
+    id: int
+    status: str
+    system: str
+    object: str
+    record_id: str
+    field: str | None
+    rule: str
+    message: str
+    action: str
+    retryable: bool
+    occurrences: int
+    work_kind: str
+    aggregate: str
+    correlation_id: str
+    created_at: AwareDatetime
+    replayed_as: int | None
+
+
+class ExceptionDetail(ExceptionSummary):
+    payload: dict[str, Any] = Field(description="What a replay re-delivers.")
+
+
+class ReplayOutcome(BaseModel):
+    exception_id: int
+    work_item_id: int | None = Field(description="The work item the replay queued; null when skipped.")
+    skipped: str | None = Field(description="Why nothing was queued (`already replayed`), or null.")
+
+
+class AuditVerification(BaseModel):
+    ok: bool
+    entries: int = Field(description="Entries verified before the first broken one (all of them when ok).")
+    first_bad_seq: int | None
+    reason: str

@@ -1,0 +1,234 @@
+"""In-memory systems behind the workflow ports, for fast tests of the service layer.
+
+Each fake keeps what a real system would keep (records by external id, time entries with their
+update stamps, invoice status) and nothing more, so the workflows run exactly as they do against
+the sandboxes, minus HTTP.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from q2c.config import HubConfig, parse_config
+from q2c.domain.model import (
+    BillingTerms,
+    BillingType,
+    Contract,
+    Customer,
+    Invoice,
+    InvoiceStatus,
+    JournalEntry,
+    Milestone,
+    MilestoneStatus,
+    Opportunity,
+    OpportunityLine,
+    Project,
+    ProjectStatus,
+    Resource,
+    TaxProfile,
+    TimeEntry,
+    TimeEntryStatus,
+)
+from q2c.domain.money import Money
+from q2c.store.db import create_db_engine, migrate
+from q2c.workflows.hub import Hub
+from q2c.workflows.ports import CrmChange, Deal, ProjectState, Timebill, TimePage, WriteResult
+
+
+def usd(amount: str | int) -> Money:
+    return Money.of(amount, "USD")
+
+
+@dataclass
+class FakeCrm:
+    opportunities: dict[str, Opportunity] = field(default_factory=dict)
+    customers: dict[str, Customer] = field(default_factory=dict)
+    written_back: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def won_deal_ids(self, since: datetime | None) -> list[tuple[str, datetime]]:
+        stamp = datetime(2026, 11, 2, tzinfo=UTC)
+        return [(o.id.removeprefix("SF-"), stamp) for o in self.opportunities.values() if o.is_won]
+
+    def deal(self, opportunity_id: str) -> Deal:
+        opportunity = self.opportunities[f"SF-{opportunity_id}"]
+        return Deal(opportunity=opportunity, customers=dict(self.customers))
+
+    def write_back(self, deal: Deal, *, customer_number: str, contract_id: str, project_id: str) -> None:
+        self.written_back[deal.opportunity.id] = {"customer": customer_number, "contract": contract_id,
+                                                  "project": project_id}
+
+    def opportunity_changes(self, after: int | None) -> list[CrmChange]:
+        return []
+
+    def erp_owned_fields(self) -> frozenset[str]:
+        return frozenset()
+
+    def complete_milestone(self, opportunity_id: str, milestone_id: str, on: date) -> None:
+        opp = self.opportunities[opportunity_id]
+        lines = tuple(line.model_copy(update={"milestones": tuple(
+            m.model_copy(update={"status": MilestoneStatus.COMPLETED, "completed_on": on}) if m.id == milestone_id
+            else m for m in line.milestones)}) for line in opp.lines)
+        self.opportunities[opportunity_id] = opp.model_copy(update={"lines": lines})
+
+
+@dataclass
+class FakeTracker:
+    """Time entries as the tracker holds them; every change stamps `source_updated_at` one second later."""
+
+    entries: dict[str, TimeEntry] = field(default_factory=dict)
+    clock: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def _stamp(self) -> datetime:
+        return datetime(2026, 11, 1, tzinfo=UTC) + timedelta(seconds=next(self.clock))
+
+    def log(self, project_id: str, task_code: str, resource_id: str, work_date: date, hours: str) -> str:
+        entry_id = f"HV-{next(self.ids)}"
+        self.entries[entry_id] = TimeEntry(id=entry_id, project_id=project_id, task_code=task_code,
+                                           resource_id=resource_id, work_date=work_date, hours=Decimal(hours),
+                                           status=TimeEntryStatus.SUBMITTED, source_updated_at=self._stamp())
+        return entry_id
+
+    def change(self, entry_id: str, **fields: Any) -> None:
+        self.entries[entry_id] = self.entries[entry_id].model_copy(
+            update={**fields, "source_updated_at": self._stamp()})
+
+    def approve(self, *entry_ids: str) -> None:
+        for entry_id in entry_ids:
+            self.change(entry_id, status=TimeEntryStatus.APPROVED)
+
+    def time_pages(self, since: datetime | None) -> Iterator[TimePage]:
+        changed = [e for e in self.entries.values() if since is None or e.source_updated_at > since]
+        if changed:
+            yield TimePage(sorted(changed, key=lambda e: e.id), [], max(e.source_updated_at for e in changed))
+
+    def reread(self, raw: Mapping[str, Any]) -> TimePage:
+        entry = self.entries.get(str(raw.get("id")))
+        return TimePage([entry] if entry is not None else [], [], None)
+
+    def set_up_project(self, project: Project, customer: Customer, contract: Contract,
+                       team: Sequence[Resource]) -> str:
+        return f"tracker-{project.id}"
+
+
+@dataclass
+class FakeErp:
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)  # record type -> external id -> record
+    employees: set[str] = field(default_factory=set)
+    closed_projects: set[str] = field(default_factory=set)
+
+    def _put(self, kind: str, external_id: str, record: Any) -> str:
+        self.records.setdefault(kind, {})[external_id] = record
+        return f"{kind}:{external_id}"
+
+    def upsert_customer(self, customer: Customer) -> str:
+        return self._put("customer", customer.id, customer)
+
+    def upsert_project(self, project: Project, contract: Contract) -> str:
+        return self._put("job", project.id, project)
+
+    def upsert_contract(self, contract: Contract, *, project_id: str) -> str:
+        return self._put("salesorder", contract.id, contract)
+
+    def project_states(self, project_ids: Sequence[str]) -> dict[str, ProjectState]:
+        return {p: ProjectState(ProjectStatus.CLOSED if p in self.closed_projects else ProjectStatus.OPEN)
+                for p in project_ids}
+
+    def upsert_timebills(self, timebills: Sequence[Timebill]) -> list[WriteResult]:
+        out = []
+        for t in timebills:
+            if t.rated.resource_id not in self.employees:
+                from q2c.domain.violations import Violation
+
+                out.append(WriteResult(t.entry.id, None, Violation(
+                    system="netsuite", object="employee", record_id=t.rated.resource_id, field="email",
+                    rule="time.employee_missing", message=f"no employee {t.rated.resource_id} (entry {t.entry.id})",
+                    action="Create the employee, then replay")))
+                continue
+            out.append(WriteResult(t.entry.id, self._put("timebill", t.entry.id, t)))
+        return out
+
+    def upsert_invoice(self, invoice: Invoice, *, legal_entity: str, project_id: str | None) -> str:
+        return self._put("invoice", invoice.id, invoice)
+
+    def invoice_states(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceStatus]:
+        return {i: InvoiceStatus.POSTED for i in invoice_ids if i in self.records.get("invoice", {})}
+
+    def post_journal_entry(self, entry: JournalEntry) -> str:
+        return self._put("journalentry", entry.id, entry)
+
+    def kind(self, name: str) -> dict[str, Any]:
+        return self.records.get(name, {})
+
+
+PEOPLE = {"alice@example.com": ("Alice", "Consultant"), "bob@example.com": ("Bob", "Architect")}
+
+
+def hub_config(tmp: Path, database: str) -> HubConfig:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = tmp / "key.pem"
+    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    return parse_config({
+        "database": database,
+        "systems": {"salesforce": {"login_url": "https://example.my.salesforce.com", "client_id": "id",
+                                   "client_secret": "secret"},
+                    "harvest": {"account_id": "1", "access_token": "token"},
+                    "netsuite": {"account_id": "1234567", "client_id": "id", "certificate_id": "cert",
+                                 "private_key_path": str(pem)}},
+        "legal_entities": [{"code": "US01", "name": "US01 Inc.", "currency": "USD", "timezone": "America/New_York"}],
+        "service_offerings": [{"code": "IMPL", "name": "Implementation", "tasks": [
+            {"code": "DESIGN", "name": "Design"}, {"code": "BUILD", "name": "Build"},
+            {"code": "INTERNAL", "name": "Internal", "billable": False}]}],
+        "rate_cards": [{"id": "RC-USD", "currency": "USD", "lines": [
+            {"role": "Consultant", "rate": "150.00", "cost_rate": "70.00", "effective_from": "2026-01-01"},
+            {"role": "Architect", "rate": "200.00", "cost_rate": "95.00", "effective_from": "2026-01-01"}]}],
+        "resources": [{"email": e, "name": n, "role": r} for e, (n, r) in PEOPLE.items()],
+    }, source="test")
+
+
+def customer() -> Customer:
+    return Customer(id="SF-001A", name="Acme", legal_entity="US01",
+                    tax_profile=TaxProfile(tax_id="US-1"), billing_terms=BillingTerms(payment_terms="Net 30"))
+
+
+def deal(*, cap: str = "12000.00", end: date = date(2027, 1, 31)) -> Opportunity:
+    """A T&M line under a not-to-exceed cap and a milestone line with two milestones."""
+    return Opportunity(
+        id="SF-006A", name="Acme cloud migration", customer_id="SF-001A", stage="Closed Won", is_won=True,
+        close_date=date(2026, 11, 2), start_date=date(2026, 11, 2), end_date=end, amount=usd("35000.00"),
+        legal_entity="US01", lines=(
+            OpportunityLine(id="SF-00kT", service_offering="IMPL", billing_type=BillingType.TIME_AND_MATERIALS,
+                            amount=usd("20000.00"), estimated_hours=Decimal(100), cap=usd(cap)),
+            OpportunityLine(id="SF-00kM", service_offering="IMPL", billing_type=BillingType.MILESTONE,
+                            amount=usd("15000.00"), milestones=(
+                                Milestone(id="SF-M1", name="Blueprint", amount=usd("5000.00")),
+                                Milestone(id="SF-M2", name="Go-live", amount=usd("10000.00"))))))
+
+
+@dataclass
+class FakeWorld:
+    hub: Hub
+    crm: FakeCrm
+    tracker: FakeTracker
+    erp: FakeErp
+
+
+def fake_world(tmp: Path, database: str | None = None, opportunity: Opportunity | None = None) -> FakeWorld:
+    url = database or f"sqlite:///{tmp / 'hub.sqlite'}"
+    engine = create_db_engine(url)
+    migrate(engine)
+    crm = FakeCrm({"SF-006A": opportunity or deal()}, {"SF-001A": customer()})
+    tracker = FakeTracker()
+    erp = FakeErp(employees=set(PEOPLE))
+    hub = Hub(engine=engine, config=hub_config(tmp, url), crm=crm, tracker=tracker, erp=erp)
+    return FakeWorld(hub, crm, tracker, erp)
