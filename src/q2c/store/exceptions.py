@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from q2c.domain.violations import Violation
 from q2c.store.db import as_utc, now
 from q2c.store.links import _chunks
-from q2c.store.schema import exception_subjects, exceptions
+from q2c.store.schema import exception_subjects, exceptions, work_items
 
 OPEN, REPLAYED, RESOLVED, IGNORED, WARNING = "open", "replayed", "resolved", "ignored", "warning"
 STATUSES = (OPEN, REPLAYED, RESOLVED, IGNORED, WARNING)
@@ -317,11 +317,20 @@ def _refresh_payload(conn: Connection, exception_id: int) -> None:
 
 
 def open_subject_ids(conn: Connection, *, entity: str, record_ids: Sequence[str] | None = None,
-                     except_rules: Sequence[str] = ()) -> set[str]:
-    """Record ids of this entity that an open exception holds up (not counting exceptions of `except_rules`)."""
+                     except_rules: Sequence[str] = (), in_flight: bool = False) -> set[str]:
+    """Record ids of this entity that an open exception holds up (not counting exceptions of `except_rules`).
+
+    With `in_flight`, also the records of exceptions replayed into work that has not finished yet: the
+    queue holds them until that work raises the exception again or puts them through.
+    """
+    held = sa.and_(exception_subjects.c.status == OPEN, exceptions.c.status == OPEN)
+    if in_flight:
+        unfinished = sa.select(work_items.c.id).where(work_items.c.status.in_(["pending", "running"]))
+        held = sa.or_(held, sa.and_(exception_subjects.c.status == REPLAYED, exceptions.c.status == REPLAYED,
+                                    exceptions.c.replayed_as.in_(unfinished)))
     query = sa.select(exception_subjects.c.record_id).join(
         exceptions, exceptions.c.id == exception_subjects.c.exception_id).where(
-        exception_subjects.c.entity == entity, exception_subjects.c.status == OPEN, exceptions.c.status == OPEN)
+        exception_subjects.c.entity == entity, held)
     if except_rules:
         query = query.where(exceptions.c.rule.not_in(list(except_rules)))
     if record_ids is None:

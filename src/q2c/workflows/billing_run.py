@@ -119,6 +119,8 @@ def bill_contract(hub: Hub, item: WorkItem) -> Effects | None:
         invoices = [Invoice.model_validate(r.payload) for r in
                     records.list_records(conn, entity="invoice", aggregate=f"contract:{contract_id}")]
         rated = unbilled_rated_time(conn, project.id) if project is not None else []
+        waiting = {r.canonical_id for r in records.list_records(conn, entity=ENTITY, aggregate=f"project:{project.id}",
+                                                                states=[OVER_CAP])} if project is not None else set()
         held = held_back_time(conn, project.id) if project is not None else {}
         calendar = load_calendar(conn, contract.legal_entity)
         broken = contract_violations(conn, contract)
@@ -130,7 +132,7 @@ def bill_contract(hub: Hub, item: WorkItem) -> Effects | None:
     for phase in contract.phases:
         if phase.billing_type is BillingType.TIME_AND_MATERIALS and project is not None:
             run.tm_phases.append(phase.id)
-            _bill_time(run, contract, phase, project, invoices, rated, held, taken)
+            _bill_time(run, contract, phase, project, invoices, rated, waiting, held, taken)
         elif phase.milestones:
             _bill_milestones(run, contract, phase, invoices)
         elif phase.billing_type is BillingType.FIXED_FEE:
@@ -148,7 +150,9 @@ def _dated(run: _Run, invoice: Invoice, taken: set[str]) -> Invoice:
 
 
 def _bill_time(run: _Run, contract: Contract, phase: ContractPhase, project: Project, invoices: Sequence[Invoice],
-               rated: Sequence[RatedTime], held: dict[str, tuple[str, HeldBack]], taken: set[str]) -> None:
+               rated: Sequence[RatedTime], waiting: set[str], held: dict[str, tuple[str, HeldBack]],
+               taken: set[str]) -> None:
+    """`waiting`: entries already over the cap; those this run does not bill stay over it (and named)."""
     phase_tasks = {t.code for t in project.tasks if t.phase_id in (None, phase.id)}
     offered = [r for r in rated if r.task_code in phase_tasks]
     holds = [h for code, h in held.values() if code in phase_tasks]
@@ -159,7 +163,7 @@ def _bill_time(run: _Run, contract: Contract, phase: ContractPhase, project: Pro
         invoice_id=_invoice_id(base, taken), contract=contract, phase=phase, rated=offered,
         billed_to_date=billed_to_date, invoice_date=run.asked, held_back=holds)
     invoice = _dated(run, result.invoice, taken) if result.invoice is not None else None
-    wholly_over = set(result.over_cap_entry_ids) - set(result.billed_entry_ids)
+    wholly_over = (set(result.over_cap_entry_ids) | waiting) - set(result.billed_entry_ids)
     run.billed.append(_Billed(invoice, phase, result.billed_entry_ids,
                               [r for r in offered if r.entry_id in wholly_over], result.held_back, result.released,
                               explanation=result.explanation))

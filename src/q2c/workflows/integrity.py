@@ -24,7 +24,8 @@ _STANDING = {SYNCED: Standing.UNBILLED, OVER_CAP: Standing.UNBILLED, BILLED: Sta
 def held_time(conn: Connection, project: Project) -> list[HeldTime]:
     """Every approved entry of the project as the hub holds it (entries waiting for approval are left out)."""
     rows = records.list_records(conn, entity=ENTITY, aggregate=f"project:{project.id}")
-    named = exception_store.open_subject_ids(conn, entity=ENTITY, record_ids=[r.canonical_id for r in rows])
+    named = exception_store.open_subject_ids(conn, entity=ENTITY, record_ids=[r.canonical_id for r in rows],
+                                             in_flight=True)
     phase_of = {t.code: t.phase_id for t in project.tasks}
     out = []
     for r in rows:

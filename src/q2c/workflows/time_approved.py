@@ -129,7 +129,7 @@ class _Plan:
     invalid: list[tuple[TimeEntry, list[Violation]]] = field(default_factory=list)
     project_problems: list[Violation] = field(default_factory=list)
     blocked: list[TimeEntry] = field(default_factory=list)  # approved entries held back by project_problems
-    unchanged: int = 0
+    unchanged: list[str] = field(default_factory=list)  # as posted: a duplicate, our own write, or an edit undone
 
 
 def _plan(item: WorkItem, active: Mapping[str, list[overrides.Override]]) -> _Plan:
@@ -180,7 +180,7 @@ def _check(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], projects:
         plan.hashes[entry.id] = digest
         prev = known.get(entry.id)
         if prev is not None and prev.content_hash == digest and prev.state in POSTED:
-            plan.unchanged += 1  # a duplicate delivery or our own write coming back
+            plan.unchanged.append(entry.id)  # a duplicate delivery, our own write coming back, or an edit undone
             continue
         if prev is not None and prev.state == BILLED:
             plan.invalid.append((entry, [_edited_after_billing(entry, prev)]))
@@ -296,7 +296,9 @@ def _effects(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], results
         problems: list[tuple[Violation, list[TimeEntry]]] = []
         warnings: list[Violation] = []
         posted: list[dict[str, Any]] = []  # one audit entry for the batch, listing each timebill before/after
-        settled: dict[str, list[int]] = {}  # entry -> the exceptions it still breaks after this delivery
+        # entry -> the exceptions it still breaks after this delivery; an entry back as it was posted (an edit
+        # or a withdrawal undone in the tracker) breaks none of them any more
+        settled: dict[str, list[int]] = {entry_id: [] for entry_id in plan.unchanged}
         for timebill in plan.to_send:
             entry = timebill.entry
             settled[entry.id] = []
@@ -386,7 +388,7 @@ def unbilled_rated_time(conn: Connection, project_id: str) -> list[RatedTime]:
                                             states=[SYNCED, OVER_CAP]) if "rated" in r.payload]
     # Time over a cap is held by its own `time.over_cap` exception and offered again to every run.
     held = exception_store.open_subject_ids(conn, entity=ENTITY, record_ids=[r.canonical_id for r in rows],
-                                            except_rules=[OVER_CAP_RULE])
+                                            except_rules=[OVER_CAP_RULE], in_flight=True)
     return [RatedTime.model_validate(r.payload["rated"]) for r in rows if r.canonical_id not in held]
 
 
