@@ -308,6 +308,26 @@ class RevenueAccounts(Strict):
     contract_liability: str = "2400 Deferred Revenue"
     revenue: str = "4000 Services Revenue"
     fx_rounding: str = "7990 FX Rounding"
+    cash: str = "1000 Cash"  # debited for the cash receipts q2c records (`q2c cash record`)
+    fx_gain_loss: str = "7980 Foreign Exchange Gain or Loss"  # remeasured receivables and contract assets
+    loss_provision: str = "2450 Provision for Contract Losses"  # expected losses on onerous contracts
+    loss_expense: str = "5900 Loss on Onerous Contracts"
+
+
+class FxRateSetting(Strict):
+    """1 unit of `from` is `rate` units of `to` from the day `on` (until a later rate)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_currency: str = Field(alias="from")
+    to_currency: str = Field(alias="to")
+    rate: Decimal = Field(gt=0)
+    on: date
+
+    @field_validator("from_currency", "to_currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        return check_currency(value)
 
 
 class HttpSettings(Strict):
@@ -330,6 +350,7 @@ class HubConfig(Strict):
     time: TimePolicy = TimePolicy()
     delivery: DeliverySettings = DeliverySettings()
     revenue_accounts: RevenueAccounts = RevenueAccounts()
+    fx_rates: tuple[FxRateSetting, ...] = ()  # dated rates, for entities whose functional currency differs
     http: HttpSettings = HttpSettings()
     payment_terms: tuple[str, ...] = ("Net 15", "Net 30", "Net 45", "Net 60", "Due on receipt")
     log_format: Literal["text", "json"] = "text"

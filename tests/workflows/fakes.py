@@ -173,7 +173,8 @@ class FakeErp:
 PEOPLE = {"alice@example.com": ("Alice", "Consultant"), "bob@example.com": ("Bob", "Architect")}
 
 
-def hub_config(tmp: Path, database: str) -> HubConfig:
+def hub_config(tmp: Path, database: str, *, functional: str = "USD",
+               fx_rates: Sequence[dict[str, str]] = ()) -> HubConfig:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = tmp / "key.pem"
     pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -185,7 +186,9 @@ def hub_config(tmp: Path, database: str) -> HubConfig:
                     "harvest": {"account_id": "1", "access_token": "token"},
                     "netsuite": {"account_id": "1234567", "client_id": "id", "certificate_id": "cert",
                                  "private_key_path": str(pem)}},
-        "legal_entities": [{"code": "US01", "name": "US01 Inc.", "currency": "USD", "timezone": "America/New_York"}],
+        "legal_entities": [{"code": "US01", "name": "US01 Inc.", "currency": functional,
+                            "timezone": "America/New_York"}],
+        "fx_rates": list(fx_rates),
         "service_offerings": [{"code": "IMPL", "name": "Implementation", "tasks": [
             {"code": "DESIGN", "name": "Design"}, {"code": "BUILD", "name": "Build"},
             {"code": "INTERNAL", "name": "Internal", "billable": False}]}],
@@ -223,12 +226,13 @@ class FakeWorld:
     erp: FakeErp
 
 
-def fake_world(tmp: Path, database: str | None = None, opportunity: Opportunity | None = None) -> FakeWorld:
+def fake_world(tmp: Path, database: str | None = None, opportunity: Opportunity | None = None,
+               **config: Any) -> FakeWorld:
     url = database or f"sqlite:///{tmp / 'hub.sqlite'}"
     engine = create_db_engine(url)
     migrate(engine)
     crm = FakeCrm({"SF-006A": opportunity or deal()}, {"SF-001A": customer()})
     tracker = FakeTracker()
     erp = FakeErp(employees=set(PEOPLE))
-    hub = Hub(engine=engine, config=hub_config(tmp, url), crm=crm, tracker=tracker, erp=erp)
+    hub = Hub(engine=engine, config=hub_config(tmp, url, **config), crm=crm, tracker=tracker, erp=erp)
     return FakeWorld(hub, crm, tracker, erp)

@@ -33,6 +33,7 @@ exceptions_app = typer.Typer(help="Work the exception queue.", no_args_is_help=T
 audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
 period_app = typer.Typer(help="Open and close accounting periods per legal entity.", no_args_is_help=True)
 revenue_app = typer.Typer(help="Revenue recognition, explained.", no_args_is_help=True)
+cash_app = typer.Typer(help="Cash received from customers (posted by the revenue close).", no_args_is_help=True)
 
 
 class _SandboxGroup(TyperGroup):
@@ -55,6 +56,7 @@ app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(audit_app, name="audit")
 app.add_typer(period_app, name="period")
 app.add_typer(revenue_app, name="revenue")
+app.add_typer(cash_app, name="cash")
 app.add_typer(sandbox_app, name="sandbox")
 
 console = Console()
@@ -216,8 +218,24 @@ def close(config: ConfigOption = Path("q2c.yaml"),
     except ConnectorError as exc:
         raise _connector_failure(exc, cfg) from None
     console.print(f"billing and revenue close run for {n} contracts as of {as_of}")
-    if _print_open_exceptions(hub.engine, limit=20):
+    broken = _report_rules(hub)
+    if _print_open_exceptions(hub.engine, limit=20) or broken:
         raise typer.Exit(1)
+
+
+def _report_rules(hub: Any) -> int:
+    """The controller's three rules over every contract, after a close: one line, or each broken rule."""
+    from q2c.workflows.accounts import account_map
+    from q2c.workflows.integrity import hub_violations
+
+    with hub.engine.connect() as conn:
+        broken = hub_violations(conn, account_map(hub))
+    if not broken:
+        console.print("checks: nothing lost, billing adds up, the GL equals the revenue engine")
+        return 0
+    for v in broken:
+        err.print(f"[red]check failed[/red] {escape(v.headline())}")
+    return len(broken)
 
 
 @app.command()
@@ -466,22 +484,61 @@ def period_reopen(legal_entity: str, period: Annotated[str, typer.Argument(help=
 
 @revenue_app.command("explain")
 def revenue_explain(contract_id: str, period: Annotated[str, typer.Argument(help="YYYY-MM")],
-                    config: ConfigOption = Path("q2c.yaml")) -> None:
-    """Explain one contract's revenue for a period in plain words: allocation, progress, catch-ups."""
+                    config: ConfigOption = Path("q2c.yaml"),
+                    as_json: Annotated[bool, typer.Option("--json", help="The figures as data.")] = False) -> None:
+    """Explain one contract's revenue for a period in plain words (or as data): allocation, progress, catch-ups."""
     from q2c.domain.revenue import Period
     from q2c.entrypoints.wiring import build_hub
-    from q2c.workflows.revenue_close import explain
+    from q2c.workflows.revenue_close import explain, explain_data
 
     try:
         parsed = Period.parse(period)
     except ValueError as exc:
         err.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from None
-    text = explain(build_hub(_config(config)), contract_id, parsed)
-    if text is None:
+    hub = build_hub(_config(config))
+    found = explain_data(hub, contract_id, parsed) if as_json else explain(hub, contract_id, parsed)
+    if found is None:
         err.print(f"[red]contract {escape(contract_id)} is not known to q2c[/red]")
         raise typer.Exit(1)
-    console.print(escape(text))
+    if isinstance(found, dict):
+        print(json.dumps(found, indent=2))
+    else:
+        console.print(escape(found))
+
+
+@cash_app.command("record")
+def cash_record(contract_id: str, amount: Annotated[str, typer.Argument(help="Amount received, e.g. 5000.00")],
+                currency: Annotated[str, typer.Argument(help="ISO 4217 code of the payment, e.g. USD")],
+                received: Annotated[str, typer.Option("--date", help="Day the cash was received (YYYY-MM-DD).")],
+                receipt_id: Annotated[str, typer.Option("--id", help="The payment's own id (bank reference).")],
+                reference: Annotated[str, typer.Option(help="What the payment says it is for.")] = "",
+                config: ConfigOption = Path("q2c.yaml"),
+                actor: Annotated[str, typer.Option(help="Who records it (audit trail).")] =
+                os.environ.get("USER", "cli")) -> None:
+    """Record cash received against a contract: the next revenue close posts it (an advance is a contract
+    liability until earned)."""
+    from decimal import Decimal, InvalidOperation
+
+    from q2c.domain.money import Money, UnknownCurrency
+    from q2c.entrypoints.wiring import build_hub
+    from q2c.workflows.revenue_close import record_cash
+
+    try:
+        money = Money.of(Decimal(amount), currency.upper())
+        on = date.fromisoformat(received)
+    except (InvalidOperation, UnknownCurrency, ValueError) as exc:
+        err.print(f"[red]cash receipt {escape(receipt_id)}: {escape(str(exc) or 'not an amount')}[/red] "
+                  "(amount like 5000.00, an ISO currency, --date YYYY-MM-DD)")
+        raise typer.Exit(2) from None
+    try:
+        fresh = record_cash(build_hub(_config(config)), contract_id=contract_id, receipt_id=receipt_id, amount=money,
+                            received_on=on, reference=reference, actor=f"cli:{actor}")
+    except ValueError as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"cash receipt {escape(receipt_id)}: {money} on {on} for {escape(contract_id)}"
+                  + ("" if fresh else " (already recorded)"))
 
 
 PortOption = Annotated[int, typer.Option(min=0, max=65535, help="Port on the interface (0: any free port).")]

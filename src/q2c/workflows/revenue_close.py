@@ -14,6 +14,7 @@ Journal entry ids derive from contract and period, so a re-run upserts, never do
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -25,7 +26,9 @@ from sqlalchemy.engine import Connection
 from q2c.domain.model import Contract, Invoice, JournalEntry, Project
 from q2c.domain.money import Money
 from q2c.domain.revenue import (
-    AccountMap,
+    Collected,
+    FxRate,
+    FxTable,
     HoursToDate,
     Period,
     PeriodCalendar,
@@ -33,8 +36,10 @@ from q2c.domain.revenue import (
     Recognition,
     RecognitionMethod,
     RevenueContract,
+    RevenueError,
     billed_from_invoice,
     explain_contract,
+    explain_figures,
     journal_entries,
     milestone_facts,
     recognise,
@@ -48,28 +53,78 @@ from q2c.engine.worker import Effects, Rejected
 from q2c.store import audit, links, records
 from q2c.store import exceptions as exception_store
 from q2c.store.queue import WorkItem
+from q2c.workflows.accounts import account_map
 from q2c.workflows.billing_run import with_current_milestones
 from q2c.workflows.hub import Hub
+from q2c.workflows.integrity import JOURNAL, RECOGNITION, gl_violation, posted_revenue
 from q2c.workflows.periods import PERIOD, load_calendar, set_period_state
 from q2c.workflows.time_approved import ENTITY as TIME_ENTITY
 from q2c.workflows.time_approved import POSTED
 
 KIND = "revenue.contract"
-RECOGNITION = "revenue_recognition"
-JOURNAL = "journal_entry"
 
-__all__ = ["KIND", "PERIOD", "close_contract", "contract_revenue", "enqueue_revenue_close", "explain",
-           "load_calendar", "set_period_state"]
+__all__ = ["KIND", "PERIOD", "account_map", "close_contract", "contract_revenue", "enqueue_revenue_close", "explain",
+           "explain_data", "load_calendar", "posted_revenue", "set_period_state"]
 
 
 def enqueue_revenue_close(hub: Hub, *, period_end: date) -> int:
     return hub.enqueue_per_contract(KIND, period_end=period_end.isoformat())
 
 
-def account_map(hub: Hub) -> AccountMap:
-    a = hub.config.revenue_accounts
-    return AccountMap(revenue=a.revenue, contract_asset=a.contract_asset, contract_liability=a.contract_liability,
-                      billing=a.receivable, fx_rounding=a.fx_rounding)
+def fx_table(hub: Hub) -> FxTable:
+    return FxTable(tuple(FxRate(r.from_currency, r.to_currency, r.rate, r.on) for r in hub.config.fx_rates))
+
+
+def functional_currency(hub: Hub, contract: Contract) -> str | None:
+    """The legal entity's currency when it is not the contract's (the books are kept in it), else None."""
+    entity = hub.config.legal_entity(contract.legal_entity)
+    return entity.currency if entity is not None and entity.currency != contract.currency else None
+
+
+CASH = "cash_receipt"
+
+
+def record_cash(hub: Hub, *, contract_id: str, receipt_id: str, amount: Money, received_on: date,
+                reference: str, actor: str) -> bool:
+    """Record a payment received from the customer against a contract; False when it was recorded already.
+
+    The next revenue close posts it (debit cash, credit the receivable, or the contract liability for an
+    advance) and counts it in the contract's balances. A receipt id names one payment: recording it
+    again with other figures is refused.
+    """
+    payload = {"id": receipt_id, "contract_id": contract_id, "amount": str(amount.amount),
+               "currency": amount.currency, "received_on": received_on.isoformat(), "reference": reference}
+    with hub.engine.begin() as conn:
+        contract = records.get_record(conn, entity="contract", canonical_id=contract_id)
+        if contract is None:
+            raise ValueError(f"contract {contract_id} is not known to q2c")
+        if contract.payload["currency"] != amount.currency:
+            raise ValueError(f"cash receipt {receipt_id} field amount: {amount.currency}, but contract {contract_id} "
+                             f"is in {contract.payload['currency']}")
+        if amount.amount <= 0:
+            raise ValueError(f"cash receipt {receipt_id} field amount: {amount} must be above zero")
+        if amount.amount != amount.rounded().amount:
+            raise ValueError(f"cash receipt {receipt_id} field amount: {amount.amount} has more decimals than "
+                             f"{amount.currency} allows")
+        known = records.get_record(conn, entity=CASH, canonical_id=receipt_id)
+        if known is not None:
+            if known.payload != payload:
+                raise ValueError(f"cash receipt {receipt_id} is already recorded with other figures "
+                                 f"({known.payload['amount']} {known.payload['currency']} on "
+                                 f"{known.payload['received_on']}); give the new payment its own id")
+            return False
+        records.upsert_records(conn, [records.Record(CASH, receipt_id, f"contract:{contract_id}", "recorded", 1,
+                                                     content_hash(payload), payload)])
+        audit.append(conn, [audit.AuditEntry(actor=actor, system="q2c", action="cash_receipt", entity="contract",
+                                             record_id=contract_id, correlation_id=uuid.uuid4().hex,
+                                             after=payload)])
+    return True
+
+
+def cash_facts(conn: Connection, contract_id: str) -> list[Collected]:
+    return [Collected(id=f"cash:{r.canonical_id}", obligation_id="", on=date.fromisoformat(r.payload["received_on"]),
+                      amount=Money.of(r.payload["amount"], r.payload["currency"]))
+            for r in records.list_records(conn, entity=CASH, aggregate=f"contract:{contract_id}")]
 
 
 @dataclass(frozen=True)
@@ -142,6 +197,7 @@ def contract_revenue(hub: Hub, contract_id: str, period: Period, *, check_open: 
         prior, earlier_hours = _prior(conn, contract_id, period)
         revenue_contract = revenue_contract_from(contract)
         hours_now = hours_to_date(conn, project, revenue_contract, period)
+        cash = cash_facts(conn, contract_id)
     if check_open and not calendar.is_open(period):
         raise Rejected([Violation(
             system="q2c", object="period", record_id=f"{contract.legal_entity}:{period.label}", field=None,
@@ -158,8 +214,17 @@ def contract_revenue(hub: Hub, contract_id: str, period: Period, *, check_open: 
     facts: list[ProgressFact] = [f for inv in invoices for f in billed_from_invoice(inv)]
     facts += list(milestone_facts(contract))
     facts += hours_facts
-    recognition = recognise(revenue_contract, facts, period=period, prior=prior,
-                            calendar=calendar if check_open else None)
+    facts += cash
+    functional = functional_currency(hub, contract)
+    try:
+        recognition = recognise(revenue_contract, facts, period=period, prior=prior,
+                                calendar=calendar if check_open else None, functional_currency=functional,
+                                fx=fx_table(hub) if functional is not None else None)
+    except RevenueError as exc:
+        raise Rejected([Violation(
+            system="q2c", object="contract", record_id=contract.id, field=None, rule="revenue.refused",
+            message=f"the revenue engine cannot recognise {contract.id} for {period}: {exc}",
+            action="Correct what the message names (a rate, a fact, the contract's terms), then replay")]) from None
     return ContractRevenue(contract, project.id if project is not None else None, invoices, revenue_contract,
                            recognition, calendar, prior, facts, hours_facts)
 
@@ -172,36 +237,12 @@ def explain(hub: Hub, contract_id: str, period: Period) -> str | None:
     return explain_contract(revenue.revenue_contract, revenue.recognition)
 
 
-def revenue_accounts(accounts: AccountMap) -> set[str]:
-    return {accounts.revenue, *accounts.revenue_by_service_line.values(), *accounts.revenue_by_method.values()}
-
-
-def posted_revenue(conn: Connection, contract_id: str, currency: str, accounts: AccountMap,
-                   *, before: Period | None = None) -> Money:
-    """Revenue in the journal entries q2c posted for the contract (credits less debits on revenue accounts)."""
-    total = Money.zero(currency)
-    names = revenue_accounts(accounts)
-    for r in records.list_records(conn, entity=JOURNAL, aggregate=f"contract:{contract_id}", states=["posted"]):
-        entry = JournalEntry.model_validate(r.payload)
-        if before is not None and Period.of(entry.entry_date) >= before:
-            continue
-        for line in entry.lines:
-            if line.account in names and line.credit.currency == currency:
-                total = total + line.credit - line.debit
-    return total
-
-
-def gl_violation(contract: Contract, *, engine_cumulative: Money, posted: Money, period: Period) -> Violation | None:
-    """The GL must equal the engine: revenue posted before `period` is what was recognised up to it."""
-    if posted == engine_cumulative:
+def explain_data(hub: Hub, contract_id: str, period: Period) -> dict[str, Any] | None:
+    """The same figures as data (`q2c revenue explain --json`)."""
+    revenue = contract_revenue(hub, contract_id, period, check_open=False)
+    if revenue is None:
         return None
-    diff = engine_cumulative - posted
-    return Violation(
-        system="q2c", object="contract", record_id=contract.id, field="revenue", rule="integrity.gl_mismatch",
-        message=f"journal entries posted for {contract.id} before {period} hold revenue {posted}, but the revenue "
-                f"engine recognised {engine_cumulative} up to then: {diff} apart; nothing was posted for {period}",
-        action="Compare the contract's revenue journal entries in the ERP with `q2c revenue explain`; correct the "
-               "journal in the ERP or restore the posted recognition, then replay")
+    return explain_figures(revenue.revenue_contract, revenue.recognition)
 
 
 def close_contract(hub: Hub, item: WorkItem) -> Effects | None:
@@ -218,7 +259,8 @@ def close_contract(hub: Hub, item: WorkItem) -> Effects | None:
     if mismatch is not None:
         raise Rejected([mismatch])
     dims = {"legal_entity": contract.legal_entity, "project": revenue.project_id or "", "contract": contract.id}
-    entries = journal_entries(revenue.recognition, accounts=accounts, dimensions=dims, calendar=calendar)
+    entries = journal_entries(revenue.recognition, accounts=accounts, dimensions=dims, calendar=calendar,
+                              functional_currency=functional_currency(hub, contract))
     posted = {e.id: hub.erp.post_journal_entry(e) for e in entries}
     return _effects(hub, item, contract, revenue, entries, posted)
 
