@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -136,6 +137,7 @@ class DemoWorld:
     servers: dict[str, SandboxServer] = field(init=False, default_factory=dict)
     ids: dict[str, str] = field(init=False, default_factory=dict)
     config: HubConfig = field(init=False)
+    settings: dict[str, Any] = field(init=False, default_factory=dict)  # the config as a firm would write it
 
     def start(self, *, database: str | None = None) -> DemoWorld:
         self.salesforce = salesforce_sandbox(long_poll_seconds=0.5)
@@ -147,12 +149,18 @@ class DemoWorld:
         assert self.netsuite.private_key_pem is not None
         key_path.write_text(self.netsuite.private_key_pem)
         refs = self.netsuite.account_references().model_dump()
-        self.config = parse_config(demo_settings(
+        self.settings = demo_settings(
             database=database or f"sqlite:///{self.workdir / 'q2c.sqlite'}",
             salesforce_url=self.servers["salesforce"].url, harvest_url=self.servers["harvest"].url,
-            netsuite_url=self.servers["netsuite"].url, netsuite_key_path=key_path, netsuite_references=refs))
+            netsuite_url=self.servers["netsuite"].url, netsuite_key_path=key_path, netsuite_references=refs)
+        self.config = parse_config(self.settings)
         self._seed()
         return self
+
+    def write_config(self, path: Path) -> Path:
+        """The world's config as a YAML file, for driving it with `q2c` commands."""
+        path.write_text(yaml.safe_dump(self.settings, sort_keys=False))
+        return path
 
     def stop(self) -> None:
         for server in self.servers.values():

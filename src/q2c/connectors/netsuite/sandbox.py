@@ -193,6 +193,10 @@ class NetSuiteState:
             ("account", "32", {"acctnumber": "2400", "acctname": "Deferred Revenue"}),
             ("account", "33", {"acctnumber": "4000", "acctname": "Services Revenue"}),
             ("account", "34", {"acctnumber": "7990", "acctname": "FX Rounding"}),
+            ("account", "35", {"acctnumber": "1000", "acctname": "Cash"}),
+            ("account", "36", {"acctnumber": "7980", "acctname": "Foreign Exchange Gain or Loss"}),
+            ("account", "37", {"acctnumber": "2450", "acctname": "Provision for Contract Losses"}),
+            ("account", "38", {"acctnumber": "5900", "acctname": "Loss on Onerous Contracts"}),
         ]
         now = datetime.now(UTC)
         for rtype, rid, values in setup:
