@@ -65,6 +65,28 @@ class ScenarioWorld(DemoWorld):
                 self.netsuite.state.seed("employee", {"firstName": first, "lastName": last, "email": email,
                                                       "entityId": f"{first} {last}"})
 
+    def add_deal(self, name: str, lines: list[dict[str, Any]], *, account: str | None = None,
+                 end: str | None = "2027-01-31", **fields: Any) -> str:
+        """Another won deal for the account; `lines` are OpportunityLineItem fields, a "milestones" key in one
+        holds its Opportunity_Milestone__c records (Name, Amount__c)."""
+        org = self.salesforce.state
+        account_id = account or next(a["Id"] for a in org.records("Account") if a["Name"] == "Acme Industrial")
+        opp = org.create("Opportunity", {"Name": name, "AccountId": account_id, "StageName": "Closed Won",
+                                         "CloseDate": "2026-11-02", "CurrencyIsoCode": "USD", "Legal_Entity__c": "US01",
+                                         "Start_Date__c": "2026-11-02", **({"End_Date__c": end} if end else {}),
+                                         **fields})
+        for line in lines:
+            milestones = line.pop("milestones", [])
+            line_id = org.create("OpportunityLineItem", {"OpportunityId": opp, "CurrencyIsoCode": "USD", **line})
+            for m in milestones:
+                org.create("Opportunity_Milestone__c", {"Opportunity__c": opp, "Line_Item_Id__c": line_id,
+                                                        "Status__c": "Pending", "CurrencyIsoCode": "USD", **m})
+        return str(opp)
+
+    @staticmethod
+    def project_code(opportunity_id: str) -> str:
+        return f"P-{opportunity_id[-12:]}"
+
     # --- what people do in the vendors' systems -----------------------------------------------------------
     def approve(self, *entry_ids: int) -> None:
         self.harvest.state.approve(list(entry_ids))

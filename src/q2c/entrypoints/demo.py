@@ -172,10 +172,11 @@ class DemoWorld:
     def _seed(self) -> None:
         self.ids.update(seed_demo(self.salesforce, self.harvest, self.netsuite))
 
-    def log_time(self, who: str, task: str, day: str, hours: str, *, notes: str = "") -> int:
-        """A person logs time in Harvest on the demo project (as they would in the Harvest app)."""
+    def log_time(self, who: str, task: str, day: str, hours: str, *, notes: str = "", project_code: str = "P-") -> int:
+        """A person logs time in Harvest on the demo project, or the one whose code starts with `project_code`
+        (as they would in the Harvest app)."""
         state = self.harvest.state
-        project = next(p for p in state.projects.values() if p["code"].startswith("P-"))
+        project = next(p for p in state.projects.values() if p["code"].startswith(project_code))
         task_id = next(t["id"] for t in state.tasks.values() if t["name"] == task)
         user_id = int(self.ids[f"harvest_user:{who}"])
         if not any(a["project"]["id"] == project["id"] and a["user"]["id"] == user_id
