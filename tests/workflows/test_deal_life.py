@@ -172,3 +172,43 @@ def test_three_months_of_a_deal(tmp_path: Path) -> None:
     rules_hold(w)
     total_billed = sum((i.total.amount for i in invoices(w).values()), Decimal(0))
     assert total_billed == Decimal("27000.00") == sum(revenue(w, p) for p in ("2026-11", "2026-12", "2027-01"))
+
+
+def test_time_over_the_cap_is_billed_and_its_exception_closes_once_the_cap_is_raised(tmp_path: Path) -> None:
+    """Cap 3,000. Alice 5 x 8 h x 150 = 6,000 in November: 3,000 billed (the third entry crosses, 600 held back),
+    entries four and five wholly over: `time.over_cap` 3,000 on three entries. The cap is then raised to 7,000
+    (as an approved change order does): December's run releases the 600 first, then bills 1,200 + 1,200:
+    3,000 more, 6,000 in all, and the exception closes by itself."""
+    from fakes import deal
+
+    from q2c.domain.model import Contract
+    from q2c.engine.hashing import content_hash
+
+    w = fake_world(tmp_path, opportunity=deal(cap="3000.00"))
+    poll_won_deals(w.hub)
+    drain(w.hub)
+    week = [w.tracker.log(P, "BUILD", "alice@example.com", date(2026, 11, d), "8") for d in (2, 3, 4, 5, 6)]
+    w.tracker.approve(*week)
+    sync(w)
+    close(w, date(2026, 11, 30))
+    with w.hub.engine.connect() as conn:
+        (over,) = exception_store.search(conn, rule="time.over_cap")
+    assert "USD 3,000.00" in over.violation.message and len(over.open_subjects) == 3
+    rules_hold(w)
+
+    with w.hub.engine.begin() as conn:
+        stored = records.get_record(conn, entity="contract", canonical_id=C)
+        assert stored is not None
+        contract = Contract.model_validate(stored.payload)
+        phases = (contract.phases[0].model_copy(update={"cap": usd("7000.00")}), *contract.phases[1:])
+        payload = contract.model_copy(update={"phases": phases}).model_dump(mode="json")
+        records.upsert_records(conn, [records.Record("contract", C, stored.aggregate, stored.state,
+                                                     stored.schema_version, content_hash(payload), payload)])
+    close(w, date(2026, 12, 31))
+    december = invoices(w)[f"INV-{C}-1-20261231"]
+    assert december.total == usd("3000.00")
+    assert [line.amount for line in december.lines] == [usd("600.00"), usd("1200.00"), usd("1200.00")]
+    assert "Released from the not-to-exceed cap" in december.lines[0].description
+    assert open_rules(w) == []
+    assert sum((i.total.amount for i in invoices(w).values()), Decimal(0)) == Decimal("6000.00")
+    rules_hold(w)
