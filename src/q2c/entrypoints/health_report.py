@@ -21,13 +21,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import TypeAdapter
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from q2c.entrypoints.api_models import EndpointHealth, Health
 from q2c.store import exceptions as exception_store
 from q2c.store import queue
-from q2c.store.db import now
-from q2c.store.schema import exceptions, work_items
 
 log = logging.getLogger("q2c.api")
 
@@ -43,32 +41,12 @@ class HubFigures:
     overdue_retries: int
 
 
-def dead_awaiting_replay(conn: Connection) -> int:
-    """Dead work items whose exception is still open: nobody has fixed and replayed them yet.
-    Walks the open exceptions (the status index), not the whole history of dead items."""
-    query = (sa.select(sa.func.count(sa.distinct(exceptions.c.work_item_id)))
-             .select_from(exceptions.join(work_items, work_items.c.id == exceptions.c.work_item_id))
-             .where(exceptions.c.status == exception_store.OPEN, work_items.c.status == queue.DEAD))
-    return int(conn.execute(query).scalar_one())
-
-
-def overdue_retries(conn: Connection, *, older_than: timedelta) -> int:
-    """Retries due longer than `older_than` ago that no worker took: rescheduled items past their time,
-    and items whose worker's lease ran out (the worker died) without another taking them over."""
-    cutoff = now() - older_than
-    waiting = sa.and_(work_items.c.status == queue.PENDING, work_items.c.attempts >= 1,
-                      work_items.c.available_at < cutoff)
-    abandoned = sa.and_(work_items.c.status == queue.RUNNING, work_items.c.lease_until < cutoff)
-    query = sa.select(sa.func.count()).select_from(work_items).where(sa.or_(waiting, abandoned))
-    return int(conn.execute(query).scalar_one())
-
-
 def read_figures(engine: Engine, *, overdue_after: timedelta) -> HubFigures:
     """The hub's own figures; raises SQLAlchemyError when the database does not answer."""
     with engine.connect() as conn:
         return HubFigures(queue=queue.counts(conn), exceptions=exception_store.counts(conn),
-                          dead_awaiting_replay=dead_awaiting_replay(conn),
-                          overdue_retries=overdue_retries(conn, older_than=overdue_after))
+                          dead_awaiting_replay=queue.dead_awaiting_replay(conn),
+                          overdue_retries=queue.overdue_retries(conn, older_than=overdue_after))
 
 
 def _amount(n: int, singular: str, plural: str) -> str:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from q2c.store.db import is_postgres, now
-from q2c.store.schema import work_items
+from q2c.store.schema import exceptions, work_items
 
 PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
 
@@ -155,3 +155,23 @@ def next_available_at(conn: Connection) -> datetime | None:
     value = conn.execute(sa.select(sa.func.min(work_items.c.available_at))
                          .where(work_items.c.status == PENDING)).scalar()
     return value if isinstance(value, datetime) else None
+
+
+def dead_awaiting_replay(conn: Connection) -> int:
+    """Dead work items whose exception is still open: nobody has fixed and replayed them yet.
+    Walks the open exceptions (the status index), not the whole history of dead items."""
+    query = (sa.select(sa.func.count(sa.distinct(exceptions.c.work_item_id)))
+             .select_from(exceptions.join(work_items, work_items.c.id == exceptions.c.work_item_id))
+             .where(exceptions.c.status == "open", work_items.c.status == DEAD))
+    return int(conn.execute(query).scalar_one())
+
+
+def overdue_retries(conn: Connection, *, older_than: timedelta) -> int:
+    """Retries due longer than `older_than` ago that no worker took: rescheduled items past their time,
+    and items whose worker's lease ran out (the worker died) without another taking them over."""
+    cutoff = now() - older_than
+    waiting = sa.and_(work_items.c.status == PENDING, work_items.c.attempts >= 1,
+                      work_items.c.available_at < cutoff)
+    abandoned = sa.and_(work_items.c.status == RUNNING, work_items.c.lease_until < cutoff)
+    query = sa.select(sa.func.count()).select_from(work_items).where(sa.or_(waiting, abandoned))
+    return int(conn.execute(query).scalar_one())
