@@ -36,7 +36,7 @@ from q2c.domain.billing import (
 )
 from q2c.domain.model import BillingType, Contract, ContractPhase, Invoice, MilestoneStatus, Project
 from q2c.domain.money import Money
-from q2c.domain.revenue import PeriodCalendar, Placement
+from q2c.domain.revenue import Placement
 from q2c.domain.violations import Violation
 from q2c.engine.hashing import content_hash
 from q2c.engine.worker import Effects, Rejected
@@ -141,7 +141,7 @@ def bill_contract(hub: Hub, item: WorkItem) -> Effects | None:
         if b.invoice is not None:
             b.erp_ref = hub.erp.upsert_invoice(b.invoice, legal_entity=contract.legal_entity,
                                                project_id=project.id if project is not None else None)
-    return _effects(hub, item, contract, run, calendar)
+    return _effects(hub, item, contract, run)
 
 
 def _dated(run: _Run, invoice: Invoice, taken: set[str]) -> Invoice:
@@ -226,7 +226,7 @@ def _over_cap_violation(contract: Contract, phase: ContractPhase, over: Sequence
                "next billing run then bills it and this exception closes by itself")
 
 
-def _effects(hub: Hub, item: WorkItem, contract: Contract, run: _Run, calendar: PeriodCalendar) -> Effects | None:
+def _effects(hub: Hub, item: WorkItem, contract: Contract, run: _Run) -> Effects | None:
     def write(conn: Connection) -> None:
         trail: list[audit.AuditEntry] = []
         held_now: dict[str, list[int]] = {}  # entry -> over-cap exceptions holding it after this run

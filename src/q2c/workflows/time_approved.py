@@ -237,7 +237,7 @@ def _check(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], projects:
                 if rated.billable and phase is None:
                     problems.append(_no_billable_phase(entry, project, contract))
                 else:
-                    if phase is not None and phase.billing_type not in BILLED_BY_THE_HOUR:
+                    if phase is not None and not bills_by_the_hour(phase):
                         rated = rated.model_copy(update={"billable": False})  # covered by the phase's fee
                     plan.to_send.append(Timebill(entry, rated, task.id if task is not None else None))
                     continue
