@@ -225,6 +225,33 @@ class FakeWorld:
     tracker: FakeTracker
     erp: FakeErp
 
+    def set_up(self) -> None:
+        """The won deal is polled and set up."""
+        from q2c.entrypoints.wiring import drain
+        from q2c.workflows.project_setup import poll_won_deals
+
+        poll_won_deals(self.hub)
+        drain(self.hub)
+
+    def sync(self) -> None:
+        """One time poll, and everything it queued delivered."""
+        from q2c.entrypoints.wiring import drain
+        from q2c.workflows.time_approved import poll_time
+
+        poll_time(self.hub)
+        drain(self.hub)
+
+    def close(self, on: date) -> None:
+        """`q2c close --date on`: the billing run, then the revenue close."""
+        from q2c.entrypoints.wiring import drain
+        from q2c.workflows.billing_run import enqueue_billing
+        from q2c.workflows.revenue_close import enqueue_revenue_close
+
+        enqueue_billing(self.hub, invoice_date=on)
+        drain(self.hub)
+        enqueue_revenue_close(self.hub, period_end=on)
+        drain(self.hub)
+
 
 def fake_world(tmp: Path, database: str | None = None, opportunity: Opportunity | None = None,
                **config: Any) -> FakeWorld:

@@ -14,24 +14,14 @@ from q2c.domain.revenue import check_balanced
 from q2c.entrypoints.wiring import drain
 from q2c.store import exceptions as exception_store
 from q2c.store import records
-from q2c.workflows.billing_run import enqueue_billing
-from q2c.workflows.project_setup import poll_won_deals
-from q2c.workflows.revenue_close import enqueue_revenue_close, record_cash
+from q2c.workflows.revenue_close import record_cash
 from q2c.workflows.time_approved import poll_time
 
 C, P = "C-006A", "P-006A"
 
 
-def set_up(w: FakeWorld) -> None:
-    poll_won_deals(w.hub)
-    drain(w.hub)
 
 
-def close(w: FakeWorld, on: date) -> None:
-    enqueue_billing(w.hub, invoice_date=on)
-    drain(w.hub)
-    enqueue_revenue_close(w.hub, period_end=on)
-    drain(w.hub)
 
 
 def journal(w: FakeWorld, entry_id: str) -> JournalEntry:
@@ -53,7 +43,7 @@ def test_an_advance_is_a_contract_liability_until_it_is_earned(tmp_path: Path) -
     Nov 20 and invoiced: revenue 5,000, billed 5,000, collected 5,000. The advance settles the invoice:
     Dr cash 5,000 / Cr revenue 5,000, receivable and contract liability end at nil. Recorded twice: once."""
     w = fake_world(tmp_path)
-    set_up(w)
+    w.set_up()
     receipt = {"contract_id": C, "receipt_id": "WIRE-1", "amount": usd("5000.00"), "received_on": date(2026, 11, 10),
                "reference": "advance", "actor": "controller"}
     assert record_cash(w.hub, **receipt)  # type: ignore[arg-type]
@@ -64,7 +54,7 @@ def test_an_advance_is_a_contract_liability_until_it_is_earned(tmp_path: Path) -
         record_cash(w.hub, **{**receipt, "receipt_id": "WIRE-2", "amount": usd("1").model_copy(  # type: ignore[arg-type]
             update={"currency": "EUR"})})
     w.crm.complete_milestone("SF-006A", "SF-M1", date(2026, 11, 20))
-    close(w, date(2026, 11, 30))
+    w.close(date(2026, 11, 30))
     entry = journal(w, f"JE-REV-{C}-2026-11")
     check_balanced(entry)
     moved = {a: v for a, v in amounts(entry).items() if v}
@@ -76,12 +66,12 @@ def test_books_in_another_currency_get_a_balanced_functional_entry(tmp_path: Pat
     8 h x 150 = USD 1,200 invoiced and recognised; functional EUR 1,080 both ways, balanced."""
     w = fake_world(tmp_path, functional="EUR", fx_rates=[{"from": "USD", "to": "EUR", "rate": "0.9",
                                                           "on": "2026-11-01"}])
-    set_up(w)
+    w.set_up()
     entry_id = w.tracker.log(P, "BUILD", "alice@example.com", date(2026, 11, 3), "8")
     w.tracker.approve(entry_id)
     poll_time(w.hub)
     drain(w.hub)
-    close(w, date(2026, 11, 30))
+    w.close(date(2026, 11, 30))
     with w.hub.engine.connect() as conn:
         assert exception_store.search(conn) == []
     usd_entry, eur_entry = journal(w, f"JE-REV-{C}-2026-11"), journal(w, f"JE-REV-{C}-2026-11-EUR")
@@ -94,12 +84,12 @@ def test_books_in_another_currency_get_a_balanced_functional_entry(tmp_path: Pat
 
 def test_a_missing_rate_is_an_exception_naming_the_contract(tmp_path: Path) -> None:
     w = fake_world(tmp_path, functional="EUR")
-    set_up(w)
+    w.set_up()
     entry_id = w.tracker.log(P, "BUILD", "alice@example.com", date(2026, 11, 3), "8")
     w.tracker.approve(entry_id)
     poll_time(w.hub)
     drain(w.hub)
-    close(w, date(2026, 11, 30))
+    w.close(date(2026, 11, 30))
     with w.hub.engine.connect() as conn:
         (row,) = exception_store.search(conn, rule="revenue.refused")
         assert records.list_records(conn, entity="journal_entry") == []

@@ -16,21 +16,13 @@ from q2c.store import exceptions as exception_store
 from q2c.store import records
 from q2c.workflows.billing_run import enqueue_billing
 from q2c.workflows.handlers import corrections
-from q2c.workflows.project_setup import poll_won_deals
 from q2c.workflows.revenue_close import enqueue_revenue_close
-from q2c.workflows.time_approved import poll_time
 
 C, P = "C-006A", "P-006A"
 
 
-def set_up(w: FakeWorld) -> None:
-    poll_won_deals(w.hub)
-    drain(w.hub)
 
 
-def sync(w: FakeWorld) -> None:
-    poll_time(w.hub)
-    drain(w.hub)
 
 
 def rewrite(w: FakeWorld, entity: str, record_id: str, payload: dict[str, object], state: str | None = None) -> None:
@@ -46,10 +38,10 @@ def test_an_entry_held_without_an_exception_stops_the_contracts_billing(tmp_path
     """Alice's 8 h (1,200) is posted; then her record says "invalid" with no exception naming it. The billing
     run refuses the contract: no invoice, and `integrity.unaccounted` names the entry."""
     w = fake_world(tmp_path)
-    set_up(w)
+    w.set_up()
     entry = w.tracker.log(P, "BUILD", "alice@example.com", date(2026, 11, 3), "8")
     w.tracker.approve(entry)
-    sync(w)
+    w.sync()
     with w.hub.engine.connect() as conn:
         rec = records.get_record(conn, entity="time_entry", canonical_id=entry)
     assert rec is not None
@@ -67,10 +59,10 @@ def test_a_journal_that_disagrees_with_the_engine_stops_the_next_revenue_close(t
     December close refuses to post: `integrity.gl_mismatch` says the GL holds 1,000 but the engine recognised
     1,200, 200 apart, and no December journal entry is written."""
     w = fake_world(tmp_path)
-    set_up(w)
+    w.set_up()
     entry = w.tracker.log(P, "BUILD", "alice@example.com", date(2026, 11, 3), "8")
     w.tracker.approve(entry)
-    sync(w)
+    w.sync()
     for on in (date(2026, 11, 30),):
         enqueue_billing(w.hub, invoice_date=on)
         drain(w.hub)
@@ -98,7 +90,7 @@ def test_billable_time_on_a_task_of_no_phase_is_an_exception_and_can_be_moved(tm
     billable 8 h on it would never be invoiced, so it is `time.no_billable_phase`, naming the task and the
     entry. Corrected to DESIGN (a T&M task) from the queue, it is posted and billed: 8 x 150 = 1,200."""
     w = fake_world(tmp_path)
-    set_up(w)
+    w.set_up()
     with w.hub.engine.connect() as conn:
         rec = records.get_record(conn, entity="project", canonical_id=P)
     assert rec is not None
@@ -107,7 +99,7 @@ def test_billable_time_on_a_task_of_no_phase_is_an_exception_and_can_be_moved(tm
     rewrite(w, "project", P, project.model_copy(update={"tasks": tasks}).model_dump(mode="json"))
     entry = w.tracker.log(P, "BUILD", "alice@example.com", date(2026, 11, 3), "8")
     w.tracker.approve(entry)
-    sync(w)
+    w.sync()
     with w.hub.engine.connect() as conn:
         (row,) = exception_store.search(conn)
     assert (row.violation.rule, row.violation.record_id) == ("time.no_billable_phase", f"{P}-BUILD")

@@ -21,27 +21,17 @@ from q2c.engine.replay import CorrectionRefused, replay
 from q2c.entrypoints.wiring import drain
 from q2c.store import exceptions as exception_store
 from q2c.store import records
-from q2c.workflows.billing_run import enqueue_billing
 from q2c.workflows.handlers import corrections
 from q2c.workflows.integrity import all_violations
 from q2c.workflows.periods import set_period_state
 from q2c.workflows.project_setup import poll_won_deals
-from q2c.workflows.revenue_close import account_map, enqueue_revenue_close, posted_revenue
-from q2c.workflows.time_approved import poll_time
+from q2c.workflows.revenue_close import account_map, posted_revenue
 
 P, C = "P-006A", "C-006A"
 
 
-def sync(w: FakeWorld) -> None:
-    poll_time(w.hub)
-    drain(w.hub)
 
 
-def close(w: FakeWorld, on: date) -> None:
-    enqueue_billing(w.hub, invoice_date=on)
-    drain(w.hub)
-    enqueue_revenue_close(w.hub, period_end=on)
-    drain(w.hub)
 
 
 def invoices(w: FakeWorld) -> dict[str, Invoice]:
@@ -100,7 +90,7 @@ def test_three_months_of_a_deal(tmp_path: Path) -> None:
     fee_time = tracker.log(P, "DESIGN-2", "bob@example.com", date(2026, 11, 6), "10")
     dan = tracker.log(P, "BUILD", "dan@example.com", date(2026, 11, 10), "5")
     tracker.approve(*alice, *bob, fee_time, dan)
-    sync(w)
+    w.sync()
     assert open_rules(w) == ["time.resource_unknown"]
     assert not w.erp.kind("timebill")[fee_time].rated.billable  # covered by the milestone fee
     rules_hold(w)
@@ -116,11 +106,11 @@ def test_three_months_of_a_deal(tmp_path: Path) -> None:
     drain(hub)
     assert open_rules(w) == []
     assert w.erp.kind("timebill")[dan].rated.amount == usd("750.00")
-    sync(w)  # the tracker still says Dan: the override holds, no false edit
+    w.sync()  # the tracker still says Dan: the override holds, no false edit
     assert open_rules(w) == []
 
     w.crm.complete_milestone("SF-006A", "SF-M1", date(2026, 11, 20))
-    close(w, date(2026, 11, 30))
+    w.close(date(2026, 11, 30))
     assert {i: v.total for i, v in invoices(w).items()} == {
         f"INV-{C}-1-20261130": usd("7950.00"), "INV-SF-M1": usd("5000.00")}
     assert revenue(w, "2026-11") == Decimal("12950.00")
@@ -129,8 +119,8 @@ def test_three_months_of_a_deal(tmp_path: Path) -> None:
     assert set_period_state(hub, legal_entity="US01", period=Period(2026, 11), closed=True, actor="controller")
     late = tracker.log(P, "BUILD", "alice@example.com", date(2026, 11, 27), "4")
     tracker.approve(late)
-    sync(w)
-    close(w, date(2026, 11, 30))
+    w.sync()
+    w.close(date(2026, 11, 30))
     late_invoice = invoices(w)[f"INV-{C}-1-20261201"]
     assert late_invoice.invoice_date == date(2026, 12, 1) and late_invoice.total == usd("600.00")
     assert invoices(w)[f"INV-{C}-1-20261130"].total == usd("7950.00")  # the closed month's invoice is untouched
@@ -144,8 +134,8 @@ def test_three_months_of_a_deal(tmp_path: Path) -> None:
            tracker.log(P, "DESIGN", "bob@example.com", date(2026, 12, 2), "8"),
            tracker.log(P, "BUILD", "alice@example.com", date(2026, 12, 3), "8")]
     tracker.approve(*dec)
-    sync(w)
-    close(w, date(2026, 12, 31))
+    w.sync()
+    w.close(date(2026, 12, 31))
     december = invoices(w)[f"INV-{C}-1-20261231"]
     assert december.total == usd("3450.00")
     assert december.lines[-1].amount == usd("-550.00") and december.lines[-1].time_entry_ids == (dec[2],)
@@ -160,9 +150,9 @@ def test_three_months_of_a_deal(tmp_path: Path) -> None:
     # --- January ----------------------------------------------------------------------------------------
     jan = tracker.log(P, "BUILD", "alice@example.com", date(2027, 1, 5), "8")
     tracker.approve(jan)
-    sync(w)
+    w.sync()
     w.crm.complete_milestone("SF-006A", "SF-M2", date(2027, 1, 15))
-    close(w, date(2027, 1, 31))
+    w.close(date(2027, 1, 31))
     assert invoices(w)["INV-SF-M2"].total == usd("10000.00")
     assert f"INV-{C}-1-20270131" not in invoices(w)
     assert revenue(w, "2027-01") == Decimal("10000.00")
@@ -189,8 +179,8 @@ def test_time_over_the_cap_is_billed_and_its_exception_closes_once_the_cap_is_ra
     drain(w.hub)
     week = [w.tracker.log(P, "BUILD", "alice@example.com", date(2026, 11, d), "8") for d in (2, 3, 4, 5, 6)]
     w.tracker.approve(*week)
-    sync(w)
-    close(w, date(2026, 11, 30))
+    w.sync()
+    w.close(date(2026, 11, 30))
     with w.hub.engine.connect() as conn:
         (over,) = exception_store.search(conn, rule="time.over_cap")
     assert "USD 3,000.00" in over.violation.message and len(over.open_subjects) == 3
@@ -204,7 +194,7 @@ def test_time_over_the_cap_is_billed_and_its_exception_closes_once_the_cap_is_ra
         payload = contract.model_copy(update={"phases": phases}).model_dump(mode="json")
         records.upsert_records(conn, [records.Record("contract", C, stored.aggregate, stored.state,
                                                      stored.schema_version, content_hash(payload), payload)])
-    close(w, date(2026, 12, 31))
+    w.close(date(2026, 12, 31))
     december = invoices(w)[f"INV-{C}-1-20261231"]
     assert december.total == usd("3000.00")
     assert [line.amount for line in december.lines] == [usd("600.00"), usd("1200.00"), usd("1200.00")]
