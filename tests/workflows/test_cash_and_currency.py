@@ -14,7 +14,7 @@ from q2c.domain.revenue import check_balanced
 from q2c.entrypoints.wiring import drain
 from q2c.store import exceptions as exception_store
 from q2c.store import records
-from q2c.workflows.revenue_close import record_cash
+from q2c.workflows.cash_receipts import record_cash
 from q2c.workflows.time_approved import poll_time
 
 C, P = "C-006A", "P-006A"

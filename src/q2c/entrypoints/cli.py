@@ -522,7 +522,7 @@ def cash_record(contract_id: str, amount: Annotated[str, typer.Argument(help="Am
 
     from q2c.domain.money import Money, UnknownCurrency
     from q2c.entrypoints.wiring import build_hub
-    from q2c.workflows.revenue_close import record_cash
+    from q2c.workflows.cash_receipts import record_cash
 
     try:
         money = Money.of(Decimal(amount), currency.upper())

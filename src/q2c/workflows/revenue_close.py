@@ -14,7 +14,6 @@ Journal entry ids derive from contract and period, so a re-run upserts, never do
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -26,7 +25,6 @@ from sqlalchemy.engine import Connection
 from q2c.domain.model import Contract, Invoice, JournalEntry, Project
 from q2c.domain.money import Money
 from q2c.domain.revenue import (
-    Collected,
     FxRate,
     FxTable,
     HoursToDate,
@@ -55,6 +53,7 @@ from q2c.store import exceptions as exception_store
 from q2c.store.queue import WorkItem
 from q2c.workflows.accounts import account_map
 from q2c.workflows.billing_run import with_current_milestones
+from q2c.workflows.cash_receipts import cash_facts
 from q2c.workflows.hub import Hub
 from q2c.workflows.integrity import JOURNAL, RECOGNITION, gl_violation, posted_revenue
 from q2c.workflows.periods import PERIOD, load_calendar, set_period_state
@@ -79,52 +78,6 @@ def functional_currency(hub: Hub, contract: Contract) -> str | None:
     """The legal entity's currency when it is not the contract's (the books are kept in it), else None."""
     entity = hub.config.legal_entity(contract.legal_entity)
     return entity.currency if entity is not None and entity.currency != contract.currency else None
-
-
-CASH = "cash_receipt"
-
-
-def record_cash(hub: Hub, *, contract_id: str, receipt_id: str, amount: Money, received_on: date,
-                reference: str, actor: str) -> bool:
-    """Record a payment received from the customer against a contract; False when it was recorded already.
-
-    The next revenue close posts it (debit cash, credit the receivable, or the contract liability for an
-    advance) and counts it in the contract's balances. A receipt id names one payment: recording it
-    again with other figures is refused.
-    """
-    payload = {"id": receipt_id, "contract_id": contract_id, "amount": str(amount.amount),
-               "currency": amount.currency, "received_on": received_on.isoformat(), "reference": reference}
-    with hub.engine.begin() as conn:
-        contract = records.get_record(conn, entity="contract", canonical_id=contract_id)
-        if contract is None:
-            raise ValueError(f"contract {contract_id} is not known to q2c")
-        if contract.payload["currency"] != amount.currency:
-            raise ValueError(f"cash receipt {receipt_id} field amount: {amount.currency}, but contract {contract_id} "
-                             f"is in {contract.payload['currency']}")
-        if amount.amount <= 0:
-            raise ValueError(f"cash receipt {receipt_id} field amount: {amount} must be above zero")
-        if amount.amount != amount.rounded().amount:
-            raise ValueError(f"cash receipt {receipt_id} field amount: {amount.amount} has more decimals than "
-                             f"{amount.currency} allows")
-        known = records.get_record(conn, entity=CASH, canonical_id=receipt_id)
-        if known is not None:
-            if known.payload != payload:
-                raise ValueError(f"cash receipt {receipt_id} is already recorded with other figures "
-                                 f"({known.payload['amount']} {known.payload['currency']} on "
-                                 f"{known.payload['received_on']}); give the new payment its own id")
-            return False
-        records.upsert_records(conn, [records.Record(CASH, receipt_id, f"contract:{contract_id}", "recorded", 1,
-                                                     content_hash(payload), payload)])
-        audit.append(conn, [audit.AuditEntry(actor=actor, system="q2c", action="cash_receipt", entity="contract",
-                                             record_id=contract_id, correlation_id=uuid.uuid4().hex,
-                                             after=payload)])
-    return True
-
-
-def cash_facts(conn: Connection, contract_id: str) -> list[Collected]:
-    return [Collected(id=f"cash:{r.canonical_id}", obligation_id="", on=date.fromisoformat(r.payload["received_on"]),
-                      amount=Money.of(r.payload["amount"], r.payload["currency"]))
-            for r in records.list_records(conn, entity=CASH, aggregate=f"contract:{contract_id}")]
 
 
 @dataclass(frozen=True)
