@@ -30,7 +30,7 @@ from q2c.engine.replay import Correction, CorrectionRefused
 from q2c.entrypoints.http_api import SIGNATURE_TOLERANCE_SECONDS, create_app, sign, verify_signature
 from q2c.store import queue
 from q2c.store.db import create_db_engine, migrate
-from q2c.store.exceptions import ExceptionRow, raise_exception
+from q2c.store.exceptions import ExceptionRow, Subject, raise_exception
 from q2c.store.schema import audit_log, events, work_items
 
 SECRET = "whsec-5f0c1e-shared-with-the-salesforce-flow"
@@ -573,3 +573,21 @@ def test_replayed_work_shows_up_in_health(client: TestClient, db: Engine) -> Non
     body = client.get("/health").json()
     assert body["queue"] == {queue.PENDING: 1}
     assert body["exceptions"] == {"open": 2, "replayed": 1}
+
+
+def test_an_exception_lists_every_record_it_holds_and_replay_payload(db: Engine) -> None:
+    """Four entries behind one problem: the API shows the four, and the payload a replay re-delivers."""
+    violation = Violation(system="netsuite", object="employee", record_id="dan@example.com", field="email",
+                          rule="time.employee_missing", message="no employee", action="Create the employee")
+    with db.begin() as conn:
+        for n in range(1, 5):
+            entry = {"id": f"HV-{n}", "hours": "8"}
+            exception_id = raise_exception(
+                conn, violation, work_kind="time.deliver", aggregate="project:P-1", correlation_id="c",
+                payload={"entries": [entry]}, subjects=[Subject("time_entry", entry["id"], {"entries": [entry]})])
+    client = TestClient(create_app(db, webhook_secret="s"))
+    (listed,) = client.get("/exceptions").json()
+    assert [r["id"] for r in listed["records"]] == ["HV-1", "HV-2", "HV-3", "HV-4"]
+    assert {r["status"] for r in listed["records"]} == {"open"}
+    shown = client.get(f"/exceptions/{exception_id}").json()
+    assert [e["id"] for e in shown["payload"]["entries"]] == ["HV-1", "HV-2", "HV-3", "HV-4"]

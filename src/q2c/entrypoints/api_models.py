@@ -103,6 +103,14 @@ class OpportunityWon(BaseModel):
     isWon: Literal[True]
 
 
+class HeldRecord(BaseModel):
+    """A record the exception holds up; a replay re-delivers the open ones."""
+
+    entity: str = Field(description="time_entry, opportunity, contract, ...")
+    id: str = Field(description="The record's canonical id (HV-123, SF-006..., C-...).")
+    status: str = Field(description="open while the exception holds it; resolved, replayed or ignored after.")
+
+
 class ExceptionSummary(BaseModel):
     id: int
     status: str
@@ -120,6 +128,7 @@ class ExceptionSummary(BaseModel):
     correlation_id: str
     created_at: AwareDatetime
     replayed_as: int | None
+    records: list[HeldRecord] = Field(description="Every record the exception holds up, each on its own.")
 
 
 class ExceptionDetail(ExceptionSummary):

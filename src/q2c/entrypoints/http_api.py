@@ -24,7 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 
 from q2c.connectors.salesforce.ids import normalize_id
-from q2c.engine.replay import CorrectionPolicy, CorrectionRefused, ReplayResult, replay
+from q2c.engine.replay import CorrectionPolicy, CorrectionRefused, ReplayResult, replay, replay_payload
 from q2c.entrypoints.api_body import bounded_route_class
 from q2c.entrypoints.api_errors import ApiError, error_responses, install_error_handlers
 from q2c.entrypoints.api_models import (
@@ -41,6 +41,7 @@ from q2c.entrypoints.api_models import (
     ExceptionDetail,
     ExceptionSummary,
     Health,
+    HeldRecord,
     OpportunityWon,
     ReplayOutcome,
     ReplayRequest,
@@ -128,7 +129,9 @@ def _summary(row: ExceptionRow) -> ExceptionSummary:
                             field=v.field, rule=v.rule, message=v.message, action=v.action, retryable=v.retryable,
                             occurrences=row.occurrences, work_kind=row.work_kind, aggregate=row.aggregate,
                             correlation_id=row.correlation_id, created_at=row.created_at,
-                            replayed_as=row.replayed_as)
+                            replayed_as=row.replayed_as,
+                            records=[HeldRecord(entity=s.entity, id=s.record_id, status=s.status)
+                                     for s in row.subjects])
 
 
 def _outcome(result: ReplayResult) -> ReplayOutcome:
@@ -206,7 +209,7 @@ def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_0
              responses=error_responses(404, 422, 503))
     def show_exception(exception_id: ExceptionIdPath) -> ExceptionDetail:
         row = _existing(engine, exception_id)
-        return ExceptionDetail(**_summary(row).model_dump(), payload=row.payload)
+        return ExceptionDetail(**_summary(row).model_dump(), payload=replay_payload(row))
 
     @app.post("/exceptions/{exception_id}/replay", response_model=ReplayOutcome, summary="Replay one exception",
               responses=error_responses(400, 404, 413, 422, 503))
