@@ -21,9 +21,9 @@ from typing import Any
 
 import uvicorn
 
-from q2c.connectors.netsuite.sandbox import NetSuiteSandbox
-from q2c.connectors.sandbox_kit import Faults
-from q2c.entrypoints.sandboxes import make_sandbox
+from q2c.sandboxes.kit import Faults
+from q2c.sandboxes.netsuite.app import NetSuiteSandbox
+from q2c.sandboxes.registry import make_sandbox
 
 COUNTERS_PATH = "/__sandbox/netsuite/account"
 
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         print("the sandbox made no key pair", file=sys.stderr)
         return 2
     args.key_out.write_text(box.private_key_pem)
-    args.refs_out.write_text(json.dumps(box.account_references().model_dump()))
+    args.refs_out.write_text(json.dumps(box.account_references()))
     uvicorn.run(box.app, host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="off")
     return 0
 

@@ -64,11 +64,9 @@ import httpx
 
 from q2c.config import DeliverySettings
 from q2c.connectors.harvest.client import MAX_PER_PAGE as HARVEST_PAGE
-from q2c.connectors.harvest.sandbox import HARVEST_LIMITS
 from q2c.connectors.netsuite.client import RESTLET_CHUNK, NetSuiteClient, NetSuiteConfig
 from q2c.connectors.netsuite.erp import NetSuiteErp
 from q2c.connectors.netsuite.mapping import AccountReferences
-from q2c.connectors.sandbox_kit import free_port
 from q2c.domain.model import (
     BillingTerms,
     BillingType,
@@ -81,6 +79,8 @@ from q2c.domain.model import (
 )
 from q2c.domain.money import Money
 from q2c.engine.resilience import GuardRegistry
+from q2c.sandboxes.harvest.app import HARVEST_LIMITS
+from q2c.sandboxes.kit import free_port
 from q2c.workflows.hub import Hub
 
 HERE = Path(__file__).resolve().parent

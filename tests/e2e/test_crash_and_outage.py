@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from q2c.connectors.sandbox_kit import Faults
 from q2c.engine.worker import Worker
 from q2c.entrypoints.demo import DemoWorld
 from q2c.entrypoints.wiring import drain, worker_for
+from q2c.sandboxes.kit import Faults
 from q2c.store import audit, queue, records
 from q2c.store import exceptions as exception_store
 from q2c.workflows.hub import Hub

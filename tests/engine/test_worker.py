@@ -8,9 +8,9 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from q2c.connectors.errors import RecordRejected, TransientError
 from q2c.domain.violations import Violation
-from q2c.engine.worker import DeliveryPolicy, Outcome, Rejected, Worker, per_item
+from q2c.engine.errors import RecordRejected, Rejected, TransientError
+from q2c.engine.worker import DeliveryPolicy, Outcome, Worker, per_item
 from q2c.store import audit, cursors, queue
 from q2c.store import exceptions as exception_store
 from q2c.store.queue import WorkItem

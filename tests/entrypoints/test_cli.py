@@ -421,7 +421,8 @@ def test_unknown_sandbox_exits_2_naming_the_allowed_ones() -> None:
     result = q2c("sandbox", "nosuch")
     assert result.exit_code == 2
     assert "unknown sandbox 'nosuch'" in result.stderr
-    assert "allowed: salesforce, harvest, netsuite (or `up` for all three)" in result.stderr
+    assert "allowed: harvest, netsuite, salesforce (or `up` for a CRM, a time tracker and an ERP at once)" \
+        in result.stderr
 
 
 @pytest.mark.parametrize("name", ["up", "salesforce", "harvest", "netsuite"])

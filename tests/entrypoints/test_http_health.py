@@ -21,10 +21,10 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from q2c.connectors.errors import RecordRejected, TransientError
 from q2c.connectors.salesforce.ids import id18
 from q2c.domain.violations import Violation
-from q2c.engine.worker import DeliveryPolicy, Rejected, Worker, per_item
+from q2c.engine.errors import RecordRejected, Rejected, TransientError
+from q2c.engine.worker import DeliveryPolicy, Worker, per_item
 from q2c.entrypoints.http_api import create_app, sign
 from q2c.store import queue
 from q2c.store.db import create_db_engine, migrate

@@ -13,12 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from q2c.connectors.errors import TransientError
-from q2c.connectors.sandbox_kit import Faults
+from q2c.engine.errors import TransientError
 from q2c.engine.resilience import CircuitBreaker, GuardRegistry, RateLimit, RetryPolicy
 from q2c.entrypoints.demo import DemoWorld
 from q2c.entrypoints.http_api import create_app
 from q2c.entrypoints.wiring import build_hub, endpoint_health
+from q2c.sandboxes.kit import Faults
 from q2c.workflows.time_approved import poll_time
 
 SECRET = "whsec-health"

@@ -17,10 +17,9 @@ from rich.console import Console
 from typer.testing import CliRunner, Result
 
 from q2c.config import load_config
-from q2c.connectors.errors import AuthFailed, RateLimited, RecordRejected, TransientError
 from q2c.connectors.netsuite.auth import generate_m2m_keypair
-from q2c.connectors.sandbox_kit import Faults, free_port
 from q2c.domain.violations import Violation
+from q2c.engine.errors import AuthFailed, RateLimited, RecordRejected, TransientError
 from q2c.entrypoints import cli
 from q2c.entrypoints.preflight import (
     Check,
@@ -31,6 +30,7 @@ from q2c.entrypoints.preflight import (
     explain,
 )
 from q2c.entrypoints.sandbox_up import RunningSandboxes, SandboxDirError, prepare_directory, start_sandboxes
+from q2c.sandboxes.kit import Faults, free_port
 
 
 @pytest.fixture(autouse=True)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from scenario_world import ScenarioWorld
 
-from q2c.connectors.sandbox_kit import Faults
 from q2c.entrypoints.wiring import drain
+from q2c.sandboxes.kit import Faults
 from q2c.store import exceptions as exception_store
 from q2c.store import records
 from q2c.workflows.time_approved import poll_time

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from q2c.connectors.errors import RateLimited, TransientError
+from q2c.engine.errors import RateLimited, TransientError
 from q2c.engine.resilience import EndpointGuard
 
 # A vendor-specific check: given a response, return the seconds to wait if it is a throttle signal

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from q2c.connectors.errors import CircuitOpen
+from q2c.engine.errors import CircuitOpen
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from typing import Protocol
 
 from sqlalchemy.engine import Connection, Engine
 
-from q2c.connectors.errors import AuthFailed, RecordRejected, TransientError
 from q2c.domain.violations import Violation
+from q2c.engine.errors import AuthFailed, RecordRejected, Rejected, TransientError
 from q2c.store import audit, queue
 from q2c.store import exceptions as exception_store
 from q2c.store.queue import WorkItem
@@ -59,14 +59,6 @@ def per_item(fn: Callable[[WorkItem], Effects | None]) -> Handler:
         return outcomes
 
     return handle
-
-
-class Rejected(Exception):
-    """A handler's verdict that the whole item breaks business rules: each violation becomes an exception."""
-
-    def __init__(self, violations: list[Violation]) -> None:
-        super().__init__("; ".join(v.headline() for v in violations))
-        self.violations = violations
 
 
 @dataclass

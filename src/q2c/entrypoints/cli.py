@@ -24,7 +24,7 @@ from typer.core import TyperGroup
 from q2c.config import ConfigError, HubConfig, load_config
 
 if TYPE_CHECKING:
-    from q2c.connectors.errors import ConnectorError
+    from q2c.engine.errors import ConnectorError
     from q2c.workflows.hub import Hub
 
 app = typer.Typer(help="q2c: quote-to-cash sync hub for professional services firms.", no_args_is_help=True,
@@ -42,10 +42,10 @@ class _SandboxGroup(TyperGroup):
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:  # typer's own click types
         name = args[0] if args else None
         if name is not None and not name.startswith("-") and self.get_command(ctx, name) is None:
-            from q2c.entrypoints.sandboxes import SANDBOX_NAMES
+            from q2c.sandboxes.registry import sandbox_names
 
-            err.print(f"[red]unknown sandbox {escape(repr(name))}[/red]; allowed: {', '.join(SANDBOX_NAMES)} "
-                      "(or `up` for all three)")
+            err.print(f"[red]unknown sandbox {escape(repr(name))}[/red]; allowed: {', '.join(sandbox_names())} "
+                      "(or `up` for a CRM, a time tracker and an ERP at once)")
             raise typer.Exit(2)
         return super().resolve_command(ctx, args)
 
@@ -162,7 +162,7 @@ def sync(config: ConfigOption = Path("q2c.yaml"),
     if what not in ("deals", "time", "all"):
         err.print(f"[red]unknown sync target {what!r}[/red]; allowed: deals, time, all")
         raise typer.Exit(2)
-    from q2c.connectors.errors import ConnectorError
+    from q2c.engine.errors import ConnectorError
     from q2c.entrypoints.wiring import drain
     from q2c.workflows.project_setup import poll_won_deals
     from q2c.workflows.time_approved import poll_time
@@ -197,7 +197,7 @@ def close(config: ConfigOption = Path("q2c.yaml"),
           ) -> None:
     """Run billing (T&M and milestones) and revenue recognition for every active contract; exit 1 if exceptions
     are open."""
-    from q2c.connectors.errors import ConnectorError
+    from q2c.engine.errors import ConnectorError
     from q2c.entrypoints.wiring import drain
     from q2c.workflows.billing_run import enqueue_billing
     from q2c.workflows.revenue_close import enqueue_revenue_close
@@ -553,8 +553,8 @@ VendorLimitsOption = Annotated[bool, typer.Option(help="Enforce the vendor's doc
 
 def _run_sandbox(name: str, *, port: int, host: str, latency_ms: int, error_rate: float, throttle_rate: float,
                  malformed_rate: float, down: bool, vendor_limits: bool, key_out: Path | None = None) -> None:
-    from q2c.connectors.sandbox_kit import Faults, free_port, serve_forever
-    from q2c.entrypoints.sandboxes import make_sandbox
+    from q2c.sandboxes.kit import Faults, free_port, serve_forever
+    from q2c.sandboxes.registry import make_sandbox
 
     faults = Faults(down=down, latency_ms=latency_ms, error_rate=error_rate, throttle_rate=throttle_rate,
                     malformed_rate=malformed_rate)
@@ -568,38 +568,33 @@ def _run_sandbox(name: str, *, port: int, host: str, latency_ms: int, error_rate
     serve_forever(box, host=host, port=port)
 
 
-@sandbox_app.command("salesforce")
-def sandbox_salesforce(port: PortOption = 0, host: HostOption = "127.0.0.1", latency_ms: LatencyOption = 0,
-                       error_rate: ErrorRateOption = 0.0, throttle_rate: ThrottleRateOption = 0.0,
-                       malformed_rate: MalformedRateOption = 0.0, down: DownOption = False,
-                       vendor_limits: VendorLimitsOption = False) -> None:
-    """Run the Salesforce sandbox in the foreground (faults can be changed at run time: PUT /__sandbox/faults)."""
-    _run_sandbox("salesforce", port=port, host=host, latency_ms=latency_ms, error_rate=error_rate,
-                 throttle_rate=throttle_rate, malformed_rate=malformed_rate, down=down, vendor_limits=vendor_limits)
+def _sandbox_command(name: str, label: str) -> Any:
+    """`q2c sandbox NAME` for one registered sandbox."""
+
+    def run(port: PortOption = 0, host: HostOption = "127.0.0.1", latency_ms: LatencyOption = 0,
+            error_rate: ErrorRateOption = 0.0, throttle_rate: ThrottleRateOption = 0.0,
+            malformed_rate: MalformedRateOption = 0.0, down: DownOption = False,
+            vendor_limits: VendorLimitsOption = False,
+            key_out: Annotated[Path | None, typer.Option(
+                help="Write the sandbox's generated private key here, if it has one (NetSuite M2M).")] = None
+            ) -> None:
+        _run_sandbox(name, port=port, host=host, latency_ms=latency_ms, error_rate=error_rate,
+                     throttle_rate=throttle_rate, malformed_rate=malformed_rate, down=down,
+                     vendor_limits=vendor_limits, key_out=key_out)
+
+    run.__doc__ = (f"Run the {label} sandbox in the foreground (faults can be changed at run time: "
+                   "PUT /__sandbox/faults).")
+    return run
 
 
-@sandbox_app.command("harvest")
-def sandbox_harvest(port: PortOption = 0, host: HostOption = "127.0.0.1", latency_ms: LatencyOption = 0,
-                    error_rate: ErrorRateOption = 0.0, throttle_rate: ThrottleRateOption = 0.0,
-                    malformed_rate: MalformedRateOption = 0.0, down: DownOption = False,
-                    vendor_limits: VendorLimitsOption = False) -> None:
-    """Run the Harvest v2 sandbox in the foreground (faults can be changed at run time: PUT /__sandbox/faults)."""
-    _run_sandbox("harvest", port=port, host=host, latency_ms=latency_ms, error_rate=error_rate,
-                 throttle_rate=throttle_rate, malformed_rate=malformed_rate, down=down, vendor_limits=vendor_limits)
+def _register_sandbox_commands() -> None:
+    from q2c.sandboxes.registry import sandbox_names, sandbox_spec
+
+    for name in sandbox_names():
+        sandbox_app.command(name)(_sandbox_command(name, sandbox_spec(name).label))
 
 
-@sandbox_app.command("netsuite")
-def sandbox_netsuite(port: PortOption = 0, host: HostOption = "127.0.0.1", latency_ms: LatencyOption = 0,
-                     error_rate: ErrorRateOption = 0.0, throttle_rate: ThrottleRateOption = 0.0,
-                     malformed_rate: MalformedRateOption = 0.0, down: DownOption = False,
-                     vendor_limits: VendorLimitsOption = False,
-                     key_out: Annotated[Path | None, typer.Option(
-                         help="Write the generated M2M private key here (the connector signs with it).")] = None
-                     ) -> None:
-    """Run the NetSuite sandbox in the foreground (faults can be changed at run time: PUT /__sandbox/faults)."""
-    _run_sandbox("netsuite", port=port, host=host, latency_ms=latency_ms, error_rate=error_rate,
-                 throttle_rate=throttle_rate, malformed_rate=malformed_rate, down=down, vendor_limits=vendor_limits,
-                 key_out=key_out)
+_register_sandbox_commands()
 
 
 @sandbox_app.command("up")

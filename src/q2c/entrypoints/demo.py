@@ -25,15 +25,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from q2c.config import HubConfig, parse_config
-from q2c.connectors.harvest.sandbox import HarvestSandbox
-from q2c.connectors.harvest.sandbox import create_sandbox as harvest_sandbox
-from q2c.connectors.netsuite.sandbox import NetSuiteSandbox
-from q2c.connectors.netsuite.sandbox import create_sandbox as netsuite_sandbox
-from q2c.connectors.salesforce.sandbox import SalesforceSandbox
-from q2c.connectors.salesforce.sandbox import create_sandbox as salesforce_sandbox
-from q2c.connectors.sandbox_kit import SandboxServer
 from q2c.domain.violations import Violation
 from q2c.entrypoints.wiring import build_hub, drain
+from q2c.sandboxes.harvest.app import HarvestSandbox
+from q2c.sandboxes.harvest.app import create_sandbox as harvest_sandbox
+from q2c.sandboxes.kit import SandboxServer
+from q2c.sandboxes.netsuite.app import NetSuiteSandbox
+from q2c.sandboxes.netsuite.app import create_sandbox as netsuite_sandbox
+from q2c.sandboxes.salesforce.app import SalesforceSandbox
+from q2c.sandboxes.salesforce.app import create_sandbox as salesforce_sandbox
 from q2c.store import audit, links, records
 from q2c.store import exceptions as exception_store
 from q2c.workflows.billing_run import enqueue_billing
@@ -148,7 +148,7 @@ class DemoWorld:
         key_path = self.workdir / "netsuite-m2m.pem"
         assert self.netsuite.private_key_pem is not None
         key_path.write_text(self.netsuite.private_key_pem)
-        refs = self.netsuite.account_references().model_dump()
+        refs = self.netsuite.account_references()
         self.settings = demo_settings(
             database=database or f"sqlite:///{self.workdir / 'q2c.sqlite'}",
             salesforce_url=self.servers["salesforce"].url, harvest_url=self.servers["harvest"].url,

@@ -34,8 +34,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from q2c.config import HubConfig
-from q2c.connectors.errors import AuthFailed, ConnectorError, RateLimited, RecordRejected, TransientError
 from q2c.connectors.harvest.client import HarvestNotFound
+from q2c.engine.errors import AuthFailed, ConnectorError, RateLimited, RecordRejected, TransientError
 from q2c.engine.resilience import GuardRegistry, RetryPolicy
 from q2c.entrypoints.wiring import harvest_client, netsuite_client, netsuite_config, salesforce_client
 from q2c.store.db import normalise_url

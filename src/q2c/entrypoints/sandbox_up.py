@@ -20,14 +20,14 @@ from typing import Any, Literal
 import yaml
 
 from q2c.config import load_config
-from q2c.connectors.harvest.sandbox import HarvestSandbox
-from q2c.connectors.harvest.sandbox import create_sandbox as harvest_sandbox
-from q2c.connectors.netsuite.sandbox import TOKEN_PATH, NetSuiteSandbox
-from q2c.connectors.netsuite.sandbox import create_sandbox as netsuite_sandbox
-from q2c.connectors.salesforce.sandbox import SalesforceSandbox
-from q2c.connectors.salesforce.sandbox import create_sandbox as salesforce_sandbox
-from q2c.connectors.sandbox_kit import SandboxServer
 from q2c.entrypoints.demo import demo_settings, seed_demo
+from q2c.sandboxes.harvest.app import HarvestSandbox
+from q2c.sandboxes.harvest.app import create_sandbox as harvest_sandbox
+from q2c.sandboxes.kit import SandboxServer
+from q2c.sandboxes.netsuite.app import TOKEN_PATH, NetSuiteSandbox
+from q2c.sandboxes.netsuite.app import create_sandbox as netsuite_sandbox
+from q2c.sandboxes.salesforce.app import SalesforceSandbox
+from q2c.sandboxes.salesforce.app import create_sandbox as salesforce_sandbox
 
 Seed = Literal["empty", "demo"]
 SEEDS: tuple[Seed, ...] = ("empty", "demo")
@@ -88,7 +88,7 @@ def hub_settings(sandboxes: RunningSandboxes, credentials: dict[str, str], *, we
     settings = demo_settings(database=f"sqlite:///{DATABASE_NAME}", salesforce_url=urls["salesforce"],
                              harvest_url=urls["harvest"], netsuite_url=urls["netsuite"],
                              netsuite_key_path=Path(KEY_NAME),
-                             netsuite_references=refs.model_dump(mode="json", exclude_defaults=True))
+                             netsuite_references=refs)
     systems = settings["systems"]
     systems["salesforce"].update(client_id=credentials["salesforce_client_id"],
                                  client_secret=credentials["salesforce_client_secret"], webhook_secret=webhook_secret)
@@ -97,12 +97,12 @@ def hub_settings(sandboxes: RunningSandboxes, credentials: dict[str, str], *, we
                                client_id=credentials["netsuite_client_id"],
                                certificate_id=credentials["netsuite_certificate_id"])
     entities = settings["legal_entities"]
-    unknown = [e["code"] for e in entities if e["code"] not in refs.subsidiaries]
+    unknown = [e["code"] for e in entities if e["code"] not in refs["subsidiaries"]]
     if unknown:
         raise RuntimeError(f"the NetSuite sandbox has no subsidiary for legal entities {', '.join(unknown)}")
     for entity in entities:
-        entity["netsuite_subsidiary"] = refs.subsidiaries[entity["code"]]
-    systems["netsuite"]["references"]["subsidiaries"] = {e["code"]: refs.subsidiaries[e["code"]] for e in entities}
+        entity["netsuite_subsidiary"] = refs["subsidiaries"][entity["code"]]
+    systems["netsuite"]["references"]["subsidiaries"] = {e["code"]: refs["subsidiaries"][e["code"]] for e in entities}
     return settings
 
 

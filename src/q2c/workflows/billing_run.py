@@ -38,8 +38,9 @@ from q2c.domain.model import BillingType, Contract, ContractPhase, Invoice, Mile
 from q2c.domain.money import Money
 from q2c.domain.revenue import Placement
 from q2c.domain.violations import Violation
+from q2c.engine.errors import Rejected
 from q2c.engine.hashing import content_hash
-from q2c.engine.worker import Effects, Rejected
+from q2c.engine.worker import Effects
 from q2c.store import audit, links, records
 from q2c.store import exceptions as exception_store
 from q2c.store.exceptions import Subject

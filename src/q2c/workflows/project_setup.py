@@ -23,8 +23,9 @@ from q2c.domain.model import BillingType, Contract, Customer, Project
 from q2c.domain.revenue import RevenueContract, RevenueError, revenue_contract_from
 from q2c.domain.validation.deal import DealReferenceData, deal_violations
 from q2c.domain.violations import Violation
+from q2c.engine.errors import Rejected
 from q2c.engine.hashing import content_hash
-from q2c.engine.worker import Effects, Rejected
+from q2c.engine.worker import Effects
 from q2c.store import audit, cursors, inbox, links, queue, records
 from q2c.store import exceptions as exception_store
 from q2c.store.queue import WorkItem

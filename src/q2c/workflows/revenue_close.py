@@ -46,8 +46,9 @@ from q2c.domain.revenue import (
     revenue_contract_from,
 )
 from q2c.domain.violations import Violation
+from q2c.engine.errors import Rejected
 from q2c.engine.hashing import content_hash
-from q2c.engine.worker import Effects, Rejected
+from q2c.engine.worker import Effects
 from q2c.store import audit, links, records
 from q2c.store import exceptions as exception_store
 from q2c.store.queue import WorkItem

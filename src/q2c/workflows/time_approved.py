@@ -25,8 +25,9 @@ from q2c.domain.billing import BillingError, RatedTime, rate_time_entry
 from q2c.domain.model import BillingType, Contract, ContractPhase, Project, ProjectStatus, TimeEntry, TimeEntryStatus
 from q2c.domain.validation.time_entry import TimeRules, entry_violations, group_by_project, project_violations
 from q2c.domain.violations import Violation
+from q2c.engine.errors import Rejected
 from q2c.engine.hashing import content_hash
-from q2c.engine.worker import Effects, Outcome, Rejected
+from q2c.engine.worker import Effects, Outcome
 from q2c.store import audit, cursors, inbox, links, overrides, queue, records
 from q2c.store import exceptions as exception_store
 from q2c.store.exceptions import Subject

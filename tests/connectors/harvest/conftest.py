@@ -8,8 +8,8 @@ import pytest
 from harvest_fixtures import Clock, Delivery, make_client, seed_delivery
 
 from q2c.connectors.harvest.client import HarvestClient
-from q2c.connectors.harvest.sandbox import HarvestSandbox, create_sandbox
-from q2c.connectors.sandbox_kit import SandboxServer
+from q2c.sandboxes.harvest.app import HarvestSandbox, create_sandbox
+from q2c.sandboxes.kit import SandboxServer
 
 
 @pytest.fixture

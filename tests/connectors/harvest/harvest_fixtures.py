@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from q2c.connectors.harvest.client import HarvestClient, HarvestConfig
-from q2c.connectors.harvest.sandbox_account import SandboxAccount
-from q2c.connectors.sandbox_kit import SandboxServer
 from q2c.engine.resilience import CircuitBreaker, GuardRegistry, RetryPolicy
+from q2c.sandboxes.harvest.account import SandboxAccount
+from q2c.sandboxes.kit import SandboxServer
 
 ACCOUNT_ID = "100001"
 TOKEN = "q2c-sandbox-token"

@@ -13,13 +13,13 @@ from fastapi import FastAPI
 from harvest_fixtures import TOKEN, Clock, Delivery, log_time, make_client, seed_delivery
 from pydantic import ValidationError
 
-from q2c.connectors.errors import AuthFailed, ConnectorError, RecordRejected, TransientError
 from q2c.connectors.harvest.client import HarvestClient, HarvestConfig, HarvestNotFound
 from q2c.connectors.harvest.mapping import resource_ids_by_user, time_entries_from_harvest
-from q2c.connectors.harvest.sandbox import HarvestSandbox, create_sandbox
-from q2c.connectors.sandbox_kit import Faults, Sandbox, SandboxServer, VendorLimits
 from q2c.domain.model import TimeEntryStatus
+from q2c.engine.errors import AuthFailed, ConnectorError, RecordRejected, TransientError
 from q2c.engine.resilience import GuardRegistry, RateLimit, RetryPolicy
+from q2c.sandboxes.harvest.app import HarvestSandbox, create_sandbox
+from q2c.sandboxes.kit import Faults, Sandbox, SandboxServer, VendorLimits
 
 
 def all_entries(harvest: HarvestClient, **filters: Any) -> list[dict[str, Any]]:

@@ -7,12 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from q2c.connectors.errors import RecordRejected
 from q2c.connectors.harvest.client import HarvestClient
 from q2c.connectors.harvest.project_setup import HarvestProjectLinks, set_up_project
-from q2c.connectors.harvest.sandbox import HarvestSandbox
 from q2c.domain.model import Project, ProjectStatus, Task
 from q2c.domain.money import Money
+from q2c.engine.errors import RecordRejected
+from q2c.sandboxes.harvest.app import HarvestSandbox
 
 TASKS = (Task(id="T-1", project_id="PRJ-7", code="DESIGN", name="Design"),
          Task(id="T-2", project_id="PRJ-7", code="TRAVEL", name="Travel", billable=False))

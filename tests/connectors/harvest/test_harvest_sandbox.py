@@ -11,9 +11,9 @@ import httpx
 import pytest
 from harvest_fixtures import ACCOUNT_ID, TOKEN, Clock, Delivery, log_time
 
-from q2c.connectors.harvest.sandbox import HARVEST_LIMITS, HarvestSandbox, create_sandbox
-from q2c.connectors.harvest.sandbox_account import APPROVED_REASON, INVOICED_REASON
-from q2c.connectors.sandbox_kit import SandboxServer, VendorLimits
+from q2c.sandboxes.harvest.account import APPROVED_REASON, INVOICED_REASON
+from q2c.sandboxes.harvest.app import HARVEST_LIMITS, HarvestSandbox, create_sandbox
+from q2c.sandboxes.kit import SandboxServer, VendorLimits
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Harvest-Account-Id": ACCOUNT_ID,
            "User-Agent": "q2c tests (ops@example.com)"}

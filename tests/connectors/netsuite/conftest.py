@@ -10,9 +10,9 @@ from netsuite_fixtures import ACCOUNT, CERT_ID, CLIENT_ID, FAST_RETRY, ClientFac
 
 from q2c.connectors.netsuite.auth import generate_m2m_keypair
 from q2c.connectors.netsuite.client import NetSuiteClient, NetSuiteConfig
-from q2c.connectors.netsuite.sandbox import NetSuiteSandbox, create_sandbox
-from q2c.connectors.sandbox_kit import SandboxServer
 from q2c.engine.resilience import CircuitBreaker, GuardRegistry, RetryPolicy
+from q2c.sandboxes.kit import SandboxServer
+from q2c.sandboxes.netsuite.app import NetSuiteSandbox, create_sandbox
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,8 @@ from typing import Any
 
 from q2c.connectors.netsuite.client import NetSuiteClient
 from q2c.connectors.netsuite.mapping import AccountReferences
-from q2c.connectors.netsuite.sandbox import NetSuiteSandbox
 from q2c.engine.resilience import RetryPolicy
+from q2c.sandboxes.netsuite.app import NetSuiteSandbox
 
 ACCOUNT = "1234567_SB1"
 CLIENT_ID = "q2c-test-client"

@@ -9,12 +9,12 @@ import jwt
 import pytest
 from netsuite_fixtures import CERT_ID, CLIENT_ID, ClientFactory
 
-from q2c.connectors.errors import AuthFailed
 from q2c.connectors.netsuite.auth import CLIENT_ASSERTION_TYPE, client_assertion, generate_m2m_keypair
 from q2c.connectors.netsuite.client import NetSuiteClient, NetSuiteConfig
-from q2c.connectors.netsuite.sandbox import TOKEN_PATH, NetSuiteSandbox, create_sandbox
-from q2c.connectors.sandbox_kit import SandboxServer
+from q2c.engine.errors import AuthFailed
 from q2c.engine.resilience import GuardRegistry
+from q2c.sandboxes.kit import SandboxServer
+from q2c.sandboxes.netsuite.app import TOKEN_PATH, NetSuiteSandbox, create_sandbox
 
 
 def _token(server: SandboxServer, assertion: str) -> httpx.Response:

@@ -10,9 +10,9 @@ import httpx
 from netsuite_fixtures import ClientFactory, seed_project
 
 from q2c.connectors.netsuite.client import NetSuiteClient
-from q2c.connectors.netsuite.sandbox import RESTLET_PATH, SUITEQL_PATH, NetSuiteSandbox
-from q2c.connectors.sandbox_kit import Faults, SandboxServer, VendorLimits
 from q2c.engine.resilience import GuardRegistry
+from q2c.sandboxes.kit import Faults, SandboxServer, VendorLimits
+from q2c.sandboxes.netsuite.app import RESTLET_PATH, SUITEQL_PATH, NetSuiteSandbox
 
 RESTLET_QUERY = {"script": "customscript_q2c_bulk_upsert", "deploy": "customdeploy_q2c_bulk_upsert"}
 

@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from netsuite_fixtures import ClientFactory, seed_project
 from netsuite_records import contract, customer, journal_entry, project, timebill
 
-from q2c.connectors.errors import RecordRejected
 from q2c.connectors.netsuite import limits
 from q2c.connectors.netsuite.client import NetSuiteClient
 from q2c.connectors.netsuite.erp import NetSuiteErp
-from q2c.connectors.netsuite.sandbox import NetSuiteSandbox
+from q2c.engine.errors import RecordRejected
+from q2c.sandboxes.netsuite.app import NetSuiteSandbox
 
 NOTES = "Workshop with the client's finance team. " * 25_000  # a little over 1 MB
 

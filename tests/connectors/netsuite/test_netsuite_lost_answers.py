@@ -17,11 +17,11 @@ import pytest
 from netsuite_fixtures import ClientFactory, seed_project
 from netsuite_records import contract, customer, invoice, journal_entry, project, timebill
 
-from q2c.connectors.errors import TransientError
 from q2c.connectors.netsuite.client import NetSuiteClient
 from q2c.connectors.netsuite.erp import NetSuiteErp
-from q2c.connectors.netsuite.sandbox import NetSuiteSandbox
-from q2c.connectors.sandbox_kit import Faults, SandboxServer
+from q2c.engine.errors import TransientError
+from q2c.sandboxes.kit import Faults, SandboxServer
+from q2c.sandboxes.netsuite.app import NetSuiteSandbox
 
 
 @dataclass

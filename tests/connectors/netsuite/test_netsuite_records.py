@@ -9,7 +9,6 @@ import httpx
 import pytest
 from netsuite_fixtures import references, seed_project
 
-from q2c.connectors.errors import RecordRejected
 from q2c.connectors.netsuite.client import NetSuiteClient
 from q2c.connectors.netsuite.mapping import (
     InvoiceState,
@@ -20,8 +19,6 @@ from q2c.connectors.netsuite.mapping import (
     task_to_projecttask,
     time_entry_to_timebill,
 )
-from q2c.connectors.netsuite.sandbox import NetSuiteSandbox
-from q2c.connectors.sandbox_kit import SandboxServer
 from q2c.domain.model import (
     BillingTerms,
     BillingType,
@@ -40,6 +37,9 @@ from q2c.domain.model import (
     TimeEntryStatus,
 )
 from q2c.domain.money import Money
+from q2c.engine.errors import RecordRejected
+from q2c.sandboxes.kit import SandboxServer
+from q2c.sandboxes.netsuite.app import NetSuiteSandbox
 
 
 def _bearer(server: SandboxServer, client: NetSuiteClient) -> dict[str, str]:

@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 from netsuite_fixtures import ClientFactory, seed_project
 
-from q2c.connectors.errors import TransientError
 from q2c.connectors.netsuite.client import NetSuiteClient
-from q2c.connectors.netsuite.sandbox import NetSuiteSandbox
-from q2c.connectors.sandbox_kit import Faults, SandboxServer
+from q2c.engine.errors import TransientError
+from q2c.sandboxes.kit import Faults, SandboxServer
+from q2c.sandboxes.netsuite.app import NetSuiteSandbox
 
 
 def test_injected_server_errors_are_retried_and_nothing_is_duplicated(

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from q2c.connectors.errors import RecordRejected
 from q2c.connectors.netsuite import suiteql, wire
 from q2c.connectors.netsuite.client import NetSuiteClient
-from q2c.connectors.netsuite.sandbox import SUITEQL_PATH, NetSuiteSandbox
-from q2c.connectors.sandbox_kit import SandboxServer
+from q2c.engine.errors import RecordRejected
+from q2c.sandboxes.kit import SandboxServer
+from q2c.sandboxes.netsuite.app import SUITEQL_PATH, NetSuiteSandbox
 
 
 def _employees(sandbox: NetSuiteSandbox, count: int) -> None:

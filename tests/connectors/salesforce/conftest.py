@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from salesforce_fixtures import CLIENT_ID, CLIENT_SECRET, FAST_RETRY, KeyPair
 
 from q2c.connectors.salesforce import SalesforceClient, SalesforceConfig
-from q2c.connectors.salesforce.sandbox import SalesforceSandbox, create_sandbox
-from q2c.connectors.sandbox_kit import Faults, SandboxServer
 from q2c.engine.resilience import GuardRegistry
+from q2c.sandboxes.kit import Faults, SandboxServer
+from q2c.sandboxes.salesforce.app import SalesforceSandbox, create_sandbox
 
 
 @pytest.fixture(scope="session")

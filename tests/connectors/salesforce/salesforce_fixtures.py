@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from q2c.connectors.salesforce.sandbox import SalesforceSandbox
 from q2c.engine.resilience import RetryPolicy
+from q2c.sandboxes.salesforce.app import SalesforceSandbox
 
 CLIENT_ID = "q2c-test-app"
 CLIENT_SECRET = "s3cret-value"

@@ -11,7 +11,6 @@ import httpx
 import pytest
 from salesforce_fixtures import CLIENT_ID, FAST_RETRY, KeyPair, seed_deal
 
-from q2c.connectors.errors import AuthFailed, RateLimited, RecordRejected, TransientError
 from q2c.connectors.salesforce import (
     REPLAY_ALL,
     REST_ENDPOINT,
@@ -20,9 +19,10 @@ from q2c.connectors.salesforce import (
     SalesforceClient,
     SalesforceConfig,
 )
-from q2c.connectors.salesforce.sandbox import SalesforceSandbox
-from q2c.connectors.sandbox_kit import Faults, SandboxServer
+from q2c.engine.errors import AuthFailed, RateLimited, RecordRejected, TransientError
 from q2c.engine.resilience import GuardRegistry
+from q2c.sandboxes.kit import Faults, SandboxServer
+from q2c.sandboxes.salesforce.app import SalesforceSandbox
 
 NEW_OPPORTUNITY = {"Name": "Stark Industries PMO", "StageName": "Qualification", "CloseDate": "2024-10-31"}
 

@@ -18,9 +18,9 @@ from q2c.connectors.salesforce import (
     erp_writeback_fields,
     opportunity_from_salesforce,
 )
-from q2c.connectors.salesforce.sandbox import SalesforceSandbox
 from q2c.domain.model import BillingType, MilestoneStatus
 from q2c.domain.money import Money
+from q2c.sandboxes.salesforce.app import SalesforceSandbox
 
 OPP = "006Dn0000000010IAA"
 ACC = "001Dn0000000002IAA"

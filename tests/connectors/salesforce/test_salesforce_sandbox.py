@@ -11,8 +11,8 @@ import jwt
 import pytest
 from salesforce_fixtures import CLIENT_ID, CLIENT_SECRET, KeyPair, seed_deal
 
-from q2c.connectors.salesforce.sandbox import SalesforceSandbox
-from q2c.connectors.sandbox_kit import Faults, SandboxServer
+from q2c.sandboxes.kit import Faults, SandboxServer
+from q2c.sandboxes.salesforce.app import SalesforceSandbox
 
 V = "/services/data/v59.0"
 

@@ -18,8 +18,8 @@ from salesforce_fixtures import CLIENT_ID, CLIENT_SECRET, KeyPair
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceMoreThanOneRecord
 
-from q2c.connectors.salesforce.sandbox import SalesforceSandbox
-from q2c.connectors.sandbox_kit import SandboxServer
+from q2c.sandboxes.kit import SandboxServer
+from q2c.sandboxes.salesforce.app import SalesforceSandbox
 
 
 class LoopbackAdapter(HTTPAdapter):

@@ -1,6 +1,6 @@
 """Harvest API v2: the time tracker where people log time on projects q2c sets up.
 
-The sandbox (`q2c.connectors.harvest.sandbox`) is imported on its own, so the connector
+The sandbox (`q2c.sandboxes.harvest.app`) is imported on its own, so the connector
 never pulls in the server side.
 """
 

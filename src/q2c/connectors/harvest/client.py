@@ -21,10 +21,10 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from q2c.connectors.errors import AuthFailed, ConnectorError, RecordRejected, TransientError
 from q2c.connectors.http import VendorHttp
 from q2c.domain.money import check_currency
 from q2c.domain.violations import Violation
+from q2c.engine.errors import AuthFailed, ConnectorError, RecordRejected, TransientError
 from q2c.engine.resilience import CircuitBreaker, EndpointGuard, GuardRegistry, RateLimit, RetryPolicy
 
 SYSTEM = "harvest"

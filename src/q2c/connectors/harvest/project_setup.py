@@ -13,12 +13,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from q2c.connectors.errors import RecordRejected
 from q2c.connectors.harvest.client import SYSTEM, HarvestClient
 from q2c.connectors.harvest.mapping import HarvestProjectSpec, project_to_harvest, task_to_harvest
 from q2c.domain.model import Project
 from q2c.domain.money import Money, check_currency
 from q2c.domain.violations import Violation
+from q2c.engine.errors import RecordRejected
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,6 @@ from typing import Any, Literal, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from q2c.connectors.errors import AuthFailed, ConnectorError, RateLimited, RecordRejected, TransientError
 from q2c.connectors.http import VendorHttp
 from q2c.connectors.netsuite import wire
 from q2c.connectors.netsuite.auth import CLIENT_ASSERTION_TYPE, TokenCache, client_assertion
@@ -42,6 +41,7 @@ from q2c.connectors.netsuite.mapping import AccountReferences, InvoiceState, inv
 from q2c.connectors.netsuite.readback import written_as_sent
 from q2c.connectors.netsuite.suiteql import in_list, quote
 from q2c.domain.violations import Violation
+from q2c.engine.errors import AuthFailed, ConnectorError, RateLimited, RecordRejected, TransientError
 from q2c.engine.resilience import CircuitBreaker, EndpointGuard, GuardRegistry, RateLimit, RetryPolicy
 
 SYSTEM = "netsuite"

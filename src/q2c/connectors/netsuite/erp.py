@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from q2c.connectors.errors import RecordRejected
 from q2c.connectors.netsuite.client import NetSuiteClient
 from q2c.connectors.netsuite.mapping import (
     account_number,
@@ -26,6 +25,7 @@ from q2c.connectors.netsuite.mapping import (
 from q2c.connectors.netsuite.suiteql import in_list
 from q2c.domain.model import Contract, Customer, Invoice, InvoiceStatus, JournalEntry, Project, ProjectStatus
 from q2c.domain.violations import Violation
+from q2c.engine.errors import RecordRejected
 from q2c.workflows.ports import ProjectState, Timebill, WriteResult
 
 

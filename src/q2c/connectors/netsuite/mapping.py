@@ -25,7 +25,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from q2c.connectors.errors import RecordRejected
 from q2c.connectors.netsuite import limits
 from q2c.domain.model import (
     BillingType,
@@ -41,6 +40,7 @@ from q2c.domain.model import (
 )
 from q2c.domain.money import Money
 from q2c.domain.violations import Violation
+from q2c.engine.errors import RecordRejected
 
 SYSTEM = "netsuite"
 # NetSuite's shipped Project Status list (Setup > Accounting > Accounting Lists); accounts can add more.

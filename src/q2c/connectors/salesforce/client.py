@@ -50,7 +50,6 @@ import httpx
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from q2c.connectors.errors import AuthFailed, ConnectorError, RecordRejected, TransientError
 from q2c.connectors.http import VendorHttp
 from q2c.connectors.salesforce.mapping import (
     ACCOUNT_FIELDS,
@@ -61,6 +60,7 @@ from q2c.connectors.salesforce.mapping import (
 )
 from q2c.connectors.salesforce.soql import literal
 from q2c.domain.violations import Violation
+from q2c.engine.errors import AuthFailed, ConnectorError, RecordRejected, TransientError
 from q2c.engine.resilience import EndpointGuard, GuardRegistry, RetryPolicy
 
 SYSTEM = "salesforce"

@@ -14,7 +14,7 @@ from q2c.connectors.salesforce.mapping import (
     opportunity_from_salesforce,
 )
 from q2c.connectors.salesforce.streaming import REPLAY_ALL, ChangeEventStream
-from q2c.engine.worker import Rejected
+from q2c.engine.errors import Rejected
 from q2c.workflows.ports import CrmChange, Deal
 
 # Canonical field -> the Salesforce field a person edits, for exception messages.

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from q2c.connectors.errors import AuthFailed, ConnectorError, TransientError
 from q2c.connectors.salesforce.client import SYSTEM, SalesforceClient
+from q2c.engine.errors import AuthFailed, ConnectorError, TransientError
 
 OPPORTUNITY_CHANNEL = "/data/OpportunityChangeEvent"
 REPLAY_NEW = -1

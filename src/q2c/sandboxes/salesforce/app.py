@@ -37,7 +37,8 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from q2c.connectors.salesforce.org import (
+from q2c.sandboxes.kit import Faults, Sandbox
+from q2c.sandboxes.salesforce.org import (
     INTEGRATION_USER,
     Actor,
     ApiFault,
@@ -46,8 +47,7 @@ from q2c.connectors.salesforce.org import (
     api_error,
     fault,
 )
-from q2c.connectors.salesforce.schema import CHILD_RELATIONSHIPS, OBJECTS, SObjectSpec
-from q2c.connectors.sandbox_kit import Faults, Sandbox
+from q2c.sandboxes.salesforce.schema import CHILD_RELATIONSHIPS, OBJECTS, SObjectSpec
 
 DEFAULT_AUDIENCES = ("https://login.salesforce.com", "https://test.salesforce.com")
 _VERSION = re.compile(r"^v(\d{2,3}\.\d)$")
@@ -56,6 +56,9 @@ _LIMIT_EXCEEDED = [api_error("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exce
 
 class SalesforceSandbox(Sandbox):
     """The sandbox kit's wrapper plus the org behind it (`state`), for seeding and inspection."""
+
+    client_id: str = ""  # the connected app's consumer key and secret (client credentials flow)
+    client_secret: str = ""
 
     def __init__(self, state: SalesforceOrg, app: FastAPI, *, faults: Faults | None) -> None:
         self.state = state
@@ -78,7 +81,9 @@ def create_sandbox(faults: Faults | None = None, *, client_id: str = "q2c-sandbo
                          jwt_public_key_pem=jwt_public_key_pem, jwt_audiences=tuple(jwt_audiences),
                          instance_url=instance_url, long_poll_seconds=long_poll_seconds)
     api.install(app)
-    return SalesforceSandbox(org, app, faults=faults)
+    sandbox = SalesforceSandbox(org, app, faults=faults)
+    sandbox.client_id, sandbox.client_secret = client_id, client_secret
+    return sandbox
 
 
 def _json_error(status: int, code: str, message: str) -> JSONResponse:

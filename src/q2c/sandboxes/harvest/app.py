@@ -27,7 +27,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import JSONResponse, Response
 
-from q2c.connectors.harvest.sandbox_account import (
+from q2c.sandboxes.harvest.account import (
     HarvestRefusal,
     SandboxAccount,
     TimeEntryQuery,
@@ -37,7 +37,7 @@ from q2c.connectors.harvest.sandbox_account import (
     parse_int,
     render,
 )
-from q2c.connectors.sandbox_kit import Faults, Sandbox, VendorLimits
+from q2c.sandboxes.kit import Faults, Sandbox, VendorLimits
 
 HARVEST_LIMITS = VendorLimits(requests_per_window=100, window_seconds=15)
 MAX_PER_PAGE = 2000
@@ -47,6 +47,9 @@ Paging = Literal["page", "cursor"]
 
 class HarvestSandbox(Sandbox):
     """The kit's sandbox with the Harvest account it serves, reachable for seeding as `.state`."""
+
+    account_id: str = ""  # what a client sends as Harvest-Account-Id, and its personal access token
+    token: str = ""
 
     def __init__(self, app: FastAPI, state: SandboxAccount, *, faults: Faults | None,
                  limits: VendorLimits | None) -> None:
@@ -475,4 +478,6 @@ def create_sandbox(faults: Faults | None = None, *, account_id: str = "100001",
                       "projects": len(state.projects), "tasks": len(state.tasks),
                       "time_entries": state.time_entry_count})
 
-    return HarvestSandbox(app, state, faults=faults, limits=limits)
+    sandbox = HarvestSandbox(app, state, faults=faults, limits=limits)
+    sandbox.account_id, sandbox.token = account_id, token
+    return sandbox

@@ -31,8 +31,8 @@ from starlette.responses import Response
 from q2c.connectors.netsuite import suiteql, wire
 from q2c.connectors.netsuite.auth import CLIENT_ASSERTION_TYPE, MAX_ASSERTION_LIFETIME, generate_m2m_keypair
 from q2c.connectors.netsuite.client import NetSuiteConfig
-from q2c.connectors.netsuite.mapping import AccountReferences
-from q2c.connectors.netsuite.records import (
+from q2c.sandboxes.kit import Faults, Sandbox, VendorLimits
+from q2c.sandboxes.netsuite.records import (
     CLOSED_JOB_STATUS,
     LISTS,
     OPEN_JOB_STATUS,
@@ -41,7 +41,6 @@ from q2c.connectors.netsuite.records import (
     FieldSpec,
     RecordSchema,
 )
-from q2c.connectors.sandbox_kit import Faults, Sandbox, VendorLimits
 
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
 RECORD_PATH = "/services/rest/record/v1"
@@ -522,18 +521,17 @@ class NetSuiteSandbox(Sandbox):
         super().__init__("netsuite", app, faults=faults, limits=VendorLimits(concurrency=concurrency_limit),
                          throttle=_throttle_answer, reset=state.reset)
 
-    def account_references(self) -> AccountReferences:
-        """This account's setup ids in the shape q2c's configuration takes (legal entities US01, UK01)."""
+    def account_references(self) -> dict[str, Any]:
+        """This account's setup ids in the shape of the connector's `references` setting (entities US01, UK01)."""
         ids = self.state.reference_ids()
         items = ids["serviceitem"]
-        return AccountReferences(
-            subsidiaries={"US01": ids["subsidiary"]["US01 Consulting Inc."],
-                          "UK01": ids["subsidiary"]["UK01 Consulting Ltd"]},
-            currencies=ids["currency"], terms=ids["term"],
-            billing_type_items={"time_and_materials": items["Professional Services"],
-                                "fixed_fee": items["Fixed Fee Services"], "retainer": items["Retainer"],
-                                "milestone": items["Milestone Billing"]},
-            default_service_item=items["Professional Services"], tax_items=ids["salestaxitem"])
+        return {"subsidiaries": {"US01": ids["subsidiary"]["US01 Consulting Inc."],
+                                 "UK01": ids["subsidiary"]["UK01 Consulting Ltd"]},
+                "currencies": ids["currency"], "terms": ids["term"],
+                "billing_type_items": {"time_and_materials": items["Professional Services"],
+                                       "fixed_fee": items["Fixed Fee Services"], "retainer": items["Retainer"],
+                                       "milestone": items["Milestone Billing"]},
+                "default_service_item": items["Professional Services"], "tax_items": ids["salestaxitem"]}
 
     def client_config(self, base_url: str, **overrides: Any) -> NetSuiteConfig:
         """A connector configuration pointing at this sandbox served at `base_url`."""

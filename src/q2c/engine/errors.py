@@ -1,8 +1,10 @@
-"""What a connector can tell the engine about a failed call.
+"""The errors that decide what happens to work: raised by connectors and workflows, read by the engine.
 
 The engine decides what happens next from the type alone: a transient error is retried
-(in place for a short while, then durably with backoff), a rejected record becomes an
-exception for a person, with the vendor's own words kept in the violation.
+(in place for a short while, then durably with backoff), a rejected record or a rejected piece
+of work becomes an exception for a person, with the vendor's own words kept in the violation.
+They live here, at the bottom of the engine, so every connector can raise them and no arrow
+runs from the engine back up to a connector.
 """
 
 from __future__ import annotations
@@ -43,3 +45,11 @@ class RecordRejected(ConnectorError):
     def __init__(self, violation: Violation) -> None:
         super().__init__(violation.system, violation.headline())
         self.violation = violation
+
+
+class Rejected(Exception):
+    """A verdict that a whole piece of work breaks business rules: each violation becomes an exception."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        super().__init__("; ".join(v.headline() for v in violations))
+        self.violations = violations

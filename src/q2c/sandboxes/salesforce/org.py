@@ -27,7 +27,7 @@ from typing import Any
 
 from q2c.connectors.salesforce import soql
 from q2c.connectors.salesforce.ids import id18, normalize_id
-from q2c.connectors.salesforce.schema import (
+from q2c.sandboxes.salesforce.schema import (
     CLOSED_STAGES,
     OBJECTS,
     WON_STAGES,
