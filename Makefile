@@ -21,6 +21,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 	$(BIN)/mypy --strict bench/time_sync.py bench/netsuite_account.py
 	$(BIN)/mypy
 

@@ -5,7 +5,7 @@
 
 It is the sandbox `q2c sandbox netsuite` runs (same factory, same faults and limits), with two
 differences the benchmark needs: the account's setup ids are written to REFS (the hub's
-`systems.netsuite.references`), and `GET /__sandbox/netsuite/account` reports the account's own
+`systems.erp.references`), and `GET /__sandbox/netsuite/account` reports the account's own
 counters (timebills stored, created, updated, requests refused over the concurrency limit), which
 live in the sandbox's state and are not on the kit's `/__sandbox/stats`. Access logs are off, so
 the sandbox spends its CPU on the vendor's work rather than on logging it.

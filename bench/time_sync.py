@@ -64,9 +64,10 @@ import httpx
 
 from q2c.config import DeliverySettings
 from q2c.connectors.harvest.client import MAX_PER_PAGE as HARVEST_PAGE
-from q2c.connectors.netsuite.client import RESTLET_CHUNK, NetSuiteClient, NetSuiteConfig
+from q2c.connectors.netsuite.client import RESTLET_CHUNK, NetSuiteClient
 from q2c.connectors.netsuite.erp import NetSuiteErp
 from q2c.connectors.netsuite.mapping import AccountReferences
+from q2c.connectors.netsuite.settings import NetSuiteSettings
 from q2c.domain.model import (
     BillingTerms,
     BillingType,
@@ -132,16 +133,17 @@ def hub_settings(*, database: str, harvest_url: str, netsuite_url: str, key_path
     return {
         "database": database,
         "systems": {
-            "salesforce": {"login_url": "http://127.0.0.1:9", "client_id": "unused", "client_secret": "unused"},
-            "harvest": {"base_url": f"{harvest_url}/v2", "account_id": HARVEST_ACCOUNT,
+            "crm": {"type": "salesforce", "login_url": "http://127.0.0.1:9", "client_id": "unused",
+                    "client_secret": "unused"},
+            "tracker": {"type": "harvest", "base_url": f"{harvest_url}/v2", "account_id": HARVEST_ACCOUNT,
                         "access_token": HARVEST_TOKEN},
-            "netsuite": {"account_id": NETSUITE_ACCOUNT, "client_id": NETSUITE_CLIENT_ID,
-                         "certificate_id": NETSUITE_CERTIFICATE, "private_key_path": key_path,
-                         "rest_base_url": netsuite_url, "restlet_url": netsuite_url,
-                         "concurrency_limit": NETSUITE_CONCURRENCY, "references": references},
+            "erp": {"type": "netsuite", "account_id": NETSUITE_ACCOUNT, "client_id": NETSUITE_CLIENT_ID,
+                    "certificate_id": NETSUITE_CERTIFICATE, "private_key_path": key_path,
+                    "rest_base_url": netsuite_url, "restlet_url": netsuite_url,
+                    "concurrency_limit": NETSUITE_CONCURRENCY, "references": references},
         },
         "legal_entities": [{"code": LEGAL_ENTITY, "name": "US01 Consulting Inc.", "currency": CURRENCY,
-                            "timezone": "America/New_York", "netsuite_subsidiary": "2"}],
+                            "timezone": "America/New_York"}],
         "service_offerings": [{"code": "SYN", "name": "Synthetic delivery", "roles": [ROLE],
                                "tasks": [{"code": TASK_CODE, "name": TASK_CODE}]}],
         "rate_cards": [{"id": RATE_CARD_ID, "currency": CURRENCY, "lines": [
@@ -544,7 +546,7 @@ def fresh_netsuite(vendors: Vendors, *, people: int) -> None:
     """Reset the account and seed what deal setup and HR would have put there: customer, jobs, tasks, people."""
     vendors.netsuite.admin("POST", "/__sandbox/reset")
     refs = AccountReferences(**vendors.references)
-    config = NetSuiteConfig(account_id=NETSUITE_ACCOUNT, client_id=NETSUITE_CLIENT_ID,
+    config = NetSuiteSettings(account_id=NETSUITE_ACCOUNT, client_id=NETSUITE_CLIENT_ID,
                             certificate_id=NETSUITE_CERTIFICATE, private_key_path=vendors.key_path,
                             rest_base_url=vendors.netsuite.url, restlet_url=vendors.netsuite.url,
                             concurrency_limit=NETSUITE_CONCURRENCY, references=refs)

@@ -17,18 +17,14 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import yaml
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from q2c.connectors.netsuite.auth import signing_algorithm
-from q2c.connectors.netsuite.mapping import AccountReferences
+from q2c.connectors.registry import ROLE_WORDS, ConnectorSpec, Role, UnknownSystem, connector, connector_names
+from q2c.connectors.settings import SystemSettings, base_dir
 from q2c.domain.model import RateCard, RateCardLine
 from q2c.domain.money import Money, check_currency
 
@@ -42,179 +38,16 @@ TEMPLATE_PLACEHOLDERS = frozenset({
 _PLACEHOLDER_PART = re.compile(r"YOUR-[A-Z0-9-]*[A-Z0-9]")  # inside a value: https://YOUR-DOMAIN.my.salesforce.com
 
 
-def _base_dir(info: ValidationInfo) -> Path:
-    context = info.context if isinstance(info.context, dict) else {}
-    base = context.get("base_dir")
-    return Path(base) if base is not None else Path.cwd()
-
-
-def _http_url(value: str) -> str:
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value.strip()):
-        raise ValueError("must be an http:// or https:// URL with a host, such as https://example.com")
-    try:
-        parts.port  # noqa: B018 - raises on a port that is not a number in 0..65535
-    except ValueError:
-        raise ValueError("has a port that is not a number from 1 to 65535") from None
-    return value.strip()
-
-
-def _key_file(value: str, info: ValidationInfo) -> Path:
-    """A private key path, resolved against the config's folder; the file must be readable."""
-    path = Path(value).expanduser()
-    if not path.is_absolute():
-        path = _base_dir(info) / path
-    if not path.is_file():
-        raise ValueError(f"no such file {path}" + ("" if Path(value).is_absolute() else
-                                                  " (a relative path is read from the config file's folder)"))
-    try:
-        path.read_bytes()
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return path
-
-
-def _pem_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="ascii")
-    except UnicodeDecodeError:
-        raise ValueError(f"{path} is not a PEM file (PEM is ASCII text starting with -----BEGIN)") from None
-
-
-def _key_error(key: str, message: str) -> PydanticCustomError:
-    """An error about one key of a model, raised where several keys are judged together."""
-    return PydanticCustomError("config_key", message, {"key": key})
-
-
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SalesforceSettings(Strict):
-    login_url: str = "https://login.salesforce.com"
-    client_id: str = Field(min_length=1)
-    client_secret: str | None = None
-    username: str | None = None
-    private_key_path: str | None = None
-    api_version: str = "59.0"
-    webhook_secret: str | None = None  # shared secret for the hub's own signed webhook intake
-
-    @field_validator("login_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _http_url(value)
-
-    @field_validator("api_version")
-    @classmethod
-    def _version(cls, value: str) -> str:
-        if not re.fullmatch(r"\d{2,3}\.\d", value):
-            raise ValueError("must be a REST API version such as 59.0")
-        return value
-
-    @field_validator("private_key_path")
-    @classmethod
-    def _key(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None:
-            return None
-        path = _key_file(value, info)
-        try:
-            key = serialization.load_pem_private_key(_pem_text(path).encode("ascii"), password=None)
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"{path} is not a readable unencrypted PEM private key ({exc})") from None
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise ValueError(f"{path} must hold an RSA private key: the JWT bearer flow signs with RS256")
-        return str(path)
-
-    @model_validator(mode="after")
-    def _one_grant(self) -> SalesforceSettings:
-        jwt_parts = {"username": self.username, "private_key_path": self.private_key_path}
-        given = [k for k, v in jwt_parts.items() if v is not None]
-        if self.client_secret is not None and given:
-            raise _key_error(given[0], "give either client_secret (client credentials flow) or username and "
-                                       "private_key_path (JWT bearer flow), not both")
-        if self.client_secret is None and not given:
-            raise _key_error("client_secret", "required key is missing: give client_secret (client credentials "
-                                              "flow), or username and private_key_path (JWT bearer flow)")
-        if self.client_secret is None and len(given) == 1:
-            missing = "private_key_path" if given[0] == "username" else "username"
-            raise _key_error(missing, f"required key is missing: the JWT bearer flow needs username and "
-                                      f"private_key_path (only {given[0]} is given)")
-        return self
-
-
-class HarvestSettings(Strict):
-    base_url: str = "https://api.harvestapp.com/v2"
-    account_id: str
-    access_token: str = Field(min_length=1)
-    user_agent: str = "q2c (ops@example.com)"
-    requests_per_15s: int = Field(default=100, ge=1, le=1000)
-
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        url = _http_url(value).rstrip("/")
-        if not urlsplit(url).path.endswith("/v2"):
-            raise ValueError("must be the root of Harvest API v2, ending in /v2 (https://api.harvestapp.com/v2)")
-        return url
-
-    @field_validator("account_id")
-    @classmethod
-    def _account(cls, value: str) -> str:
-        if not value.strip().isdigit():
-            raise ValueError("must be the numeric Harvest account id (Harvest > Developers > personal access token)")
-        return value.strip()
-
-    @field_validator("user_agent")
-    @classmethod
-    def _agent(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must name the application and a contact, e.g. 'q2c (ops@your-firm.com)': "
-                             "Harvest refuses requests without one")
-        return value
-
-
-class NetSuiteSettings(Strict):
-    account_id: str
-    client_id: str = Field(min_length=1)
-    certificate_id: str = Field(min_length=1)
-    private_key_path: str
-    rest_base_url: str | None = None
-    restlet_url: str | None = None
-    concurrency_limit: int = Field(default=5, ge=1, le=100)
-    bulk_threshold: int = Field(default=20, ge=1)
-    # Internal ids of the account's setup records: subsidiaries (by legal entity code), currencies
-    # (by ISO code), terms (by name), service_items (by offering), billing_type_items, default_service_item,
-    # tax_items (by tax code).
-    references: AccountReferences = Field(default_factory=AccountReferences)
-
-    @field_validator("account_id")
-    @classmethod
-    def _account(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*", value):
-            raise ValueError("must be the NetSuite account id, such as 1234567 or 1234567_SB1 "
-                             "(Setup > Company > Company Information)")
-        return value
-
-    @field_validator("rest_base_url", "restlet_url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        return None if value is None else _http_url(value)
-
-    @field_validator("private_key_path")
-    @classmethod
-    def _key(cls, value: str, info: ValidationInfo) -> str:
-        path = _key_file(value, info)
-        try:
-            signing_algorithm(_pem_text(path))
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from None
-        return str(path)
-
-
 class Systems(Strict):
-    salesforce: SalesforceSettings
-    harvest: HarvestSettings
-    netsuite: NetSuiteSettings
+    """The system in each role, each validated by its connector's own settings model (see `_systems`)."""
+
+    crm: SystemSettings
+    tracker: SystemSettings
+    erp: SystemSettings
 
 
 class LegalEntity(Strict):
@@ -222,7 +55,6 @@ class LegalEntity(Strict):
     name: str
     currency: str
     timezone: str = "UTC"
-    netsuite_subsidiary: str = "1"
 
     @field_validator("currency")
     @classmethod
@@ -334,6 +166,7 @@ class HttpSettings(Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     webhook_max_bytes: int = Field(default=1_000_000, ge=1024)
+    webhook_secret: str | None = None  # shared secret of the signed webhook intake (X-Q2C-Signature)
 
 
 _DATABASE_BACKENDS = ("sqlite", "postgresql", "postgres")
@@ -372,7 +205,7 @@ class HubConfig(Strict):
             return value
         resolved = Path(path).expanduser()
         if not resolved.is_absolute():
-            resolved = _base_dir(info) / resolved
+            resolved = base_dir(info) / resolved
         return url.set(database=str(resolved)).render_as_string(hide_password=False)
 
     def legal_entity(self, code: str | None) -> LegalEntity | None:
@@ -433,6 +266,53 @@ def _placeholders(raw: Any, loc: tuple[int | str, ...] = ()) -> Iterator[tuple[s
             yield _key_path(loc), match.group(0)
 
 
+def _system(role: Role, block: Any, context: dict[str, Any]) -> tuple[SystemSettings | None, list[tuple[str, str]]]:
+    """One role's system, validated by the settings model of the connector its `type` names."""
+    where = ("systems", role.value)
+    allowed = ", ".join(connector_names(role)) or "none installed"
+    if not isinstance(block, dict):
+        return None, [(_key_path(where), f"must be a mapping with `type` (one of: {allowed}) and that system's "
+                                         "settings")]
+    name = block.get("type")
+    if not isinstance(name, str) or not name:
+        return None, [(_key_path((*where, "type")), f"required key is missing: which {ROLE_WORDS[role]} this is "
+                                                    f"(one of: {allowed})")]
+    try:
+        spec: ConnectorSpec = connector(name)
+    except UnknownSystem:
+        return None, [(_key_path((*where, "type")), f"no connector is named {name!r}; for the {ROLE_WORDS[role]} "
+                                                    f"use one of: {allowed}")]
+    if role not in spec.roles:
+        plays = " or ".join(ROLE_WORDS[r] for r in sorted(spec.roles))
+        return None, [(_key_path((*where, "type")), f"{spec.label} is a {plays} connector, not a "
+                                                    f"{ROLE_WORDS[role]} one (for the {ROLE_WORDS[role]}: {allowed})")]
+    try:
+        return spec.settings.model_validate(block, context=context), []
+    except ValidationError as exc:
+        return None, [(f"{_key_path(where)}.{key}", problem) for key, problem in _problems(exc)]
+
+
+def _systems(raw: Any, context: dict[str, Any]) -> tuple[dict[str, SystemSettings], list[tuple[str, str]]]:
+    if not isinstance(raw, dict):
+        return {}, [("systems", "required key is missing: the crm, tracker and erp systems, each with its type")]
+    found: dict[str, SystemSettings] = {}
+    problems: list[tuple[str, str]] = []
+    for key in sorted(set(raw) - {r.value for r in Role}):
+        hint = (f"; systems are named by role now: put it under crm, tracker or erp with `type: {key}`"
+                if key in connector_names() else "")
+        problems.append((f"systems.{key}", f"unknown key (allowed: crm, tracker, erp){hint}"))
+    for role in Role:
+        if role.value not in raw:
+            problems.append((f"systems.{role.value}", f"required key is missing: the {ROLE_WORDS[role]}, with its "
+                                                      f"type (one of: {', '.join(connector_names(role))})"))
+            continue
+        settings, bad = _system(role, raw[role.value], context)
+        problems += bad
+        if settings is not None:
+            found[role.value] = settings
+    return found, problems
+
+
 def parse_config(raw: dict[str, Any], *, source: Path | str = "config", base_dir: Path | None = None) -> HubConfig:
     """Validate a config mapping; relative paths in it resolve against `base_dir` (default: the working dir)."""
     lines: list[str] = []
@@ -440,9 +320,13 @@ def parse_config(raw: dict[str, Any], *, source: Path | str = "config", base_dir
     for key, placeholder in held.items():
         lines.append(f"{key}: still holds the `q2c init` placeholder {placeholder!r}; put the real value here "
                      "(or a ${ENV_VAR} reference)")
+    context = {"base_dir": base_dir or Path.cwd()}
+    systems, problems = _systems(raw.get("systems"), context)
+    lines += [f"{key}: {problem}" for key, problem in problems if key not in held]
+    standing_in = {r.value: systems.get(r.value) or SystemSettings.model_construct(type="?") for r in Role}
     config: HubConfig | None = None
     try:
-        config = HubConfig.model_validate(raw, context={"base_dir": base_dir or Path.cwd()})
+        config = HubConfig.model_validate({**raw, "systems": standing_in}, context=context)
     except ValidationError as exc:
         lines += [f"{key}: {problem}" for key, problem in _problems(exc) if key not in held]
     if lines or config is None:

@@ -48,6 +48,9 @@ CRM_FIELDS = {
 }
 
 
+CRM = "salesforce"
+
+
 def usd(amount: str) -> Money:
     return Money.of(amount, "USD")
 
@@ -101,8 +104,8 @@ def only(violations: list[Violation]) -> Violation:
 
 
 def test_a_clean_deal_has_no_violations() -> None:
-    assert deal_violations(deal(), customers(account()), REF) == []
-    assert deal_violations(deal(), customers(account()), REF, fields=CRM_FIELDS) == []
+    assert deal_violations(deal(), customers(account()), REF, system=CRM) == []
+    assert deal_violations(deal(), customers(account()), REF, system=CRM, fields=CRM_FIELDS) == []
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,7 @@ def case_id(case: Broken) -> str:
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_each_broken_rule_gives_one_violation_naming_record_and_field(case: Broken) -> None:
     opportunity, accounts = case.build()
-    found = only(deal_violations(opportunity, accounts, REF))
+    found = only(deal_violations(opportunity, accounts, REF, system=CRM))
     assert (found.system, found.rule, found.object, found.record_id, found.field) == (
         "salesforce", case.rule, case.object, case.record_id, case.field)
     assert case.says in found.message
@@ -225,77 +228,78 @@ def test_every_rule_is_covered() -> None:
 
 
 def test_actions_list_what_is_allowed() -> None:
-    missing = only(deal_violations(deal(), customers(account(legal_entity=None)), REF))
+    missing = only(deal_violations(deal(), customers(account(legal_entity=None)), REF, system=CRM))
     assert missing.action.endswith("(one of: UK01, US01)")
-    unknown = only(deal_violations(with_line("SF-00kTM", service_offering="Catering"), customers(account()), REF))
+    unknown = only(deal_violations(with_line("SF-00kTM", service_offering="Catering"), customers(account()), REF,
+                                   system=CRM))
     assert unknown.action == "Use one of: Advisory, Implementation, Training"
-    terms = only(deal_violations(deal(), customers(account(billing_terms=None)), REF))
+    terms = only(deal_violations(deal(), customers(account(billing_terms=None)), REF, system=CRM))
     assert "Net 30, Net 45" in terms.action
 
 
 def test_legal_entity_on_the_opportunity_overrides_the_account() -> None:
-    assert deal_violations(deal(legal_entity="US01"), customers(account(legal_entity=None)), REF) == []
+    assert deal_violations(deal(legal_entity="US01"), customers(account(legal_entity=None)), REF, system=CRM) == []
 
 
 def test_unknown_legal_entity_on_the_opportunity_names_the_opportunity() -> None:
-    found = only(deal_violations(deal(legal_entity="FR01"), customers(account()), REF))
+    found = only(deal_violations(deal(legal_entity="FR01"), customers(account()), REF, system=CRM))
     assert found.rule == "deal.legal_entity_unknown"
     assert (found.object, found.record_id) == ("Opportunity", "SF-006A")
 
 
 def test_exempt_customer_with_a_certificate_needs_no_tax_id() -> None:
     exempt = account(tax_profile=TaxProfile(exempt=True, exemption_certificate="CA-EX-123"))
-    assert deal_violations(deal(), customers(exempt), REF) == []
+    assert deal_violations(deal(), customers(exempt), REF, system=CRM) == []
 
 
 def test_a_cap_is_only_checked_on_time_and_materials() -> None:
-    assert deal_violations(with_line("SF-00kTM", cap=None), customers(account()), REF) == []
-    assert deal_violations(with_line("SF-00kTM", cap=usd("0.01")), customers(account()), REF) == []
+    assert deal_violations(with_line("SF-00kTM", cap=None), customers(account()), REF, system=CRM) == []
+    assert deal_violations(with_line("SF-00kTM", cap=usd("0.01")), customers(account()), REF, system=CRM) == []
 
 
 def test_a_zero_line_is_not_negative() -> None:
-    assert deal_violations(with_line("SF-00kFIX", amount=usd("0")), customers(account()), REF) == []
+    assert deal_violations(with_line("SF-00kFIX", amount=usd("0")), customers(account()), REF, system=CRM) == []
 
 
 def test_hierarchy_at_the_depth_limit_is_accepted() -> None:
-    assert deal_violations(deal(), chain(MAX_HIERARCHY_DEPTH), REF) == []
+    assert deal_violations(deal(), chain(MAX_HIERARCHY_DEPTH), REF, system=CRM) == []
 
 
 def test_parents_without_a_legal_entity_are_not_a_mismatch() -> None:
     accounts = customers(account(parent_id="SF-001P"), account("SF-001P", legal_entity=None))
-    assert deal_violations(deal(), accounts, REF) == []
+    assert deal_violations(deal(), accounts, REF, system=CRM) == []
 
 
 def test_a_missing_grandparent_is_reported_on_the_parent() -> None:
     accounts = customers(account(parent_id="SF-001P"), account("SF-001P", parent_id="SF-001G"))
-    found = only(deal_violations(deal(), accounts, REF))
+    found = only(deal_violations(deal(), accounts, REF, system=CRM))
     assert (found.rule, found.record_id) == ("customer.parent_missing", "SF-001P")
 
 
 def test_an_entity_mismatch_with_several_ancestors_is_one_violation() -> None:
     accounts = customers(account(parent_id="SF-001P"), account("SF-001P", legal_entity="UK01", parent_id="SF-001G"),
                          account("SF-001G", legal_entity="UK01"))
-    found = only(deal_violations(deal(), accounts, REF))
+    found = only(deal_violations(deal(), accounts, REF, system=CRM))
     assert found.rule == "customer.hierarchy_entity_mismatch"
     assert "its parent 'Account SF-001P'" in found.message
 
 
 def test_a_missing_customer_stops_the_checks() -> None:
-    found = only(deal_violations(deal(lines=()), {}, REF))
+    found = only(deal_violations(deal(lines=()), {}, REF, system=CRM))
     assert found.rule == "deal.customer_missing"
 
 
 def test_independent_problems_are_all_reported_in_order() -> None:
     opportunity = with_line("SF-00kTM", service_offering="Catering", cap=usd("0"))
     broken = account(tax_profile=None, billing_terms=BillingTerms(payment_terms="Net 90"))
-    found = deal_violations(opportunity, customers(broken), REF)
+    found = deal_violations(opportunity, customers(broken), REF, system=CRM)
     assert [v.rule for v in found] == ["customer.tax_id_missing", "customer.payment_terms_unknown",
                                        "deal.offering_unknown", "deal.cap_not_positive"]
 
 
 def test_findings_on_several_lines_name_each_line() -> None:
     lines = tuple(line.model_copy(update={"service_offering": None}) for line in deal().lines)
-    found = deal_violations(deal(lines=lines), customers(account()), REF)
+    found = deal_violations(deal(lines=lines), customers(account()), REF, system=CRM)
     assert [(v.rule, v.record_id) for v in found] == [("deal.offering_missing", "SF-00kFIX"),
                                                        ("deal.offering_missing", "SF-00kMS"),
                                                        ("deal.offering_missing", "SF-00kTM")]
@@ -306,7 +310,7 @@ def test_milestones_must_add_up_to_the_line_to_the_cent(cents: list[int], nudge:
     parts = tuple(milestone(f"M-{i}", str(Decimal(c).scaleb(-2))) for i, c in enumerate(cents))
     total = Decimal(sum(cents) + nudge).scaleb(-2)
     opportunity = with_line("SF-00kMS", milestones=parts, amount=usd(str(total)))
-    found = deal_violations(opportunity, customers(account()), REF)
+    found = deal_violations(opportunity, customers(account()), REF, system=CRM)
     if nudge == 0:
         assert found == []
     else:

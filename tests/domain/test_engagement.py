@@ -62,7 +62,9 @@ def deal(**changes: Any) -> Opportunity:
 
 
 def plan(opportunity: Opportunity | None = None) -> tuple[Contract, Project]:
-    return plan_engagement(opportunity or deal(), CUSTOMER, legal_entity="US01", rate_card=RATE_CARD,
+    opportunity = opportunity or deal()
+    return plan_engagement(opportunity, CUSTOMER, legal_entity="US01", rate_card=RATE_CARD,
+                           source_id=opportunity.id.removeprefix("SF-"),
                            offering_tasks=CATALOGUE)
 
 
@@ -80,7 +82,7 @@ def test_ids_are_stable_for_the_same_deal_whatever_else_changed() -> None:
 
 def test_short_ids_are_kept_whole() -> None:
     assert engagement_ids(deal(id="OPP-1")) == ("C-OPP-1", "P-OPP-1")
-    assert engagement_ids(deal(id="SF-42")) == ("C-42", "P-42")
+    assert engagement_ids(deal(id="SF-42"), source_id="42") == ("C-42", "P-42")
 
 
 salesforce_ids = st.text(alphabet=string.ascii_letters + string.digits, min_size=18, max_size=18)

@@ -6,6 +6,7 @@ records agree, nothing went to the dead-letter queue, and the audit chain is int
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import subprocess
@@ -81,10 +82,12 @@ def _settled(world: DemoWorld, n: int, engine: object) -> None:
 
 
 def _write_config(world: DemoWorld, path: Path, **delivery: float) -> Path:
-    raw = world.config.model_dump(mode="json")
+    """The world's config as a firm writes it (secrets in clear), beside the world's key file."""
+    raw = copy.deepcopy(world.settings)
     raw["delivery"].update(delivery)
-    path.write_text(yaml.safe_dump(raw))
-    return path
+    target = world.workdir / path.name
+    target.write_text(yaml.safe_dump(raw))
+    return target
 
 
 def test_worker_killed_mid_sync_then_restarted_posts_every_entry_once(world: DemoWorld, tmp_path: Path) -> None:

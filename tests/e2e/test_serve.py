@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import signal
@@ -29,10 +30,11 @@ def _free_port() -> int:
 
 def test_serve_sets_up_a_deal_from_a_signed_webhook_and_syncs_time(world: DemoWorld, tmp_path: Path) -> None:
     port = _free_port()
-    raw = world.config.model_dump(mode="json")
-    raw["http"] = {"host": "127.0.0.1", "port": port, "webhook_max_bytes": 100_000}
-    raw["time"]["poll_seconds"] = 0.5
-    config = tmp_path / "q2c.yaml"
+    raw = copy.deepcopy(world.settings)
+    raw["http"] = {"host": "127.0.0.1", "port": port, "webhook_max_bytes": 100_000,
+                   "webhook_secret": raw["http"]["webhook_secret"]}
+    raw["time"] = {"poll_seconds": 0.5}
+    config = world.workdir / "q2c.yaml"  # its relative paths (the key file) are the world's folder's
     config.write_text(yaml.safe_dump(raw))
     proc = subprocess.Popen([sys.executable, "-m", "q2c.entrypoints.cli", "serve", "--config", str(config)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})

@@ -105,18 +105,18 @@ def test_an_untouched_template_is_refused_naming_every_placeholder(tmp_path: Pat
     assert "Traceback" not in result.output and "CircuitOpen" not in result.output
     named = dict(re.findall(r"- (\S+): still holds the `q2c init` placeholder '([^']+)'", result.stderr))
     assert named == {
-        "systems.salesforce.login_url": "YOUR-DOMAIN",
-        "systems.salesforce.client_id": "CONNECTED_APP_CONSUMER_KEY",
-        "systems.salesforce.client_secret": "CONNECTED_APP_CONSUMER_SECRET",
-        "systems.salesforce.webhook_secret": "SHARED_SECRET_FOR_SIGNED_WEBHOOKS",
-        "systems.harvest.account_id": "HARVEST_ACCOUNT_ID",
-        "systems.harvest.access_token": "HARVEST_PERSONAL_ACCESS_TOKEN",
-        "systems.netsuite.account_id": "NETSUITE_ACCOUNT_ID",
-        "systems.netsuite.client_id": "INTEGRATION_CLIENT_ID",
-        "systems.netsuite.certificate_id": "M2M_CERTIFICATE_ID",
+        "systems.crm.login_url": "YOUR-DOMAIN",
+        "systems.crm.client_id": "CONNECTED_APP_CONSUMER_KEY",
+        "systems.crm.client_secret": "CONNECTED_APP_CONSUMER_SECRET",
+        "http.webhook_secret": "SHARED_SECRET_FOR_SIGNED_WEBHOOKS",
+        "systems.tracker.account_id": "HARVEST_ACCOUNT_ID",
+        "systems.tracker.access_token": "HARVEST_PERSONAL_ACCESS_TOKEN",
+        "systems.erp.account_id": "NETSUITE_ACCOUNT_ID",
+        "systems.erp.client_id": "INTEGRATION_CLIENT_ID",
+        "systems.erp.certificate_id": "M2M_CERTIFICATE_ID",
     }, result.stderr
     assert set(named.values()) - {"YOUR-DOMAIN"} == TEMPLATE_PLACEHOLDERS
-    assert "systems.netsuite.private_key_path: no such file /etc/q2c/netsuite-m2m.pem" in result.stderr
+    assert "systems.erp.private_key_path: no such file /etc/q2c/netsuite-m2m.pem" in result.stderr
     assert not (tmp_path / "q2c.sqlite").exists()
 
 
@@ -125,10 +125,10 @@ def test_the_filled_in_template_loads_as_a_hub_config(tmp_path: Path) -> None:
     cfg = load_config(path)
     assert isinstance(cfg, HubConfig)
     assert cfg.database == f"sqlite:///{tmp_path / 'q2c.sqlite'}"  # the config's folder, not the working dir
-    assert cfg.systems.netsuite.private_key_path == str(tmp_path / "netsuite-m2m.pem")
-    assert cfg.systems.salesforce.webhook_secret == "whsec-4f1c9a7e2b"
-    assert cfg.systems.harvest.account_id == "1439822"
-    assert cfg.systems.harvest.base_url == "https://api.harvestapp.com/v2"
+    assert cfg.systems.erp.private_key_path == tmp_path / "netsuite-m2m.pem"
+    assert cfg.http.webhook_secret == "whsec-4f1c9a7e2b"
+    assert cfg.systems.tracker.account_id == "1439822"
+    assert cfg.systems.tracker.base_url == "https://api.harvestapp.com/v2"
     entity = cfg.legal_entity("US01")
     assert entity is not None and entity.currency == "USD" and entity.timezone == "America/New_York"
     offering = cfg.offering("IMPL")
@@ -146,7 +146,7 @@ def test_template_secrets_can_come_from_the_environment(tmp_path: Path, monkeypa
     monkeypatch.setenv("Q2C_TEST_HARVEST_TOKEN", "pat-123.abc")
     path = write_config(tmp_path / "q2c.yaml", database="sqlite:///x.sqlite",
                         edit={"access_token: HARVEST_PERSONAL_ACCESS_TOKEN": "access_token: ${Q2C_TEST_HARVEST_TOKEN}"})
-    assert load_config(path).systems.harvest.access_token == "pat-123.abc"
+    assert load_config(path).systems.tracker.access_token.get_secret_value() == "pat-123.abc"
 
 
 # --- bad config: exit 2 with the key named ----------------------------------------------------------------
@@ -164,7 +164,7 @@ BAD_CONFIGS: dict[str, tuple[dict[str, str], list[str]]] = {
                     "effective_from: soon}\n      - {role: Architect"},
                    ["rate_cards.0.lines.0.effective_from", "'soon'"]),
     "missing required key": ({"    client_id: INTEGRATION_CLIENT_ID\n": ""},
-                             ["systems.netsuite.client_id", "required key is missing"]),
+                             ["systems.erp.client_id", "required key is missing"]),
     "not YAML": ({"workers: 2": "workers: [2"}, ["not valid YAML"]),
 }
 
@@ -210,9 +210,9 @@ def test_unset_environment_reference_exits_2_naming_the_key(tmp_path: Path, monk
         "client_secret: CONNECTED_APP_CONSUMER_SECRET": "client_secret: ${Q2C_TEST_UNSET_SECRET}"})
     result = q2c("audit", "verify", "-c", str(path))
     assert result.exit_code == 2
-    assert "systems.salesforce.client_secret" in result.stderr
+    assert "systems.crm.client_secret" in result.stderr
     assert "${Q2C_TEST_UNSET_SECRET}" in result.stderr and "not set" in result.stderr
-    with pytest.raises(ConfigError, match=r"systems\.salesforce\.client_secret"):
+    with pytest.raises(ConfigError, match=r"systems\.crm\.client_secret"):
         load_config(path)
 
 

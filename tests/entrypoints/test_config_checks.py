@@ -27,13 +27,13 @@ def settings() -> dict[str, Any]:
     return {
         "database": "sqlite:///state/q2c.sqlite",
         "systems": {
-            "salesforce": {"login_url": "https://globex-ps.my.salesforce.com", "client_id": "3MVG9example",
-                           "client_secret": "5E1F0C0FFEE"},
-            "harvest": {"base_url": "https://api.harvestapp.com/v2", "account_id": "1439822",
+            "crm": {"type": "salesforce", "login_url": "https://globex-ps.my.salesforce.com",
+                    "client_id": "3MVG9example", "client_secret": "5E1F0C0FFEE"},
+            "tracker": {"type": "harvest", "base_url": "https://api.harvestapp.com/v2", "account_id": "1439822",
                         "access_token": "1439822.pt.token"},
-            "netsuite": {"account_id": "1234567_SB1", "client_id": "8c1f7a2e", "certificate_id": "oJ3fXc1u",
-                         "private_key_path": "keys/netsuite.pem",
-                         "references": {"subsidiaries": {"US01": "2"}, "currencies": {"USD": "1"}}},
+            "erp": {"type": "netsuite", "account_id": "1234567_SB1", "client_id": "8c1f7a2e",
+                    "certificate_id": "oJ3fXc1u", "private_key_path": "keys/netsuite.pem",
+                    "references": {"subsidiaries": {"US01": "2"}, "currencies": {"USD": "1"}}},
         },
         "legal_entities": [{"code": "US01", "name": "US01 Consulting Inc.", "currency": "USD",
                             "timezone": "America/New_York"}],
@@ -70,7 +70,7 @@ def test_relative_paths_resolve_against_the_config_folder_not_the_working_dir(
     monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
     cfg = load_config(Path(os.path.relpath(path)))
     assert cfg.database == f"sqlite:///{folder / 'state' / 'q2c.sqlite'}"
-    assert cfg.systems.netsuite.private_key_path == str(folder / "keys" / "netsuite.pem")
+    assert cfg.systems.erp.private_key_path == folder / "keys" / "netsuite.pem"
 
 
 def test_an_absolute_sqlite_path_and_a_postgresql_url_are_kept(folder: Path) -> None:
@@ -81,8 +81,7 @@ def test_an_absolute_sqlite_path_and_a_postgresql_url_are_kept(folder: Path) -> 
     assert load_config(write(folder, raw)).database == "postgresql://q2c:secret@db.internal:5432/q2c"
 
 
-URL_KEYS = [("salesforce", "login_url"), ("harvest", "base_url"), ("netsuite", "rest_base_url"),
-            ("netsuite", "restlet_url")]
+URL_KEYS = [("crm", "login_url"), ("tracker", "base_url"), ("erp", "rest_base_url"), ("erp", "restlet_url")]
 
 
 @pytest.mark.parametrize(("system", "key"), URL_KEYS, ids=[f"{s}.{k}" for s, k in URL_KEYS])
@@ -97,9 +96,9 @@ def test_every_url_setting_needs_http_or_https_and_a_host(folder: Path, system: 
 
 def test_the_harvest_base_url_must_be_the_v2_root(folder: Path) -> None:
     raw = settings()
-    raw["systems"]["harvest"]["base_url"] = "https://api.harvestapp.com"
+    raw["systems"]["tracker"]["base_url"] = "https://api.harvestapp.com"
     message = refused(folder, raw)
-    assert "systems.harvest.base_url: must be the root of Harvest API v2, ending in /v2" in message
+    assert "systems.tracker.base_url: must be the root of Harvest API v2, ending in /v2" in message
 
 
 def test_an_unknown_timezone_is_refused(folder: Path) -> None:
@@ -112,33 +111,33 @@ def test_an_unknown_timezone_is_refused(folder: Path) -> None:
 
 def test_a_typo_in_the_netsuite_references_names_the_key(folder: Path) -> None:
     raw = settings()
-    raw["systems"]["netsuite"]["references"]["subsidiarys"] = {"US01": "2"}
+    raw["systems"]["erp"]["references"]["subsidiarys"] = {"US01": "2"}
     message = refused(folder, raw)
-    assert "systems.netsuite.references.subsidiarys: unknown key" in message, message
+    assert "systems.erp.references.subsidiarys: unknown key" in message, message
 
 
 def test_netsuite_references_are_typed_when_loaded(folder: Path) -> None:
-    refs = load_config(write(folder, settings())).systems.netsuite.references
+    refs = load_config(write(folder, settings())).systems.erp.references
     assert refs.subsidiaries == {"US01": "2"} and refs.currencies == {"USD": "1"}
     raw = settings()
-    raw["systems"]["netsuite"]["references"]["default_service_item"] = ["10", "11"]
-    assert "systems.netsuite.references.default_service_item: " in refused(folder, raw)
+    raw["systems"]["erp"]["references"]["default_service_item"] = ["10", "11"]
+    assert "systems.erp.references.default_service_item: " in refused(folder, raw)
 
 
 def test_salesforce_without_a_grant_names_client_secret(folder: Path) -> None:
     raw = settings()
-    del raw["systems"]["salesforce"]["client_secret"]
+    del raw["systems"]["crm"]["client_secret"]
     message = refused(folder, raw)
-    assert "systems.salesforce.client_secret: required key is missing: give client_secret" in message
+    assert "systems.crm.client_secret: required key is missing: give client_secret" in message
     assert "username and private_key_path (JWT bearer flow)" in message
 
 
 def test_salesforce_jwt_needs_both_username_and_an_rsa_key(folder: Path) -> None:
     raw = settings()
-    sf = raw["systems"]["salesforce"]
+    sf = raw["systems"]["crm"]
     del sf["client_secret"]
     sf["username"] = "integration@globex.example"
-    assert "systems.salesforce.private_key_path: required key is missing" in refused(folder, raw)
+    assert "systems.crm.private_key_path: required key is missing" in refused(folder, raw)
 
     (folder / "keys" / "sf-ec.pem").write_text(generate_m2m_keypair("ES256")[0])
     sf["private_key_path"] = "keys/sf-ec.pem"
@@ -147,37 +146,37 @@ def test_salesforce_jwt_needs_both_username_and_an_rsa_key(folder: Path) -> None
     (folder / "keys" / "sf.pem").write_text(rsa_pem())
     sf["private_key_path"] = "keys/sf.pem"
     cfg = load_config(write(folder, raw))
-    assert cfg.systems.salesforce.private_key_path == str(folder / "keys" / "sf.pem")
+    assert cfg.systems.crm.private_key_path == folder / "keys" / "sf.pem"
 
 
 def test_salesforce_with_both_grants_is_refused(folder: Path) -> None:
     raw = settings()
-    raw["systems"]["salesforce"]["username"] = "integration@globex.example"
-    assert "systems.salesforce.username: give either client_secret" in refused(folder, raw)
+    raw["systems"]["crm"]["username"] = "integration@globex.example"
+    assert "systems.crm.username: give either client_secret" in refused(folder, raw)
 
 
 def test_the_netsuite_key_must_exist_and_be_a_pem_key(folder: Path) -> None:
     raw = settings()
-    raw["systems"]["netsuite"]["private_key_path"] = "keys/missing.pem"
+    raw["systems"]["erp"]["private_key_path"] = "keys/missing.pem"
     message = refused(folder, raw)
-    assert f"systems.netsuite.private_key_path: no such file {folder / 'keys' / 'missing.pem'}" in message
+    assert f"systems.erp.private_key_path: no such file {folder / 'keys' / 'missing.pem'}" in message
     assert "read from the config file's folder" in message
 
     (folder / "keys" / "notes.pem").write_text("this is not a key\n")
-    raw["systems"]["netsuite"]["private_key_path"] = "keys/notes.pem"
+    raw["systems"]["erp"]["private_key_path"] = "keys/notes.pem"
     message = refused(folder, raw)
-    assert "systems.netsuite.private_key_path: " in message and "not a readable unencrypted PEM key" in message
+    assert "systems.erp.private_key_path: " in message and "not a readable unencrypted PEM key" in message
 
     (folder / "keys").joinpath("binary.der").write_bytes(b"\x30\x82\xff\xfe")
-    raw["systems"]["netsuite"]["private_key_path"] = "keys/binary.der"
+    raw["systems"]["erp"]["private_key_path"] = "keys/binary.der"
     assert "is not a PEM file" in refused(folder, raw)
 
 
 @pytest.mark.parametrize(("system", "key", "value", "expected"), [
-    ("harvest", "account_id", "acme", "must be the numeric Harvest account id"),
-    ("netsuite", "account_id", "1234567 SB1", "must be the NetSuite account id"),
-    ("salesforce", "api_version", "v59", "must be a REST API version such as 59.0"),
-    ("harvest", "user_agent", "  ", "must name the application and a contact"),
+    ("tracker", "account_id", "acme", "must be the numeric Harvest account id"),
+    ("erp", "account_id", "1234567 SB1", "must be the NetSuite account id"),
+    ("crm", "api_version", "v59", "must be a REST API version such as 59.0"),
+    ("tracker", "user_agent", "  ", "must name the application and a contact"),
 ])
 def test_connector_settings_are_checked(folder: Path, system: str, key: str, value: str, expected: str) -> None:
     raw = settings()
@@ -196,10 +195,10 @@ def test_a_database_that_is_not_a_url_or_not_supported(folder: Path) -> None:
 
 def test_several_problems_are_reported_together(folder: Path) -> None:
     raw = settings()
-    raw["systems"]["salesforce"]["login_url"] = "htp//x"
+    raw["systems"]["crm"]["login_url"] = "htp//x"
     raw["legal_entities"][0]["timezone"] = "Mars/Olympus"
-    raw["systems"]["harvest"]["access_token"] = "HARVEST_PERSONAL_ACCESS_TOKEN"
+    raw["systems"]["tracker"]["access_token"] = "HARVEST_PERSONAL_ACCESS_TOKEN"
     message = refused(folder, raw)
     assert message.splitlines()[0].endswith("3 problem(s)")
-    assert "systems.salesforce.login_url" in message and "legal_entities.0.timezone" in message
-    assert "systems.harvest.access_token: still holds the `q2c init` placeholder" in message
+    assert "systems.crm.login_url" in message and "legal_entities.0.timezone" in message
+    assert "systems.tracker.access_token: still holds the `q2c init` placeholder" in message

@@ -127,21 +127,21 @@ def test_signed_won_deal_is_accepted_once_and_a_redelivery_is_a_duplicate(client
     first = deliver(client, won())
     assert first.status_code == 202
     assert first.json() == {"accepted": True, "duplicate": False, "opportunityId": OPP_18}
-    assert queued(db) == [{"kind": "deal.setup", "aggregate": f"opportunity:{OPP_18}",
-                           "payload": {"opportunity_id": OPP_18}, "status": "pending"}]
+    assert queued(db) == [{"kind": "deal.setup", "aggregate": f"opportunity:SF-{OPP_18}",
+                           "payload": {"opportunity_id": f"SF-{OPP_18}"}, "status": "pending"}]
 
     again = deliver(client, won(), timestamp=int(time.time()) - 7)  # a redelivery: new timestamp and signature
     assert again.status_code == 202
     assert again.json() == {"accepted": True, "duplicate": True, "opportunityId": OPP_18}
     assert len(queued(db)) == 1
-    assert inbox_keys(db) == [f"salesforce:opportunity.won:{OPP_18}"]
+    assert inbox_keys(db) == [f"opportunity.won:SF-{OPP_18}"]
 
 
 def test_different_deals_each_get_one_work_item(client: TestClient, db: Engine) -> None:
     other = id18("0065g00000ZyXwV")
     for opportunity_id in (OPP_18, other, OPP_18, other):
         assert deliver(client, won(opportunity_id)).status_code == 202
-    assert [item["aggregate"] for item in queued(db)] == [f"opportunity:{OPP_18}", f"opportunity:{other}"]
+    assert [item["aggregate"] for item in queued(db)] == [f"opportunity:SF-{OPP_18}", f"opportunity:SF-{other}"]
 
 
 def test_a_15_character_id_is_accepted(client: TestClient, db: Engine) -> None:
@@ -251,8 +251,8 @@ def test_after_every_kind_of_bad_delivery_only_the_good_ones_are_queued(client: 
         assert bad.send(client).status_code == bad.status, bad.name
     assert deliver(client, won(other)).status_code == 202
     assert [(i["kind"], i["payload"]) for i in queued(db)] == [
-        ("deal.setup", {"opportunity_id": OPP_18}), ("deal.setup", {"opportunity_id": other})]
-    assert inbox_keys(db) == [f"salesforce:opportunity.won:{OPP_18}", f"salesforce:opportunity.won:{other}"]
+        ("deal.setup", {"opportunity_id": f"SF-{OPP_18}"}), ("deal.setup", {"opportunity_id": f"SF-{other}"})]
+    assert inbox_keys(db) == [f"opportunity.won:SF-{OPP_18}", f"opportunity.won:SF-{other}"]
     assert client.get("/health").json()["queue"] == {"pending": 2}
 
 

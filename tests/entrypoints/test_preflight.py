@@ -18,17 +18,11 @@ from typer.testing import CliRunner, Result
 
 from q2c.config import load_config
 from q2c.connectors.netsuite.auth import generate_m2m_keypair
+from q2c.connectors.registry import Role
 from q2c.domain.violations import Violation
 from q2c.engine.errors import AuthFailed, RateLimited, RecordRejected, TransientError
 from q2c.entrypoints import cli
-from q2c.entrypoints.preflight import (
-    Check,
-    check_harvest,
-    check_netsuite,
-    check_salesforce,
-    check_systems,
-    explain,
-)
+from q2c.entrypoints.preflight import Check, check_role, check_systems, explain
 from q2c.entrypoints.sandbox_up import RunningSandboxes, SandboxDirError, prepare_directory, start_sandboxes
 from q2c.sandboxes.kit import Faults, free_port
 
@@ -85,11 +79,11 @@ def test_a_wrong_netsuite_port_is_one_line_and_exit_2_within_seconds(sandboxes: 
     port = free_port("127.0.0.1")
 
     def wrong_port(raw: dict[str, Any]) -> None:
-        raw["systems"]["netsuite"]["rest_base_url"] = raw["systems"]["netsuite"]["restlet_url"] = \
+        raw["systems"]["erp"]["rest_base_url"] = raw["systems"]["erp"]["restlet_url"] = \
             f"http://127.0.0.1:{port}"
 
     path = variant(sandboxes, "ns-port", wrong_port)
-    line = f"systems.netsuite.rest_base_url: cannot connect to http://127.0.0.1:{port} (connection refused)"
+    line = f"systems.erp.rest_base_url: cannot connect to http://127.0.0.1:{port} (connection refused)"
     assert only_failure(check_systems(load_config(path))).line == line
     for command in ("sync", "close", "worker", "serve"):
         started = time.monotonic()
@@ -103,31 +97,31 @@ def test_a_wrong_netsuite_port_is_one_line_and_exit_2_within_seconds(sandboxes: 
 
 def test_a_wrong_salesforce_secret_names_client_secret(sandboxes: RunningSandboxes) -> None:
     path = variant(sandboxes, "sf-secret",
-                   lambda raw: raw["systems"]["salesforce"].update(client_secret="not-the-secret"))
+                   lambda raw: raw["systems"]["crm"].update(client_secret="not-the-secret"))
     assert only_failure(check_systems(load_config(path))).line == (
-        "systems.salesforce.client_secret: the token endpoint refused the credentials "
+        "systems.crm.client_secret: the token endpoint refused the credentials "
         "(invalid_client: invalid client credentials)")
     result = q2c("sync", "--config", str(path))
-    assert result.exit_code == 2 and "systems.salesforce.client_secret: the token endpoint refused" in result.stderr
+    assert result.exit_code == 2 and "systems.crm.client_secret: the token endpoint refused" in result.stderr
 
 
 def test_a_wrong_salesforce_client_id_names_client_id(sandboxes: RunningSandboxes) -> None:
-    path = variant(sandboxes, "sf-id", lambda raw: raw["systems"]["salesforce"].update(client_id="3MVG9other"))
-    failure = check_salesforce(load_config(path))
-    assert failure.blocking and failure.key == "systems.salesforce.client_id"
+    path = variant(sandboxes, "sf-id", lambda raw: raw["systems"]["crm"].update(client_id="3MVG9other"))
+    failure = check_role(load_config(path), Role.CRM)
+    assert failure.blocking and failure.key == "systems.crm.client_id"
     assert "invalid_client_id" in failure.detail
 
 
 def test_harvest_credentials_and_base_url_path(sandboxes: RunningSandboxes) -> None:
-    token = variant(sandboxes, "hv-token", lambda raw: raw["systems"]["harvest"].update(access_token="1.pt.wrong"))
-    failure = check_harvest(load_config(token))
-    assert failure.blocking and failure.key == "systems.harvest.access_token"
+    token = variant(sandboxes, "hv-token", lambda raw: raw["systems"]["tracker"].update(access_token="1.pt.wrong"))
+    failure = check_role(load_config(token), Role.TRACKER)
+    assert failure.blocking and failure.key == "systems.tracker.access_token"
     assert "Harvest refused the credentials (HTTP 401)" in failure.detail
 
-    url = sandboxes.servers["harvest"].url
-    path = variant(sandboxes, "hv-path", lambda raw: raw["systems"]["harvest"].update(base_url=f"{url}/api/v2"))
-    failure = check_harvest(load_config(path))
-    assert failure.blocking and failure.key == "systems.harvest.base_url"
+    url = sandboxes.servers["tracker"].url
+    path = variant(sandboxes, "hv-path", lambda raw: raw["systems"]["tracker"].update(base_url=f"{url}/api/v2"))
+    failure = check_role(load_config(path), Role.TRACKER)
+    assert failure.blocking and failure.key == "systems.tracker.base_url"
     assert f"{url}/api/v2/users/me does not exist (HTTP 404)" in failure.detail
 
 
@@ -139,27 +133,27 @@ def test_harvest_credentials_and_base_url_path(sandboxes: RunningSandboxes) -> N
 def test_netsuite_refusals_name_the_key_at_fault(sandboxes: RunningSandboxes, change: dict[str, str], key: str,
                                                  said: str) -> None:
     (sandboxes.directory / "other-key.pem").write_text(generate_m2m_keypair()[0])
-    path = variant(sandboxes, f"ns-{key}", lambda raw: raw["systems"]["netsuite"].update(change))
-    failure = check_netsuite(load_config(path))
-    assert failure.blocking and failure.key == f"systems.netsuite.{key}", failure
+    path = variant(sandboxes, f"ns-{key}", lambda raw: raw["systems"]["erp"].update(change))
+    failure = check_role(load_config(path), Role.ERP)
+    assert failure.blocking and failure.key == f"systems.erp.{key}", failure
     assert failure.detail.startswith("the token endpoint refused the client assertion (invalid_client: ")
     assert said in failure.detail
 
 
 def test_a_subsidiary_the_account_lacks_names_the_reference(sandboxes: RunningSandboxes) -> None:
     path = variant(sandboxes, "ns-subsidiary",
-                   lambda raw: raw["systems"]["netsuite"]["references"]["subsidiaries"].update(US01="99"))
-    failure = check_netsuite(load_config(path))
-    assert failure.key == "systems.netsuite.references.subsidiaries.US01"
+                   lambda raw: raw["systems"]["erp"]["references"]["subsidiaries"].update(US01="99"))
+    failure = check_role(load_config(path), Role.ERP)
+    assert failure.key == "systems.erp.references.subsidiaries.US01"
     assert "subsidiary 99 does not exist" in failure.detail and "its subsidiaries: 1, 2, 3" in failure.detail
 
 
 def test_a_host_that_does_not_resolve(sandboxes: RunningSandboxes) -> None:
     path = variant(sandboxes, "sf-host",
-                   lambda raw: raw["systems"]["salesforce"].update(login_url="https://q2c-nowhere.invalid"))
-    failure = check_salesforce(load_config(path))
+                   lambda raw: raw["systems"]["crm"].update(login_url="https://q2c-nowhere.invalid"))
+    failure = check_role(load_config(path), Role.CRM)
     assert failure.blocking and failure.line == (
-        "systems.salesforce.login_url: cannot resolve host q2c-nowhere.invalid (no such host in DNS)")
+        "systems.crm.login_url: cannot resolve host q2c-nowhere.invalid (no such host in DNS)")
 
 
 def test_a_server_that_never_answers_is_reported_after_the_short_timeout(sandboxes: RunningSandboxes) -> None:
@@ -168,12 +162,12 @@ def test_a_server_that_never_answers_is_reported_after_the_short_timeout(sandbox
         silent.listen(8)  # accepts connections (the kernel does) but never answers
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         path = variant(sandboxes, "hv-silent",
-                       lambda raw: raw["systems"]["harvest"].update(base_url=f"{url}/v2"))
+                       lambda raw: raw["systems"]["tracker"].update(base_url=f"{url}/v2"))
         started = time.monotonic()
-        failure = check_harvest(load_config(path), 0.5)
+        failure = check_role(load_config(path), Role.TRACKER, 0.5)
         assert time.monotonic() - started < 3
     assert failure.blocking and failure.line == (
-        f"systems.harvest.base_url: {url}/v2 accepted the connection but did not answer within 0.5 s")
+        f"systems.tracker.base_url: {url}/v2 accepted the connection but did not answer within 0.5 s")
 
 
 def test_a_vendor_in_maintenance_warns_and_does_not_stop_the_command(sandboxes: RunningSandboxes) -> None:
@@ -182,7 +176,7 @@ def test_a_vendor_in_maintenance_warns_and_does_not_stop_the_command(sandboxes: 
     harvest.set_faults(Faults(down=True))
     try:
         failure = only_failure(check_systems(load_config(path)))
-        assert not failure.blocking and failure.key == "systems.harvest.base_url"
+        assert not failure.blocking and failure.key == "systems.tracker.base_url"
         assert "answered HTTP 503 (unavailable or in maintenance)" in failure.detail
         doctor = q2c("doctor", "--config", str(path))
         assert doctor.exit_code == 1, doctor.output
@@ -217,11 +211,11 @@ def test_sync_and_close_exit_1_while_exceptions_are_open(tmp_path: Path) -> None
 
 def test_connector_errors_after_first_contact_are_one_line_about_the_system(sandboxes: RunningSandboxes) -> None:
     cfg = load_config(variant(sandboxes, "explain"))
-    ns_url = sandboxes.servers["netsuite"].url
+    ns_url = sandboxes.servers["erp"].url
     refused = explain(AuthFailed("harvest", "GET /users/me: Harvest refused the credentials (HTTP 401)"), cfg)
-    assert refused.blocking and refused.key == "systems.harvest" and "credentials refused" in refused.detail
+    assert refused.blocking and refused.key == "systems.tracker" and "credentials refused" in refused.detail
     down = explain(TransientError("netsuite", "POST record: HTTP 503"), cfg)
-    assert not down.blocking and down.line.startswith(f"systems.netsuite.rest_base_url: {ns_url} answered HTTP 503")
+    assert not down.blocking and down.line.startswith(f"systems.erp.rest_base_url: {ns_url} answered HTTP 503")
     slow = explain(RateLimited("salesforce", "GET rest-api: throttled (403)", retry_after=60), cfg)
     assert not slow.blocking and "is throttling requests" in slow.detail
     mapping = explain(RecordRejected(Violation(system="q2c", object="customer", record_id="SF-1", field="x",

@@ -25,7 +25,8 @@ import yaml
 from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
 
-from q2c.connectors.netsuite.client import NetSuiteClient, NetSuiteConfig
+from q2c.connectors.netsuite.client import NetSuiteClient
+from q2c.connectors.netsuite.settings import NetSuiteSettings
 from q2c.engine.resilience import GuardRegistry
 
 pytestmark = pytest.mark.slow
@@ -75,9 +76,9 @@ def test_sandbox_up_then_a_deal_through_the_vendor_apis_and_q2c_sync(tmp_path: P
         written = (folder / "q2c.yaml").read_text()
         assert "{" not in written.split("\n", 3)[3], "q2c.yaml is block-style YAML"
         raw = yaml.safe_load(written)
-        assert raw["database"] == "sqlite:///q2c.sqlite" and raw["systems"]["netsuite"]["private_key_path"] == \
+        assert raw["database"] == "sqlite:///q2c.sqlite" and raw["systems"]["erp"]["private_key_path"] == \
             "netsuite-m2m.pem"
-        assert raw["systems"]["netsuite"]["references"]["subsidiaries"] == {"US01": "2"}
+        assert raw["systems"]["erp"]["references"]["subsidiaries"] == {"US01": "2", "UK01": "3"}
 
         # the sales rep: a customer and a won deal, through the official-style client
         sf_info = vendors["salesforce"]
@@ -121,7 +122,7 @@ def test_sandbox_up_then_a_deal_through_the_vendor_apis_and_q2c_sync(tmp_path: P
         # the deal is set up: a NetSuite sales order, a Harvest project with the people, ids back in Salesforce
         contract, project_code = f"C-{opportunity[-12:]}", f"P-{opportunity[-12:]}"
         ns_info = vendors["netsuite"]
-        with NetSuiteClient(NetSuiteConfig(account_id=ns_info["account_id"], client_id=ns_info["client_id"],
+        with NetSuiteClient(NetSuiteSettings(account_id=ns_info["account_id"], client_id=ns_info["client_id"],
                                            certificate_id=ns_info["certificate_id"],
                                            private_key_path=Path(ns_info["private_key_path"]),
                                            rest_base_url=ns_info["base_url"]), GuardRegistry()) as netsuite:

@@ -15,10 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from q2c.config import HubConfig, parse_config
+from q2c.connectors.netsuite.auth import generate_m2m_keypair
 from q2c.domain.model import (
     BillingTerms,
     BillingType,
@@ -39,6 +37,8 @@ from q2c.domain.model import (
     TimeEntryStatus,
 )
 from q2c.domain.money import Money
+from q2c.domain.naming import SystemNames
+from q2c.domain.violations import Violation
 from q2c.store.db import create_db_engine, migrate
 from q2c.workflows.hub import Hub
 from q2c.workflows.ports import CrmChange, Deal, ProjectState, Timebill, TimePage, WriteResult
@@ -50,16 +50,17 @@ def usd(amount: str | int) -> Money:
 
 @dataclass
 class FakeCrm:
+    names = SystemNames(system="crm", label="the CRM", id_prefix="SF-")
     opportunities: dict[str, Opportunity] = field(default_factory=dict)
     customers: dict[str, Customer] = field(default_factory=dict)
     written_back: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def won_deal_ids(self, since: datetime | None) -> list[tuple[str, datetime]]:
         stamp = datetime(2026, 11, 2, tzinfo=UTC)
-        return [(o.id.removeprefix("SF-"), stamp) for o in self.opportunities.values() if o.is_won]
+        return [(o.id, stamp) for o in self.opportunities.values() if o.is_won]
 
     def deal(self, opportunity_id: str) -> Deal:
-        opportunity = self.opportunities[f"SF-{opportunity_id}"]
+        opportunity = self.opportunities[opportunity_id]
         return Deal(opportunity=opportunity, customers=dict(self.customers))
 
     def write_back(self, deal: Deal, *, customer_number: str, contract_id: str, project_id: str) -> None:
@@ -84,9 +85,11 @@ class FakeCrm:
 class FakeTracker:
     """Time entries as the tracker holds them; every change stamps `source_updated_at` one second later."""
 
+    names = SystemNames(system="tracker", label="the time tracker", id_prefix="HV-")
     entries: dict[str, TimeEntry] = field(default_factory=dict)
     clock: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    problems: list[Violation] = field(default_factory=list)  # what account_problems() reports
 
     def _stamp(self) -> datetime:
         return datetime(2026, 11, 1, tzinfo=UTC) + timedelta(seconds=next(self.clock))
@@ -106,6 +109,9 @@ class FakeTracker:
         for entry_id in entry_ids:
             self.change(entry_id, status=TimeEntryStatus.APPROVED)
 
+    def account_problems(self) -> list[Violation]:
+        return list(self.problems)
+
     def time_pages(self, since: datetime | None) -> Iterator[TimePage]:
         changed = [e for e in self.entries.values() if since is None or e.source_updated_at > since]
         if changed:
@@ -122,6 +128,7 @@ class FakeTracker:
 
 @dataclass
 class FakeErp:
+    names = SystemNames(system="erp", label="the ERP", objects={"time_entry": "time record"})
     records: dict[str, dict[str, Any]] = field(default_factory=dict)  # record type -> external id -> record
     employees: set[str] = field(default_factory=set)
     closed_projects: set[str] = field(default_factory=set)
@@ -175,17 +182,15 @@ PEOPLE = {"alice@example.com": ("Alice", "Consultant"), "bob@example.com": ("Bob
 
 def hub_config(tmp: Path, database: str, *, functional: str = "USD",
                fx_rates: Sequence[dict[str, str]] = ()) -> HubConfig:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = tmp / "key.pem"
-    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
+    pem.write_text(generate_m2m_keypair("ES256")[0])
     return parse_config({
         "database": database,
-        "systems": {"salesforce": {"login_url": "https://example.my.salesforce.com", "client_id": "id",
-                                   "client_secret": "secret"},
-                    "harvest": {"account_id": "1", "access_token": "token"},
-                    "netsuite": {"account_id": "1234567", "client_id": "id", "certificate_id": "cert",
-                                 "private_key_path": str(pem)}},
+        "systems": {"crm": {"type": "salesforce", "login_url": "https://example.my.salesforce.com",
+                            "client_id": "id", "client_secret": "secret"},
+                    "tracker": {"type": "harvest", "account_id": "1", "access_token": "token"},
+                    "erp": {"type": "netsuite", "account_id": "1234567", "client_id": "id", "certificate_id": "cert",
+                            "private_key_path": str(pem)}},
         "legal_entities": [{"code": "US01", "name": "US01 Inc.", "currency": functional,
                             "timezone": "America/New_York"}],
         "fx_rates": list(fx_rates),

@@ -25,13 +25,14 @@ from q2c.engine.replay import replay
 from q2c.entrypoints.wiring import drain
 from q2c.store import exceptions as exception_store
 from q2c.store import records
+from q2c.store.time_entries import ENTITY, INVALID, POSTED
 from q2c.workflows.billing_run import enqueue_billing
 from q2c.workflows.handlers import corrections
 from q2c.workflows.integrity import all_violations
 from q2c.workflows.periods import set_period_state
 from q2c.workflows.project_setup import poll_won_deals
 from q2c.workflows.revenue_close import account_map, enqueue_revenue_close, posted_revenue
-from q2c.workflows.time_approved import ENTITY, INVALID, POSTED, poll_time
+from q2c.workflows.time_approved import poll_time
 
 P, C = "P-006A", "C-006A"
 PEOPLE = ["alice@example.com", "bob@example.com", "dan@example.com"]  # Dan is on no rate card

@@ -33,15 +33,19 @@ class TaskTemplate:
     billable: bool = True
 
 
-def engagement_ids(opportunity: Opportunity) -> tuple[str, str]:
-    """(contract id, project id) for a deal: stable, short enough for every target system."""
-    key = opportunity.id.removeprefix("SF-")[-12:]
+def engagement_ids(opportunity: Opportunity, *, source_id: str | None = None) -> tuple[str, str]:
+    """(contract id, project id) for a deal: stable, short enough for every target system.
+
+    `source_id` is the CRM's own id of the opportunity (its canonical id without the CRM's prefix); the
+    last twelve characters of it name the engagement."""
+    key = (source_id or opportunity.id)[-12:]
     return f"C-{key}", f"P-{key}"
 
 
 def plan_engagement(opportunity: Opportunity, customer: Customer, *, legal_entity: str, rate_card: RateCard,
-                    offering_tasks: Mapping[str, Sequence[TaskTemplate]]) -> tuple[Contract, Project]:
-    contract_id, project_id = engagement_ids(opportunity)
+                    offering_tasks: Mapping[str, Sequence[TaskTemplate]],
+                    source_id: str | None = None) -> tuple[Contract, Project]:
+    contract_id, project_id = engagement_ids(opportunity, source_id=source_id)
     phases = tuple(
         ContractPhase(id=f"{contract_id}-{i}",
                       name=f"{line.service_offering or 'Services'} ({line.billing_type.value})",

@@ -14,8 +14,11 @@ TEMPLATE = """\
 # Production: postgresql://user:password@host:5432/q2c (several workers may share it).
 database: sqlite:///q2c.sqlite
 
+# The system in each role: `type` names the connector (see `q2c doctor`), the other keys are that
+# connector's settings.
 systems:
-  salesforce:
+  crm:
+    type: salesforce
     login_url: https://YOUR-DOMAIN.my.salesforce.com   # My Domain URL (client credentials flow)
     client_id: CONNECTED_APP_CONSUMER_KEY
     client_secret: CONNECTED_APP_CONSUMER_SECRET
@@ -23,20 +26,21 @@ systems:
     # username: integration@your-firm.example
     # private_key_path: salesforce-jwt.pem          # RSA key of the connected app's certificate
     api_version: "59.0"
-    webhook_secret: SHARED_SECRET_FOR_SIGNED_WEBHOOKS    # X-Q2C-Signature on /webhooks/salesforce/...
-  harvest:
+  tracker:
+    type: harvest
     base_url: https://api.harvestapp.com/v2
     account_id: "HARVEST_ACCOUNT_ID"
     access_token: HARVEST_PERSONAL_ACCESS_TOKEN
     user_agent: q2c (integrations@your-firm.example)
     requests_per_15s: 100          # Harvest's documented limit
-  netsuite:
+  erp:
+    type: netsuite
     account_id: "NETSUITE_ACCOUNT_ID"   # such as 1234567 or 1234567_SB1; the API hosts derive from it
     client_id: INTEGRATION_CLIENT_ID
     certificate_id: M2M_CERTIFICATE_ID
     private_key_path: /etc/q2c/netsuite-m2m.pem
     concurrency_limit: 5           # the account's concurrency limit (shared by all integrations)
-    bulk_threshold: 20             # above this many records, use the q2c bulk-upsert RESTlet
+    bulk_threshold: 20             # at or above this many records, use the q2c bulk-upsert RESTlet
     # Internal ids of the account's setup records, by the names q2c uses:
     # references:
     #   subsidiaries: {US01: "1"}                   # legal entity code -> subsidiary
@@ -48,7 +52,7 @@ systems:
 
 # The firm's contracting entities (customers' Legal_Entity__c must be one of these codes).
 legal_entities:
-  - {code: US01, name: Example Consulting Inc., currency: USD, timezone: America/New_York, netsuite_subsidiary: "1"}
+  - {code: US01, name: Example Consulting Inc., currency: USD, timezone: America/New_York}
 
 # What the firm sells, and the project tasks each offering gets.
 service_offerings:
@@ -88,4 +92,5 @@ delivery:
 http:
   host: 127.0.0.1
   port: 8080
+  webhook_secret: SHARED_SECRET_FOR_SIGNED_WEBHOOKS    # X-Q2C-Signature on /webhooks/salesforce/...
 """

@@ -29,9 +29,10 @@ from q2c.domain.violations import Violation
 from q2c.entrypoints.wiring import build_hub, drain
 from q2c.sandboxes.harvest.app import HarvestSandbox
 from q2c.sandboxes.harvest.app import create_sandbox as harvest_sandbox
-from q2c.sandboxes.kit import SandboxServer
+from q2c.sandboxes.kit import Sandbox, SandboxServer
 from q2c.sandboxes.netsuite.app import NetSuiteSandbox
 from q2c.sandboxes.netsuite.app import create_sandbox as netsuite_sandbox
+from q2c.sandboxes.registry import sandbox_spec
 from q2c.sandboxes.salesforce.app import SalesforceSandbox
 from q2c.sandboxes.salesforce.app import create_sandbox as salesforce_sandbox
 from q2c.store import audit, links, records
@@ -53,22 +54,15 @@ PEOPLE = (  # first, last, email, role in the q2c resource list (None: not a kno
 )
 
 
-def demo_settings(*, database: str, salesforce_url: str, harvest_url: str, netsuite_url: str,
-                  netsuite_key_path: Path, netsuite_references: dict[str, Any]) -> dict[str, Any]:
-    """The hub config the demo uses (what a firm would write in q2c.yaml), pointed at the sandboxes."""
+def demo_settings(*, database: str, systems: dict[str, dict[str, Any]],
+                  webhook_secret: str = WEBHOOK_SECRET) -> dict[str, Any]:
+    """The hub config the demo uses (what a firm would write in q2c.yaml): its entities, offerings, rate
+    cards and people, with `systems` (crm, tracker, erp) as the sandboxes standing in for them say."""
     return {
         "database": database,
-        "systems": {
-            "salesforce": {"login_url": salesforce_url, "client_id": "q2c-sandbox-client",
-                           "client_secret": "q2c-sandbox-secret", "webhook_secret": WEBHOOK_SECRET},
-            "harvest": {"base_url": f"{harvest_url}/v2", "account_id": "100001", "access_token": "q2c-sandbox-token"},
-            "netsuite": {"account_id": "1234567_SB1", "client_id": "q2c-sandbox-client",
-                         "certificate_id": "q2c-cert-1", "private_key_path": str(netsuite_key_path),
-                         "rest_base_url": netsuite_url, "restlet_url": netsuite_url, "concurrency_limit": 5,
-                         "references": netsuite_references},
-        },
+        "systems": systems,
         "legal_entities": [{"code": "US01", "name": "US01 Consulting Inc.", "currency": "USD",
-                            "timezone": "America/New_York", "netsuite_subsidiary": "2"}],
+                            "timezone": "America/New_York"}],
         "service_offerings": [{"code": "IMPL", "name": "Implementation", "roles": ["Consultant", "Architect"],
                                "tasks": [{"code": "DESIGN", "name": "Design"}, {"code": "BUILD", "name": "Build"},
                                          {"code": "INTERNAL", "name": "Internal meetings", "billable": False}]}],
@@ -77,6 +71,7 @@ def demo_settings(*, database: str, salesforce_url: str, harvest_url: str, netsu
             {"role": "Architect", "rate": "200.00", "cost_rate": "95.00", "effective_from": "2026-01-01"}]}],
         "resources": [{"email": e, "name": f"{f} {last}", "role": r} for f, last, e, r in PEOPLE if r],
         "delivery": {"max_attempts": 30, "backoff_base_seconds": 0.2, "backoff_cap_seconds": 2.0},
+        "http": {"webhook_secret": webhook_secret},
     }
 
 
@@ -143,22 +138,22 @@ class DemoWorld:
         self.salesforce = salesforce_sandbox(long_poll_seconds=0.5)
         self.harvest = harvest_sandbox()
         self.netsuite = netsuite_sandbox()
-        for name, box in (("salesforce", self.salesforce), ("harvest", self.harvest), ("netsuite", self.netsuite)):
-            self.servers[name] = SandboxServer(box).start()
-        key_path = self.workdir / "netsuite-m2m.pem"
-        assert self.netsuite.private_key_pem is not None
-        key_path.write_text(self.netsuite.private_key_pem)
-        refs = self.netsuite.account_references()
-        self.settings = demo_settings(
-            database=database or f"sqlite:///{self.workdir / 'q2c.sqlite'}",
-            salesforce_url=self.servers["salesforce"].url, harvest_url=self.servers["harvest"].url,
-            netsuite_url=self.servers["netsuite"].url, netsuite_key_path=key_path, netsuite_references=refs)
-        self.config = parse_config(self.settings)
+        boxes: dict[str, Sandbox] = {"crm": self.salesforce, "tracker": self.harvest, "erp": self.netsuite}
+        for box in boxes.values():
+            self.servers[box.name] = SandboxServer(box).start()
+        systems = {role: sandbox_spec(box.name).settings(box, self.servers[box.name].url, self.workdir)
+                   for role, box in boxes.items()}
+        self.settings = demo_settings(database=database or f"sqlite:///{self.workdir / 'q2c.sqlite'}",
+                                      systems=systems)
+        self.config = parse_config(self.settings, base_dir=self.workdir)
         self._seed()
         return self
 
     def write_config(self, path: Path) -> Path:
-        """The world's config as a YAML file, for driving it with `q2c` commands."""
+        """The world's config as a YAML file, for driving it with `q2c` commands (relative paths are the
+        world's folder's, so the file goes there)."""
+        if path.parent.resolve() != self.workdir.resolve():
+            raise ValueError(f"the config's relative paths are {self.workdir}'s: write it there, not to {path}")
         path.write_text(yaml.safe_dump(self.settings, sort_keys=False))
         return path
 

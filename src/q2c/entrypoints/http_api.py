@@ -24,6 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 
 from q2c.connectors.salesforce.ids import normalize_id
+from q2c.connectors.salesforce.mapping import canonical_id
 from q2c.engine.replay import CorrectionPolicy, CorrectionRefused, ReplayResult, replay, replay_payload
 from q2c.entrypoints.api_body import bounded_route_class
 from q2c.entrypoints.api_errors import ApiError, error_responses, install_error_handlers
@@ -244,8 +245,9 @@ def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_0
 
 
 def _enqueue_won(engine: Engine, opportunity_id: str) -> bool:
+    """A Salesforce Flow's call: the opportunity by its Salesforce id, queued under its canonical id."""
     with engine.begin() as conn:
-        return enqueue_won_deal(conn, opportunity_id, source="salesforce.webhook")
+        return enqueue_won_deal(conn, canonical_id(opportunity_id), source="salesforce.webhook")
 
 
 def _existing(engine: Engine, exception_id: int) -> ExceptionRow:

@@ -6,20 +6,13 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from q2c.config import HubConfig
-from q2c.connectors.harvest.client import HarvestClient, HarvestConfig
-from q2c.connectors.harvest.tracker import HarvestTracker
-from q2c.connectors.netsuite.client import NetSuiteClient, NetSuiteConfig
-from q2c.connectors.netsuite.erp import NetSuiteErp
-from q2c.connectors.salesforce.client import SalesforceClient, SalesforceConfig
-from q2c.connectors.salesforce.crm import SalesforceCrm
-from q2c.engine.resilience import GuardRegistry, RetryPolicy
+from q2c.connectors.registry import Role, connector
+from q2c.engine.resilience import GuardRegistry
 from q2c.engine.worker import DeliveryPolicy, Worker
 from q2c.entrypoints.logs import configure_logging
 from q2c.store import queue
@@ -30,42 +23,10 @@ from q2c.workflows.hub import Hub
 log = logging.getLogger("q2c")
 
 
-def salesforce_client(config: HubConfig, guards: GuardRegistry, *, retry: RetryPolicy | None = None,
-                      timeout: float | None = None, sleep: Callable[[float], None] = time.sleep) -> SalesforceClient:
-    """The CRM client from `systems.salesforce` (the key file was checked when the config loaded)."""
-    sf = config.systems.salesforce
-    extra: dict[str, Any] = {} if timeout is None else {"timeout_seconds": timeout}
-    return SalesforceClient(SalesforceConfig(
-        login_url=sf.login_url, client_id=sf.client_id, client_secret=sf.client_secret, username=sf.username,
-        private_key_pem=Path(sf.private_key_path).read_text() if sf.private_key_path else None,
-        api_version=sf.api_version, **extra), guards, retry=retry, sleep=sleep)
-
-
-def harvest_client(config: HubConfig, guards: GuardRegistry, *, retry: RetryPolicy | None = None,
-                   timeout: float | None = None, sleep: Callable[[float], None] = time.sleep) -> HarvestClient:
-    """The time tracker client from `systems.harvest`."""
-    hv = config.systems.harvest
-    extra: dict[str, Any] = {} if timeout is None else {"timeout_seconds": timeout}
-    return HarvestClient(HarvestConfig(base_url=hv.base_url, account_id=hv.account_id,
-                                       access_token=hv.access_token, user_agent=hv.user_agent,
-                                       requests_per_15s=hv.requests_per_15s, **extra),
-                         guards, retry=retry, sleep=sleep)
-
-
-def netsuite_config(config: HubConfig, *, timeout: float | None = None) -> NetSuiteConfig:
-    """The ERP connector settings from `systems.netsuite` (hosts derive from the account id when not given)."""
-    ns = config.systems.netsuite
-    extra: dict[str, Any] = {} if timeout is None else {"timeout_seconds": timeout}
-    return NetSuiteConfig(
-        account_id=ns.account_id, client_id=ns.client_id, certificate_id=ns.certificate_id,
-        private_key_path=Path(ns.private_key_path), rest_base_url=ns.rest_base_url, restlet_url=ns.restlet_url,
-        concurrency_limit=ns.concurrency_limit, bulk_threshold=ns.bulk_threshold, references=ns.references,
-        **extra)
-
-
-def netsuite_client(config: HubConfig, guards: GuardRegistry, *, retry: RetryPolicy | None = None,
-                    timeout: float | None = None) -> NetSuiteClient:
-    return NetSuiteClient(netsuite_config(config, timeout=timeout), guards, retry=retry)
+def system_adapter(config: HubConfig, role: Role, guards: GuardRegistry) -> Any:
+    """The adapter behind `role`'s port, built by the connector its settings name."""
+    settings = getattr(config.systems, role.value)
+    return connector(settings.type).build(settings, role, guards)
 
 
 def build_hub(config: HubConfig, *, guards: GuardRegistry | None = None, engine: Any = None) -> Hub:
@@ -73,8 +34,8 @@ def build_hub(config: HubConfig, *, guards: GuardRegistry | None = None, engine:
     if engine is None:
         engine = create_db_engine(config.database, pool_size=max(5, config.delivery.workers + 3))
         migrate(engine)
-    return Hub(engine=engine, config=config, crm=SalesforceCrm(salesforce_client(config, guards)),
-               tracker=HarvestTracker(harvest_client(config, guards)), erp=NetSuiteErp(netsuite_client(config, guards)),
+    return Hub(engine=engine, config=config, crm=system_adapter(config, Role.CRM, guards),
+               tracker=system_adapter(config, Role.TRACKER, guards), erp=system_adapter(config, Role.ERP, guards),
                guards=guards)
 
 
@@ -172,7 +133,7 @@ def serve_forever(hub: Hub) -> None:
                 for i in range(hub.config.delivery.workers)]
     for t in threads:
         t.start()
-    secret = hub.config.systems.salesforce.webhook_secret or ""
+    secret = hub.config.http.webhook_secret or ""
     app = create_app(hub.engine, webhook_secret=secret, max_body_bytes=hub.config.http.webhook_max_bytes,
                      health_extra=lambda: endpoint_health(hub), corrections=corrections())
     server = uvicorn.Server(uvicorn.Config(app, host=hub.config.http.host, port=hub.config.http.port,

@@ -1,7 +1,7 @@
 """The hub's own copy of canonical records, with a lifecycle state per record.
 
-States used: time entries `pending_approval`, `synced`, `billed`, `invalid`; contracts `active`;
-invoices `draft`, `posted`. The payload is the canonical model dumped to JSON.
+States used: time entries as `store.time_entries` describes them; contracts `active`; invoices `draft`,
+`posted`. The payload is the canonical model dumped to JSON.
 """
 
 from __future__ import annotations

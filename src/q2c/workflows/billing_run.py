@@ -41,14 +41,13 @@ from q2c.domain.violations import Violation
 from q2c.engine.errors import Rejected
 from q2c.engine.hashing import content_hash
 from q2c.engine.worker import Effects
-from q2c.store import audit, links, records
+from q2c.store import audit, links, records, time_entries
 from q2c.store import exceptions as exception_store
 from q2c.store.exceptions import Subject
 from q2c.store.queue import WorkItem
 from q2c.workflows.hub import Hub
 from q2c.workflows.integrity import contract_violations
 from q2c.workflows.periods import load_calendar
-from q2c.workflows.time_approved import BILLED, ENTITY, OVER_CAP, OVER_CAP_RULE, unbilled_rated_time
 
 KIND = "billing.contract"
 
@@ -94,19 +93,6 @@ def _invoice_id(base: str, taken: Collection[str]) -> str:
     return f"{base}-{n}"
 
 
-def held_back_time(conn: Connection, project_id: str) -> dict[str, tuple[str, HeldBack]]:
-    """Billed entries with a part the cap kept back: entry id -> (task code, what is held)."""
-    out: dict[str, tuple[str, HeldBack]] = {}
-    for r in records.list_records(conn, entity=ENTITY, aggregate=f"project:{project_id}", states=[BILLED]):
-        held = r.payload.get("held_back")
-        if held and Decimal(held) > 0 and "rated" in r.payload:
-            rated = RatedTime.model_validate(r.payload["rated"])
-            out[r.canonical_id] = (rated.task_code, HeldBack(entry_id=rated.entry_id, work_date=rated.work_date,
-                                                             amount=Money(amount=Decimal(held),
-                                                                          currency=rated.currency)))
-    return out
-
-
 def bill_contract(hub: Hub, item: WorkItem) -> Effects | None:
     contract_id = str(item.payload["contract_id"])
     asked = date.fromisoformat(str(item.payload["invoice_date"]))
@@ -119,10 +105,9 @@ def bill_contract(hub: Hub, item: WorkItem) -> Effects | None:
                         records.list_records(conn, entity="project", aggregate=f"contract:{contract_id}")), None)
         invoices = [Invoice.model_validate(r.payload) for r in
                     records.list_records(conn, entity="invoice", aggregate=f"contract:{contract_id}")]
-        rated = unbilled_rated_time(conn, project.id) if project is not None else []
-        waiting = {r.canonical_id for r in records.list_records(conn, entity=ENTITY, aggregate=f"project:{project.id}",
-                                                                states=[OVER_CAP])} if project is not None else set()
-        held = held_back_time(conn, project.id) if project is not None else {}
+        rated = time_entries.unbilled_rated(conn, project.id) if project is not None else []
+        waiting = time_entries.over_cap_ids(conn, project.id) if project is not None else set()
+        held = time_entries.held_back(conn, project.id) if project is not None else {}
         calendar = load_calendar(conn, contract.legal_entity)
         broken = contract_violations(conn, contract)
     if broken:
@@ -203,7 +188,7 @@ def with_current_milestones(hub: Hub, contract: Contract) -> Contract:
     """Milestone status is owned by the CRM: the contract with its milestones as the CRM has them now."""
     if not any(p.milestones for p in contract.phases):
         return contract
-    deal = hub.crm.deal(contract.opportunity_id.removeprefix("SF-"))
+    deal = hub.crm.deal(contract.opportunity_id)
     # Phases were planned one per opportunity line, in line order (see domain.engagement).
     phases = tuple(phase.model_copy(update={"milestones": line.milestones}) if phase.milestones else phase
                    for phase, line in zip(contract.phases, deal.opportunity.lines, strict=False))
@@ -220,7 +205,8 @@ def _over_cap_violation(contract: Contract, phase: ContractPhase, over: Sequence
     parts += [f"{Money(amount=sum((h.amount.amount for h in held), Decimal(0)), currency=contract.currency)} "
               f"held back of {len(held)} billed entr{'y' if len(held) == 1 else 'ies'}"] if held else []
     return Violation(
-        system="q2c", object="contract", record_id=contract.id, field=f"phases[{phase.id}].cap", rule=OVER_CAP_RULE,
+        system="q2c", object="contract", record_id=contract.id, field=f"phases[{phase.id}].cap",
+        rule=time_entries.OVER_CAP_RULE,
         message=f"{Money(amount=amount, currency=contract.currency)} of approved time is over the not-to-exceed cap "
                 f"{phase.cap} of phase '{phase.name}' and not billed: {'; '.join(parts)} ({shown})",
         action="Write it off (ignore this exception), or have the cap raised by an approved change order: the "
@@ -228,11 +214,13 @@ def _over_cap_violation(contract: Contract, phase: ContractPhase, over: Sequence
 
 
 def _effects(hub: Hub, item: WorkItem, contract: Contract, run: _Run) -> Effects | None:
+    erp = hub.erp.names.system
+
     def write(conn: Connection) -> None:
         trail: list[audit.AuditEntry] = []
         held_now: dict[str, list[int]] = {}  # entry -> over-cap exceptions holding it after this run
         for b in run.billed:
-            entries = records.get_records(conn, entity=ENTITY, canonical_ids=[
+            entries = records.get_records(conn, entity=time_entries.ENTITY, canonical_ids=[
                 *b.entry_ids, *(r.entry_id for r in b.over_cap), *(h.entry_id for h in b.held_back),
                 *(h.entry_id for h in b.released)])
             for entry_id in entries:
@@ -242,7 +230,7 @@ def _effects(hub: Hub, item: WorkItem, contract: Contract, run: _Run) -> Effects
                 digest = content_hash(payload)
                 records.upsert_records(conn, [records.Record("invoice", b.invoice.id, f"contract:{contract.id}",
                                                              "draft", b.invoice.schema_version, digest, payload)])
-                links.upsert_links(conn, [links.Link("invoice", b.invoice.id, "netsuite", b.erp_ref, digest, None)])
+                links.upsert_links(conn, [links.Link("invoice", b.invoice.id, erp, b.erp_ref, digest, None)])
                 after: dict[str, Any] = {"total": str(b.invoice.total.amount), "currency": b.invoice.currency,
                                          "invoice_date": b.invoice.invoice_date.isoformat(),
                                          "entries": len(b.entry_ids), "milestone": b.milestone_id,
@@ -250,14 +238,14 @@ def _effects(hub: Hub, item: WorkItem, contract: Contract, run: _Run) -> Effects
                 if run.placement.late:
                     after["asked_for"] = run.asked.isoformat()
                     after["note"] = run.placement.note
-                trail.append(audit.AuditEntry(actor=hub.actor, system="netsuite", action="invoice", entity="invoice",
+                trail.append(audit.AuditEntry(actor=hub.actor, system=erp, action="invoice", entity="invoice",
                                               record_id=b.invoice.id, correlation_id=item.correlation_id,
                                               after=after))
             _mark_time(conn, entries, b)
             if b.over_cap or b.held_back:
                 v = _over_cap_violation(contract, b.phase, b.over_cap, b.held_back)
                 # Replaying it re-runs this contract's billing: after a cap increase that bills the time.
-                subjects = [Subject(ENTITY, e) for e in
+                subjects = [Subject(time_entries.ENTITY, e) for e in
                             [*(r.entry_id for r in b.over_cap), *(h.entry_id for h in b.held_back)]]
                 exception_id = exception_store.raise_exception(
                     conn, v, work_kind=KIND, aggregate=item.aggregate, payload=dict(item.payload),
@@ -268,9 +256,10 @@ def _effects(hub: Hub, item: WorkItem, contract: Contract, run: _Run) -> Effects
                     actor=hub.actor, system="q2c", action="over_cap", entity="contract", record_id=contract.id,
                     correlation_id=item.correlation_id,
                     after={"rule": v.rule, "message": v.message, "entries": [s.record_id for s in subjects]}))
-        exception_store.settle_subjects(conn, entity=ENTITY, current=held_now, rules=[OVER_CAP_RULE])
+        exception_store.settle_subjects(conn, entity=time_entries.ENTITY, current=held_now,
+                                        rules=[time_entries.OVER_CAP_RULE])
         exception_store.resolve_open_for_aggregate(conn, work_kind=KIND, aggregate=item.aggregate,
-                                                   except_rules=[OVER_CAP_RULE])
+                                                   except_rules=[time_entries.OVER_CAP_RULE])
         audit.append(conn, trail)
 
     return write
@@ -278,19 +267,7 @@ def _effects(hub: Hub, item: WorkItem, contract: Contract, run: _Run) -> Effects
 
 def _mark_time(conn: Connection, entries: dict[str, records.Record], b: _Billed) -> None:
     """Billed entries become billed on the invoice; what the cap keeps back is remembered on the entry."""
-    held = {h.entry_id: h.amount.amount for h in b.held_back}
-    rows = []
-    for entry_id, r in entries.items():
-        payload = dict(r.payload)
-        state = r.state
-        if entry_id in b.entry_ids and b.invoice is not None:
-            state, payload["invoice_id"] = BILLED, b.invoice.id
-        elif any(x.entry_id == entry_id for x in b.over_cap):
-            state = OVER_CAP
-        if entry_id in held:
-            payload["held_back"] = str(held[entry_id])
-        elif "held_back" in payload and any(h.entry_id == entry_id for h in b.released):
-            payload.pop("held_back")
-        rows.append(records.Record(r.entity, r.canonical_id, r.aggregate, state, r.schema_version, r.content_hash,
-                                   payload))
-    records.upsert_records(conn, rows)
+    time_entries.record_billing(conn, entries, invoice_id=b.invoice.id if b.invoice is not None else None,
+                                billed=b.entry_ids, over_cap=[x.entry_id for x in b.over_cap],
+                                held={h.entry_id: h.amount.amount for h in b.held_back},
+                                released=[h.entry_id for h in b.released])

@@ -15,8 +15,6 @@ from q2c.workflows.hub import Hub
 from q2c.workflows.project_setup import KIND as SETUP_KIND
 from q2c.workflows.project_setup import enqueue_won_deal
 
-CURSOR = "salesforce.opportunity_change_events.replay_id"
-
 
 @dataclass
 class ChangeStats:
@@ -26,10 +24,15 @@ class ChangeStats:
     conflicts: int = 0
 
 
+def cursor_name(hub: Hub) -> str:
+    return f"{hub.crm.names.system}.opportunity_change_events.replay_id"
+
+
 def consume_crm_changes(hub: Hub) -> ChangeStats:
     stats = ChangeStats()
+    crm, erp = hub.crm.names, hub.erp.names
     with hub.engine.connect() as conn:
-        stored = cursors.get_cursor(conn, CURSOR)
+        stored = cursors.get_cursor(conn, cursor_name(hub))
     changes = hub.crm.opportunity_changes(int(stored) if stored else None)
     if not changes:
         return stats
@@ -44,24 +47,24 @@ def consume_crm_changes(hub: Hub) -> ChangeStats:
                 for opportunity_id in change.opportunity_ids:
                     stats.conflicts += 1
                     v = Violation(
-                        system="salesforce", object="Opportunity", record_id=opportunity_id, field=field,
+                        system=crm.system, object=crm.object("opportunity"), record_id=opportunity_id, field=field,
                         rule="ownership.conflict",
                         message=f"{field} was changed to {change.values.get(field)!r} by "
-                                f"{change.origin or 'a user in the Salesforce UI'}, but NetSuite owns this field; "
-                                "q2c did not copy the change anywhere",
-                        action=f"Undo the edit in Salesforce, or replay to have q2c write NetSuite's value back to "
-                               f"{field}")
+                                f"{change.origin or f'a user in the {crm.label} UI'}, but {erp.label} owns this "
+                                "field; q2c did not copy the change anywhere",
+                        action=f"Undo the edit in {crm.label}, or replay to have q2c write {erp.label}'s value back "
+                               f"to {field}")
                     correlation = uuid.uuid4().hex
                     exception_store.raise_exception(
                         conn, v, work_kind=SETUP_KIND, aggregate=f"opportunity:{opportunity_id}",
                         payload={"opportunity_id": opportunity_id}, correlation_id=correlation)
                     audit.append(conn, [audit.AuditEntry(
-                        actor=hub.actor, system="salesforce", action="conflict", entity="Opportunity",
+                        actor=hub.actor, system=crm.system, action="conflict", entity=crm.object("opportunity"),
                         record_id=opportunity_id, correlation_id=correlation,
                         after={"field": field, "value": str(change.values.get(field)), "origin": change.origin})])
-            if change.values.get("IsWon") is True or change.values.get("StageName") == "Closed Won":
+            if change.won:
                 for opportunity_id in change.opportunity_ids:
-                    if enqueue_won_deal(conn, opportunity_id, source="salesforce.cdc"):
+                    if enqueue_won_deal(conn, opportunity_id, source=f"{crm.system}.changes"):
                         stats.won += 1
-        cursors.set_cursor(conn, CURSOR, str(max(c.position for c in changes)))
+        cursors.set_cursor(conn, cursor_name(hub), str(max(c.position for c in changes)))
     return stats

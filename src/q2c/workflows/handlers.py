@@ -22,6 +22,7 @@ def handlers(hub: Hub) -> dict[str, Handler]:
     return {
         time_approved.KIND: deliver,
         time_approved.REMAP_KIND: per_item(partial(time_approved.remap_time_entry, hub)),
+        time_approved.ACCOUNT_KIND: per_item(partial(time_approved.recheck_tracker_account, hub)),
         project_setup.KIND: per_item(partial(project_setup.set_up_deal, hub)),
         billing_run.KIND: per_item(partial(billing_run.bill_contract, hub)),
         revenue_close.KIND: per_item(partial(revenue_close.close_contract, hub)),

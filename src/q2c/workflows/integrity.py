@@ -18,8 +18,8 @@ from q2c.domain.money import Money
 from q2c.domain.revenue import AccountMap, Period
 from q2c.domain.violations import Violation
 from q2c.store import exceptions as exception_store
-from q2c.store import records
-from q2c.workflows.time_approved import BILLED, ENTITY, INVALID, OVER_CAP, SYNCED
+from q2c.store import records, time_entries
+from q2c.store.time_entries import BILLED, INVALID, OVER_CAP, SYNCED
 
 JOURNAL = "journal_entry"
 RECOGNITION = "revenue_recognition"
@@ -28,9 +28,9 @@ _STANDING = {SYNCED: Standing.UNBILLED, OVER_CAP: Standing.UNBILLED, BILLED: Sta
 
 def held_time(conn: Connection, project: Project) -> list[HeldTime]:
     """Every approved entry of the project as the hub holds it (entries waiting for approval are left out)."""
-    rows = records.list_records(conn, entity=ENTITY, aggregate=f"project:{project.id}")
-    named = exception_store.open_subject_ids(conn, entity=ENTITY, record_ids=[r.canonical_id for r in rows],
-                                             in_flight=True)
+    rows = time_entries.of_project(conn, project.id)
+    named = exception_store.open_subject_ids(conn, entity=time_entries.ENTITY,
+                                             record_ids=[r.canonical_id for r in rows], in_flight=True)
     phase_of = {t.code: t.phase_id for t in project.tasks}
     out = []
     for r in rows:

@@ -1,5 +1,7 @@
 """The ports the workflows need, in canonical terms. Each connector folder has an adapter that
-implements one of them over its vendor client and mapping; a workflow never sees vendor JSON.
+implements one of them over its vendor client and mapping; a workflow never sees vendor JSON, and
+never names a vendor: each port carries its system's `names` (the system's key and label, and its
+names for canonical objects and fields), which exceptions, links and the audit trail use.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from q2c.domain.model import (
     Resource,
     TimeEntry,
 )
+from q2c.domain.naming import SystemNames
 from q2c.domain.violations import Violation
 
 
@@ -76,23 +79,31 @@ class Deal:
 class CrmChange:
     """One change to an opportunity in the CRM, as its change feed reported it."""
 
-    opportunity_ids: tuple[str, ...]
-    changed_fields: tuple[str, ...]
+    opportunity_ids: tuple[str, ...]  # canonical ids
+    changed_fields: tuple[str, ...]  # in the CRM's own field names
     values: Mapping[str, Any]
     origin: str  # who made the change (API client or UI)
     by_q2c: bool  # our own write coming back: an echo
     position: int  # replay position, to resume the feed after it
+    won: bool = False  # the change made the deal won
 
 
 class Crm(Protocol):
-    def won_deal_ids(self, since: datetime | None) -> list[tuple[str, datetime]]: ...
-    def deal(self, opportunity_id: str) -> Deal: ...
+    names: SystemNames
+
+    def won_deal_ids(self, since: datetime | None) -> list[tuple[str, datetime]]: ...  # canonical ids
+    def deal(self, opportunity_id: str) -> Deal: ...  # by canonical id
     def write_back(self, deal: Deal, *, customer_number: str, contract_id: str, project_id: str) -> None: ...
     def opportunity_changes(self, after: int | None) -> list[CrmChange]: ...
     def erp_owned_fields(self) -> frozenset[str]: ...
 
 
 class TimeTracker(Protocol):
+    names: SystemNames
+
+    # What in the tracker account keeps approved time from reaching q2c as it should (the approval feature
+    # switched off, so nothing is ever approved; a token that cannot see everyone's time). Read once per pass.
+    def account_problems(self) -> list[Violation]: ...
     def time_pages(self, since: datetime | None) -> Iterator[TimePage]: ...
     def reread(self, raw: Mapping[str, Any]) -> TimePage: ...
     def set_up_project(self, project: Project, customer: Customer, contract: Contract,
@@ -100,6 +111,8 @@ class TimeTracker(Protocol):
 
 
 class Erp(Protocol):
+    names: SystemNames
+
     def upsert_customer(self, customer: Customer) -> str: ...
     def upsert_project(self, project: Project, contract: Contract) -> str: ...
     def upsert_contract(self, contract: Contract, *, project_id: str) -> str: ...

@@ -32,7 +32,6 @@ from q2c.store.queue import WorkItem
 from q2c.workflows.hub import Hub
 
 KIND = "deal.setup"
-CURSOR = "salesforce.opportunity.won_since"
 
 
 @dataclass
@@ -43,9 +42,10 @@ class DealPollStats:
 
 
 def enqueue_won_deal(conn: Connection, opportunity_id: str, *, source: str, correlation_id: str | None = None) -> bool:
-    """Enqueue one won deal for setup; False when it was already enqueued (at-least-once intake)."""
+    """Enqueue one won deal (by canonical id) for setup; False when it was already enqueued (at-least-once
+    intake: the poll, the change feed and a webhook may all report the same win)."""
     correlation = correlation_id or uuid.uuid4().hex
-    event_id = inbox.record_event(conn, idempotency_key=f"salesforce:opportunity.won:{opportunity_id}", source=source,
+    event_id = inbox.record_event(conn, idempotency_key=f"opportunity.won:{opportunity_id}", source=source,
                                   event_type="opportunity.won", aggregate=f"opportunity:{opportunity_id}",
                                   correlation_id=correlation)
     if event_id is None:
@@ -56,23 +56,27 @@ def enqueue_won_deal(conn: Connection, opportunity_id: str, *, source: str, corr
     return True
 
 
+def cursor_name(hub: Hub) -> str:
+    return f"{hub.crm.names.system}.opportunity.won_since"
+
+
 def poll_won_deals(hub: Hub) -> DealPollStats:
     stats = DealPollStats()
     with hub.engine.connect() as conn:
-        stored = cursors.get_cursor(conn, CURSOR)
+        stored = cursors.get_cursor(conn, cursor_name(hub))
     since = datetime.fromisoformat(stored) if stored else None
     found = hub.crm.won_deal_ids(since)
     latest = since
     with hub.engine.begin() as conn:
         for opportunity_id, modified in found:
             stats.seen += 1
-            if enqueue_won_deal(conn, opportunity_id, source="salesforce.poll"):
+            if enqueue_won_deal(conn, opportunity_id, source=f"{hub.crm.names.system}.poll"):
                 stats.enqueued += 1
             else:
                 stats.duplicates += 1
             latest = modified if latest is None or modified > latest else latest
         if latest is not None and latest != since:
-            cursors.set_cursor(conn, CURSOR, latest.isoformat())
+            cursors.set_cursor(conn, cursor_name(hub), latest.isoformat())
     return stats
 
 
@@ -91,7 +95,8 @@ def set_up_deal(hub: Hub, item: WorkItem) -> Effects | None:
     opportunity = deal.opportunity
     if not opportunity.is_won:
         return None  # re-opened since it was enqueued: nothing to set up
-    problems = deal_violations(opportunity, deal.customers, reference_data(hub), fields=deal.field_names)
+    problems = deal_violations(opportunity, deal.customers, reference_data(hub), system=hub.crm.names.system,
+                               fields=deal.field_names)
     if problems:
         raise Rejected(problems)
     customer = deal.customers[opportunity.customer_id]
@@ -101,7 +106,8 @@ def set_up_deal(hub: Hub, item: WorkItem) -> Effects | None:
     offerings: Mapping[str, list[TaskTemplate]] = {
         o.code: [TaskTemplate(t.code, t.name, t.billable) for t in o.tasks] for o in hub.config.service_offerings}
     contract, project = plan_engagement(opportunity, customer, legal_entity=legal_entity, rate_card=card,
-                                        offering_tasks=offerings)
+                                        offering_tasks=offerings,
+                                        source_id=hub.crm.names.external_id(opportunity.id))
     revenue = _plan_checked(contract)
     # Nothing above wrote anywhere. ERP first: it owns the customer number, and the time tracker's project
     # must match an ERP job.
@@ -161,6 +167,8 @@ def _jsonable(value: object) -> dict[str, object]:
 
 def _setup_effects(hub: Hub, item: WorkItem, *, deal_customers: list[Customer], contract: Contract,
                    project: Project, refs: dict[str, object], revenue_payload: dict[str, object]) -> Effects | None:
+    crm, tracker, erp = hub.crm.names, hub.tracker.names, hub.erp.names
+
     def write(conn: Connection) -> None:
         rows: list[records.Record] = []
         link_rows: list[links.Link] = []
@@ -171,26 +179,27 @@ def _setup_effects(hub: Hub, item: WorkItem, *, deal_customers: list[Customer], 
             payload = c.model_dump(mode="json")
             rows.append(records.Record("customer", c.id, f"customer:{c.id}", "active", c.schema_version,
                                        content_hash(payload), payload))
-            link_rows.append(links.Link("customer", c.id, "netsuite", str(customer_refs[c.id]), content_hash(payload),
-                                        None))
+            link_rows.append(links.Link("customer", c.id, erp.system, str(customer_refs[c.id]),
+                                        content_hash(payload), None))
         for entity, record, state, system_ref in (("contract", contract, "active", refs["contract"]),
                                                   ("project", project, "open", refs["project"])):
             payload = record.model_dump(mode="json")
             digest = content_hash(payload)
             rows.append(records.Record(entity, record.id, f"contract:{contract.id}", state, record.schema_version,
                                        digest, payload))
-            link_rows.append(links.Link(entity, record.id, "netsuite", str(system_ref), digest, None))
-            trail.append(audit.AuditEntry(actor=hub.actor, system="netsuite", action="upsert", entity=entity,
+            link_rows.append(links.Link(entity, record.id, erp.system, str(system_ref), digest, None))
+            trail.append(audit.AuditEntry(actor=hub.actor, system=erp.system, action="upsert", entity=entity,
                                           record_id=record.id, correlation_id=item.correlation_id, after=payload))
-        link_rows.append(links.Link("project", project.id, "harvest", str(refs["tracker"]),
+        link_rows.append(links.Link("project", project.id, tracker.system, str(refs["tracker"]),
                                     content_hash(project.model_dump(mode="json")), None))
-        link_rows.append(links.Link("contract", contract.id, "salesforce", contract.opportunity_id.removeprefix("SF-"),
+        link_rows.append(links.Link("contract", contract.id, crm.system, crm.external_id(contract.opportunity_id),
                                     content_hash(contract.model_dump(mode="json")), None))
         rows.append(records.Record("revenue_contract", contract.id, f"contract:{contract.id}", "open", 1,
                                    content_hash(revenue_payload), revenue_payload))
         records.upsert_records(conn, rows)
         links.upsert_links(conn, link_rows)
-        trail.append(audit.AuditEntry(actor=hub.actor, system="salesforce", action="write_back", entity="Opportunity",
+        trail.append(audit.AuditEntry(actor=hub.actor, system=crm.system, action="write_back",
+                                      entity=crm.object("opportunity"),
                                       record_id=contract.opportunity_id, correlation_id=item.correlation_id,
                                       after={"contract": contract.id, "project": project.id}))
         audit.append(conn, trail)

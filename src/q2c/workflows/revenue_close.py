@@ -49,7 +49,7 @@ from q2c.domain.violations import Violation
 from q2c.engine.errors import Rejected
 from q2c.engine.hashing import content_hash
 from q2c.engine.worker import Effects
-from q2c.store import audit, links, records
+from q2c.store import audit, links, records, time_entries
 from q2c.store import exceptions as exception_store
 from q2c.store.queue import WorkItem
 from q2c.workflows.accounts import account_map
@@ -58,8 +58,6 @@ from q2c.workflows.cash_receipts import cash_facts
 from q2c.workflows.hub import Hub
 from q2c.workflows.integrity import JOURNAL, RECOGNITION, gl_violation, posted_revenue
 from q2c.workflows.periods import PERIOD, load_calendar, set_period_state
-from q2c.workflows.time_approved import ENTITY as TIME_ENTITY
-from q2c.workflows.time_approved import POSTED
 
 KIND = "revenue.contract"
 
@@ -126,7 +124,7 @@ def hours_to_date(conn: Connection, project: Project | None, rc: RevenueContract
     task_phase = {t.code: t.phase_id for t in project.tasks}
     totals: dict[str, Decimal] = {ob.facts_key: Decimal(0) for ob in wanted}
     by_phase = {ob.phase_id: ob.facts_key for ob in wanted}
-    for r in records.list_records(conn, entity=TIME_ENTITY, aggregate=f"project:{project.id}", states=list(POSTED)):
+    for r in time_entries.of_project(conn, project.id, states=time_entries.POSTED):
         entry = r.payload.get("entry", {})
         key = by_phase.get(task_phase.get(str(entry.get("task_code"))))
         if key is not None and date.fromisoformat(str(entry["work_date"])) <= period.end:
@@ -238,6 +236,7 @@ def recognition_summary(recognition: Recognition) -> dict[str, Any]:
 def _effects(hub: Hub, item: WorkItem, contract: Contract, revenue: ContractRevenue, entries: Sequence[JournalEntry],
              posted: dict[str, str]) -> Effects:
     recognition = revenue.recognition
+    erp = hub.erp.names.system
 
     def write(conn: Connection) -> None:
         summary = recognition_summary(recognition)
@@ -256,10 +255,10 @@ def _effects(hub: Hub, item: WorkItem, contract: Contract, revenue: ContractReve
             rows.append(records.Record(JOURNAL, e.id, f"contract:{contract.id}", "posted", e.schema_version,
                                        content_hash(e_payload), e_payload))
         records.upsert_records(conn, rows)
-        links.upsert_links(conn, [links.Link(JOURNAL, e.id, "netsuite", posted[e.id],
+        links.upsert_links(conn, [links.Link(JOURNAL, e.id, erp, posted[e.id],
                                              content_hash(e.model_dump(mode="json")), None) for e in entries])
         audit.append(conn, [audit.AuditEntry(
-            actor=hub.actor, system="netsuite", action="revenue", entity="contract", record_id=contract.id,
+            actor=hub.actor, system=erp, action="revenue", entity="contract", record_id=contract.id,
             correlation_id=item.correlation_id,
             before=None if revenue.prior is None else {"period": revenue.prior.period.label,
                                                        "cumulative": str(revenue.prior.cumulative.amount)},

@@ -14,15 +14,16 @@ the hub's writes (records, links, audit, exceptions) to commit with the items' c
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from q2c.domain.billing import BillingError, RatedTime, rate_time_entry
+from q2c.domain.billing import BillingError, rate_time_entry
 from q2c.domain.model import BillingType, Contract, ContractPhase, Project, ProjectStatus, TimeEntry, TimeEntryStatus
+from q2c.domain.naming import SystemNames
 from q2c.domain.validation.time_entry import TimeRules, entry_violations, group_by_project, project_violations
 from q2c.domain.violations import Violation
 from q2c.engine.errors import Rejected
@@ -32,21 +33,17 @@ from q2c.store import audit, cursors, inbox, links, overrides, queue, records
 from q2c.store import exceptions as exception_store
 from q2c.store.exceptions import Subject
 from q2c.store.queue import WorkItem
+from q2c.store.time_entries import BILLED, ENTITY, INVALID, OVER_CAP, OVER_CAP_RULE, PENDING_APPROVAL, POSTED, SYNCED
 from q2c.workflows.hub import Hub
 from q2c.workflows.ports import Timebill
 from q2c.workflows.time_corrections import apply_overrides
 
 KIND = "time.deliver"
 REMAP_KIND = "time.mapping"  # an entry that could not be read; replaying it re-reads it from the tracker
-CURSOR = "harvest.time_entries.updated_since"
-ENTITY = "time_entry"
+ACCOUNT_KIND = "time.account"  # the tracker account itself is set up so that time cannot flow as it should
 # How far behind the pass start the cursor is kept, to cover clock skew and entries changed mid-pass.
 CURSOR_OVERLAP = timedelta(minutes=5)
 
-PENDING_APPROVAL, SYNCED, BILLED, INVALID = "pending_approval", "synced", "billed", "invalid"
-OVER_CAP = "over_cap"  # approved time beyond a not-to-exceed cap: in the ERP, unbilled, held by an exception
-POSTED = (SYNCED, BILLED, OVER_CAP)  # in the ERP as q2c last wrote it
-OVER_CAP_RULE = "time.over_cap"
 # Phases whose time is invoiced by the hour; time on the others is covered by a fee (fixed fee, milestones).
 BILLED_BY_THE_HOUR = (BillingType.TIME_AND_MATERIALS, BillingType.RETAINER)
 
@@ -70,10 +67,45 @@ class PollStats:
     rejects: int = 0
 
 
+def cursor_name(hub: Hub) -> str:
+    """Where the time poll left off, per time tracker (a tracker switched for another starts afresh)."""
+    return f"{hub.tracker.names.system}.time_entries.updated_since"
+
+
+def account_aggregate(hub: Hub) -> str:
+    return f"{hub.tracker.names.system}:account"
+
+
+def check_tracker_account(hub: Hub, *, correlation_id: str | None = None) -> list[Violation]:
+    """Hold each problem of the tracker account in an open exception, and close those that are gone."""
+    problems = hub.tracker.account_problems()
+    with hub.engine.begin() as conn:
+        exception_store.resolve_open_for_aggregate(conn, work_kind=ACCOUNT_KIND, aggregate=account_aggregate(hub),
+                                                   except_rules=[v.rule for v in problems])
+        for v in problems:
+            exception_store.raise_exception(conn, v, work_kind=ACCOUNT_KIND, aggregate=account_aggregate(hub),
+                                            payload={}, correlation_id=correlation_id or uuid.uuid4().hex)
+    return problems
+
+
+def recheck_tracker_account(hub: Hub, item: WorkItem) -> Effects | None:
+    """Replay of an account problem: read the account again; the exception closes once it is fixed."""
+    problems = hub.tracker.account_problems()
+    if problems:
+        raise Rejected(problems)
+
+    def write(conn: Connection) -> None:
+        exception_store.resolve_open_for_aggregate(conn, work_kind=ACCOUNT_KIND, aggregate=item.aggregate)
+
+    return write
+
+
 def poll_time(hub: Hub, *, started_at: datetime | None = None) -> PollStats:
     stats = PollStats()
+    tracker = hub.tracker.names.system
+    check_tracker_account(hub)
     with hub.engine.connect() as conn:
-        stored = cursors.get_cursor(conn, CURSOR)
+        stored = cursors.get_cursor(conn, cursor_name(hub))
     since = datetime.fromisoformat(stored) if stored else None
     pass_start = started_at or datetime.now().astimezone()
     high_water: datetime | None = None
@@ -86,10 +118,10 @@ def poll_time(hub: Hub, *, started_at: datetime | None = None) -> PollStats:
             for project_id, entries in group_by_project(page.entries).items():
                 dumped = [e.model_dump(mode="json") for e in entries]
                 correlation = uuid.uuid4().hex
-                # Keyed on content, not on updated_at: Harvest stamps updates to the second, and two
+                # Keyed on content, not on updated_at: a tracker may stamp updates to the second, and two
                 # edits within one second must not look like a duplicate delivery.
-                key = f"harvest:time:{project_id}:{content_hash(dumped)}"
-                event_id = inbox.record_event(conn, idempotency_key=key, source="harvest",
+                key = f"{tracker}:time:{project_id}:{content_hash(dumped)}"
+                event_id = inbox.record_event(conn, idempotency_key=key, source=tracker,
                                               event_type="time_entries.changed",
                                               aggregate=f"project:{project_id}", correlation_id=correlation)
                 if event_id is None:
@@ -103,14 +135,14 @@ def poll_time(hub: Hub, *, started_at: datetime | None = None) -> PollStats:
                 stats.rejects += 1
                 for v in reject.violations:
                     exception_store.raise_exception(conn, v, work_kind=REMAP_KIND,
-                                                    aggregate=f"harvest:{v.record_id}", payload=reject.raw,
+                                                    aggregate=f"{tracker}:{v.record_id}", payload=reject.raw,
                                                     correlation_id=uuid.uuid4().hex,
                                                     subjects=[Subject(ENTITY, v.record_id)])
     if high_water is not None:
         new_cursor = min(high_water, pass_start - CURSOR_OVERLAP) if since is None or high_water > since else since
         if since is None or new_cursor > since:
             with hub.engine.begin() as conn:
-                cursors.set_cursor(conn, CURSOR, new_cursor.isoformat())
+                cursors.set_cursor(conn, cursor_name(hub), new_cursor.isoformat())
     return stats
 
 
@@ -176,6 +208,7 @@ def _check(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], projects:
            contracts: Mapping[str, Contract], rules: TimeRules) -> None:
     approved: list[TimeEntry] = []
     resources = hub.resources
+    tracker, erp = hub.tracker.names, hub.erp.names
     for entry in plan.entries:
         digest = content_hash({k: v for k, v in plan.raw[entry.id].items() if k != "source_updated_at"})
         plan.hashes[entry.id] = digest
@@ -184,20 +217,23 @@ def _check(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], projects:
             plan.unchanged.append(entry.id)  # a duplicate delivery, our own write coming back, or an edit undone
             continue
         if prev is not None and prev.state == BILLED:
-            plan.invalid.append((entry, [_edited_after_billing(entry, prev)]))
+            plan.invalid.append((entry, [_edited_after_billing(entry, prev, tracker)]))
             continue
         if entry.status is not TimeEntryStatus.APPROVED:
             if prev is not None and prev.state in (SYNCED, OVER_CAP):  # posted, not yet billed
                 plan.invalid.append((entry, [Violation(
-                    system="harvest", object="time_entry", record_id=entry.id, field="is_closed",
-                    rule="time.approval_withdrawn",
-                    message=f"approval was withdrawn after the entry was posted to NetSuite ({entry.hours} h on "
+                    system=tracker.system, object=tracker.object("time_entry"), record_id=entry.id,
+                    field=tracker.field("time_entry", "status"), rule="time.approval_withdrawn",
+                    message=f"approval was withdrawn after the entry was posted to {erp.label} ({entry.hours} h on "
                             f"{entry.work_date})",
-                    action="Re-approve the timesheet in Harvest, or delete the timebill in NetSuite and resolve")]))
+                    action=f"Re-approve the timesheet in {tracker.label}, or delete the "
+                           f"{erp.object('time_entry')} in {erp.label} and resolve")]))
             elif entry.status is TimeEntryStatus.REJECTED:
                 plan.invalid.append((entry, [Violation(
-                    system="harvest", object="time_entry", record_id=entry.id, field="status", rule="time.rejected",
-                    message="the entry was rejected by its approver", action="Correct and resubmit it in Harvest")]))
+                    system=tracker.system, object=tracker.object("time_entry"), record_id=entry.id,
+                    field=tracker.field("time_entry", "status"), rule="time.rejected",
+                    message="the entry was rejected by its approver",
+                    action=f"Correct and resubmit it in {tracker.label}")]))
             else:
                 plan.pending.append(entry)
             continue
@@ -206,7 +242,7 @@ def _check(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], projects:
         return
     project_id = approved[0].project_id
     project = projects.get(project_id)
-    plan.project_problems = project_violations(project_id, project, approved)
+    plan.project_problems = project_violations(project_id, project, approved, tracker=tracker, erp=erp)
     plan.blocked = approved
     if plan.project_problems or project is None:
         return
@@ -222,7 +258,7 @@ def _check(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], projects:
     phases = {p.id: p for p in contract.phases}
     for entry in approved:
         resource = resources.get(entry.resource_id)
-        problems = entry_violations(entry, project=project, resource=resource, rules=rules)
+        problems = entry_violations(entry, project=project, resource=resource, rules=rules, tracker=tracker)
         if not problems and resource is not None:
             task = next((t for t in project.tasks if t.code == entry.task_code), None)
             try:
@@ -261,16 +297,17 @@ def bills_by_the_hour(phase: ContractPhase) -> bool:
     return phase.billing_type in BILLED_BY_THE_HOUR
 
 
-def _edited_after_billing(entry: TimeEntry, prev: records.Record) -> Violation:
+def _edited_after_billing(entry: TimeEntry, prev: records.Record, tracker: SystemNames) -> Violation:
     before = prev.payload.get("entry", {})
     changes = [f"{k} {before.get(k)} -> {v}" for k, v in entry.model_dump(mode="json").items()
                if k in ("hours", "work_date", "task_code", "billable", "resource_id") and before.get(k) != v]
     invoice = prev.payload.get("invoice_id") or "an invoice"
     return Violation(
-        system="harvest", object="time_entry", record_id=entry.id, field="hours",
-        rule="time.edited_after_billing",
-        message=f"the entry was changed in Harvest after it was billed on {invoice} ({'; '.join(changes) or 'edited'})",
-        action=f"Revert the edit in Harvest, or issue a credit note for {invoice} and replay to re-bill")
+        system=tracker.system, object=tracker.object("time_entry"), record_id=entry.id,
+        field=tracker.field("time_entry", "hours"), rule="time.edited_after_billing",
+        message=f"the entry was changed in {tracker.label} after it was billed on {invoice} "
+                f"({'; '.join(changes) or 'edited'})",
+        action=f"Revert the edit in {tracker.label}, or issue a credit note for {invoice} and replay to re-bill")
 
 
 def _effects(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], results: Mapping[str, Any]) -> Outcome:
@@ -290,6 +327,8 @@ def _effects(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], results
         prev = known.get(entry.id)
         return None if prev is not None and prev.state in POSTED else record(entry, state)
 
+    erp = hub.erp.names
+
     def write(conn: Connection) -> None:
         rows: list[records.Record] = []
         link_rows: list[links.Link] = []
@@ -306,8 +345,9 @@ def _effects(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], results
             result = results.get(entry.id)
             if result is None or result.violation is not None:
                 v = result.violation if result is not None else Violation(
-                    system="netsuite", object="timebill", record_id=entry.id, field=None, rule="netsuite.no_result",
-                    message="NetSuite returned no result for this entry", action="Replay the entry")
+                    system=erp.system, object=erp.object("time_entry"), record_id=entry.id, field=None,
+                    rule="erp.no_result", message=f"{erp.label} returned no result for this entry",
+                    action="Replay the entry")
                 problems.append((v, [entry]))
                 kept = keep_or(entry, INVALID)
                 if kept is not None:
@@ -316,9 +356,9 @@ def _effects(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], results
             prev = known.get(entry.id)
             rated = timebill.rated.model_dump(mode="json")
             rows.append(record(entry, SYNCED, rated))
-            link_rows.append(links.Link(ENTITY, entry.id, "netsuite", result.external_id or entry.id,
+            link_rows.append(links.Link(ENTITY, entry.id, erp.system, result.external_id or entry.id,
                                         plan.hashes[entry.id], plan.raw[entry.id].get("source_updated_at")))
-            posted.append({"id": entry.id, "netsuite_id": result.external_id,
+            posted.append({"id": entry.id, "erp_id": result.external_id,
                            "before": _summary(prev.payload) if prev is not None and prev.state != INVALID else None,
                            "after": rated, **({"overrides": plan.used[entry.id]} if entry.id in plan.used else {})})
             warnings.extend(result.warnings)
@@ -369,7 +409,8 @@ def _effects(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], results
                        "why": "the time tracker changed the field itself; its value counts again"}))
         if posted:
             trail.append(audit.AuditEntry(
-                actor=hub.actor, system="netsuite", action="upsert", entity="timebill", record_id=aggregate,
+                actor=hub.actor, system=erp.system, action="upsert", entity=erp.object("time_entry"),
+                record_id=aggregate,
                 correlation_id=item.correlation_id, before=None,
                 after={"work_item": item.id, "count": len(posted), "timebills": posted}))
         audit.append(conn, trail)
@@ -380,28 +421,6 @@ def _effects(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], results
 def _summary(payload: dict[str, Any]) -> dict[str, Any]:
     summary = payload.get("rated") or {"hours": payload.get("entry", {}).get("hours")}
     return dict(summary)
-
-
-def unbilled_rated_time(conn: Connection, project_id: str) -> list[RatedTime]:
-    """Approved, rated, unbilled time of one project (the input of a T&M invoice run): synced entries and
-    those held back by a cap, less any entry an open exception holds (an edit or withdrawal waits for a person)."""
-    rows = [r for r in records.list_records(conn, entity=ENTITY, aggregate=f"project:{project_id}",
-                                            states=[SYNCED, OVER_CAP]) if "rated" in r.payload]
-    # Time over a cap is held by its own `time.over_cap` exception and offered again to every run.
-    held = exception_store.open_subject_ids(conn, entity=ENTITY, record_ids=[r.canonical_id for r in rows],
-                                            except_rules=[OVER_CAP_RULE], in_flight=True)
-    return [RatedTime.model_validate(r.payload["rated"]) for r in rows if r.canonical_id not in held]
-
-
-def mark_billed(conn: Connection, entry_ids: Sequence[str], invoice_id: str) -> None:
-    rows = records.get_records(conn, entity=ENTITY, canonical_ids=list(entry_ids))
-    records.upsert_records(conn, [records.Record(r.entity, r.canonical_id, r.aggregate, BILLED, r.schema_version,
-                                                 r.content_hash, {**r.payload, "invoice_id": invoice_id})
-                                  for r in rows.values()])
-
-
-def mark_over_cap(conn: Connection, entry_ids: Sequence[str]) -> None:
-    records.set_state(conn, entity=ENTITY, canonical_ids=list(entry_ids), state=OVER_CAP)
 
 
 def remap_time_entry(hub: Hub, item: WorkItem) -> Effects | None:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from q2c.connectors.harvest.client import HarvestClient, HarvestConfig
+from q2c.connectors.harvest.client import HarvestClient
+from q2c.connectors.harvest.settings import HarvestSettings
 from q2c.engine.resilience import CircuitBreaker, GuardRegistry, RetryPolicy
 from q2c.sandboxes.harvest.account import SandboxAccount
 from q2c.sandboxes.kit import SandboxServer
@@ -46,7 +47,7 @@ class Delivery:
 def make_client(server: SandboxServer, **config: Any) -> HarvestClient:
     settings: dict[str, Any] = {"base_url": f"{server.url}/v2", "account_id": ACCOUNT_ID, "access_token": TOKEN}
     settings.update(config)
-    return HarvestClient(HarvestConfig(**settings), GuardRegistry(), retry=FAST_RETRY,
+    return HarvestClient(HarvestSettings(**settings), GuardRegistry(), retry=FAST_RETRY,
                          breaker=CircuitBreaker(threshold=50))
 
 

@@ -9,7 +9,8 @@ import pytest
 from netsuite_fixtures import ACCOUNT, CERT_ID, CLIENT_ID, FAST_RETRY, ClientFactory, references
 
 from q2c.connectors.netsuite.auth import generate_m2m_keypair
-from q2c.connectors.netsuite.client import NetSuiteClient, NetSuiteConfig
+from q2c.connectors.netsuite.client import NetSuiteClient
+from q2c.connectors.netsuite.settings import NetSuiteSettings
 from q2c.engine.resilience import CircuitBreaker, GuardRegistry, RetryPolicy
 from q2c.sandboxes.kit import SandboxServer
 from q2c.sandboxes.netsuite.app import NetSuiteSandbox, create_sandbox
@@ -45,7 +46,7 @@ def make_client(server: SandboxServer, sandbox: NetSuiteSandbox, keypair: tuple[
             "throttle_wait_seconds": 0.005, "timeout_seconds": 10, "references": references(sandbox),
         }
         settings.update(overrides)
-        client = NetSuiteClient(NetSuiteConfig(**settings), guards or GuardRegistry(), retry=retry,
+        client = NetSuiteClient(NetSuiteSettings(**settings), guards or GuardRegistry(), retry=retry,
                                 breaker=CircuitBreaker(threshold=50, reset_seconds=0.05))
         made.append(client)
         return client

@@ -6,15 +6,11 @@ import threading
 from decimal import Decimal
 from typing import Any
 
-import httpx
 from netsuite_fixtures import ClientFactory, seed_project
 
-from q2c.connectors.netsuite.client import NetSuiteClient
 from q2c.engine.resilience import GuardRegistry
-from q2c.sandboxes.kit import Faults, SandboxServer, VendorLimits
-from q2c.sandboxes.netsuite.app import RESTLET_PATH, SUITEQL_PATH, NetSuiteSandbox
-
-RESTLET_QUERY = {"script": "customscript_q2c_bulk_upsert", "deploy": "customdeploy_q2c_bulk_upsert"}
+from q2c.sandboxes.kit import Faults, VendorLimits
+from q2c.sandboxes.netsuite.app import NetSuiteSandbox
 
 
 def _timebills(ids: dict[str, Any], count: int, *, prefix: str = "TE") -> list[dict[str, Any]]:
@@ -67,43 +63,6 @@ def test_over_limit_answers_from_the_account_are_absorbed(make_client: ClientFac
     assert sandbox.state.over_limit["restlet"] > 0 or sandbox.stats.throttled > 0
     assert client.guard.stats.rate_limited > 0
     _assert_each_once(sandbox, records)
-
-
-def test_rest_and_restlet_share_one_limit_and_answer_in_their_own_shapes(
-        server: SandboxServer, client: NetSuiteClient, sandbox: NetSuiteSandbox) -> None:
-    client.get("currency", "1")
-    headers = {"Authorization": f"Bearer {next(iter(sandbox.state.tokens))}"}
-    sandbox.set_limits(VendorLimits(concurrency=0))  # the account is saturated by others
-    rest = httpx.post(server.url + SUITEQL_PATH, headers={**headers, "Prefer": "transient"},
-                      json={"q": "SELECT id FROM currency"})
-    assert rest.status_code == 429
-    assert set(rest.json()) == {"type", "title", "status", "o:errorDetails"}
-    restlet = httpx.post(server.url + RESTLET_PATH, params=RESTLET_QUERY, headers=headers,
-                         json={"recordType": "timebill", "records": []})
-    assert restlet.status_code == 400
-    assert restlet.json()["error"]["code"] == "SSS_REQUEST_LIMIT_EXCEEDED"
-    assert sandbox.state.over_limit == {"rest": 1, "restlet": 1}
-    sandbox.set_limits(VendorLimits(concurrency=5))
-    sandbox.set_faults(Faults(throttle_rate=1.0))  # the kit's injected throttle takes each surface's shape too
-    injected = httpx.post(server.url + RESTLET_PATH, params=RESTLET_QUERY, headers=headers,
-                          json={"recordType": "timebill", "records": []})
-    assert injected.status_code == 400 and injected.json()["error"]["code"] == "SSS_REQUEST_LIMIT_EXCEEDED"
-    assert httpx.get(server.url + "/services/rest/record/v1/currency/1", headers=headers).status_code == 429
-
-
-def test_restlet_refuses_more_than_200_records(server: SandboxServer, client: NetSuiteClient,
-                                               sandbox: NetSuiteSandbox) -> None:
-    client.get("currency", "1")
-    headers = {"Authorization": f"Bearer {next(iter(sandbox.state.tokens))}"}
-    response = httpx.post(server.url + RESTLET_PATH, params=RESTLET_QUERY, headers=headers,
-                          json={"recordType": "timebill", "records": [{"externalId": str(n)} for n in range(201)]})
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "Q2C_BATCH_TOO_LARGE"
-    unknown_script = httpx.post(server.url + RESTLET_PATH, params={"script": "customscript_x", "deploy": "1"},
-                                headers=headers, json={})
-    assert unknown_script.json()["error"]["code"] == "SSS_INVALID_SCRIPTLET_ID"
-    anonymous = httpx.post(server.url + RESTLET_PATH, params=RESTLET_QUERY, json={})
-    assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "INVALID_LOGIN_ATTEMPT"
 
 
 def test_bad_records_fail_alone_with_the_field_named(make_client: ClientFactory, sandbox: NetSuiteSandbox) -> None:

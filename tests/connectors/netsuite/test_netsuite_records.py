@@ -78,13 +78,6 @@ def test_put_eid_twice_is_one_record(client: NetSuiteClient, sandbox: NetSuiteSa
     assert client.internal_id_for("customer", "C-1") == first
 
 
-def test_patch_by_external_id_does_not_create(server: SandboxServer, client: NetSuiteClient) -> None:
-    response = httpx.patch(server.url + "/services/rest/record/v1/customer/eid:NOPE",
-                           headers=_bearer(server, client), json={"companyName": "x"})
-    assert response.status_code == 404
-    assert response.json()["o:errorDetails"][0]["o:errorCode"] == "NONEXISTENT_ID"
-
-
 def test_unknown_reference_is_rejected_naming_the_field(client: NetSuiteClient, sandbox: NetSuiteSandbox) -> None:
     ids = seed_project(sandbox)
     with pytest.raises(RecordRejected) as rejected:

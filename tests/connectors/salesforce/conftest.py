@@ -10,7 +10,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from salesforce_fixtures import CLIENT_ID, CLIENT_SECRET, FAST_RETRY, KeyPair
 
-from q2c.connectors.salesforce import SalesforceClient, SalesforceConfig
+from q2c.connectors.salesforce import SalesforceClient
+from q2c.connectors.salesforce.settings import SalesforceSettings
 from q2c.engine.resilience import GuardRegistry
 from q2c.sandboxes.kit import Faults, SandboxServer
 from q2c.sandboxes.salesforce.app import SalesforceSandbox, create_sandbox
@@ -55,12 +56,12 @@ def guards() -> GuardRegistry:
 
 
 @pytest.fixture()
-def config(server: SandboxServer) -> SalesforceConfig:
-    return SalesforceConfig(login_url=server.url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+def config(server: SandboxServer) -> SalesforceSettings:
+    return SalesforceSettings(login_url=server.url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
                             limit_exceeded_wait_seconds=0.1, reserve_wait_seconds=0.2)
 
 
 @pytest.fixture()
-def client(config: SalesforceConfig, guards: GuardRegistry) -> Iterator[SalesforceClient]:
+def client(config: SalesforceSettings, guards: GuardRegistry) -> Iterator[SalesforceClient]:
     with SalesforceClient(config, guards, retry=FAST_RETRY) as connected:
         yield connected

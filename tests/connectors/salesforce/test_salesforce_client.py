@@ -17,8 +17,8 @@ from q2c.connectors.salesforce import (
     ChangeEventStream,
     ReplayUnavailable,
     SalesforceClient,
-    SalesforceConfig,
 )
+from q2c.connectors.salesforce.settings import SalesforceSettings
 from q2c.engine.errors import AuthFailed, RateLimited, RecordRejected, TransientError
 from q2c.engine.resilience import GuardRegistry
 from q2c.sandboxes.kit import Faults, SandboxServer
@@ -28,17 +28,17 @@ NEW_OPPORTUNITY = {"Name": "Stark Industries PMO", "StageName": "Qualification",
 
 
 def test_config_demands_exactly_one_grant(keys: KeyPair) -> None:
-    with pytest.raises(ValueError, match="exactly one grant"):
-        SalesforceConfig(login_url="https://globex.my.salesforce.com", client_id="x")
-    with pytest.raises(ValueError, match="both username and private_key_pem"):
-        SalesforceConfig(login_url="https://login.salesforce.com", client_id="x", username="a@b")
-    jwt_config = SalesforceConfig(login_url="https://login.salesforce.com", client_id="x", username="a@b",
+    with pytest.raises(ValueError, match=r"or username and private_key_path \(JWT bearer flow\)"):
+        SalesforceSettings(login_url="https://globex.my.salesforce.com", client_id="x")
+    with pytest.raises(ValueError, match=r"needs username and private_key_path \(only username is given\)"):
+        SalesforceSettings(login_url="https://login.salesforce.com", client_id="x", username="a@b")
+    jwt_config = SalesforceSettings(login_url="https://login.salesforce.com", client_id="x", username="a@b",
                                   private_key_pem=keys.private_pem)
     assert jwt_config.uses_jwt and keys.private_pem not in repr(jwt_config)
 
 
 def test_jwt_bearer_client_round_trip(server: SandboxServer, keys: KeyPair, guards: GuardRegistry) -> None:
-    config = SalesforceConfig(login_url=server.url, client_id=CLIENT_ID, username="integration@globex.example",
+    config = SalesforceSettings(login_url=server.url, client_id=CLIENT_ID, username="integration@globex.example",
                               private_key_pem=keys.private_pem)
     with SalesforceClient(config, guards, retry=FAST_RETRY) as client:
         account = client.create("Account", {"Name": "Cyberdyne Systems"})
@@ -47,7 +47,7 @@ def test_jwt_bearer_client_round_trip(server: SandboxServer, keys: KeyPair, guar
 
 
 def test_bad_credentials_fail_loudly_without_retrying(server: SandboxServer, guards: GuardRegistry) -> None:
-    config = SalesforceConfig(login_url=server.url, client_id=CLIENT_ID, client_secret="not-it")
+    config = SalesforceSettings(login_url=server.url, client_id=CLIENT_ID, client_secret="not-it")
     with SalesforceClient(config, guards, retry=FAST_RETRY) as client, pytest.raises(AuthFailed) as caught:
         client.authenticate()
     assert "invalid_client" in str(caught.value) and "not-it" not in str(caught.value)

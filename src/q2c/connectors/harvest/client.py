@@ -19,8 +19,8 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from q2c.connectors.harvest.settings import HarvestSettings
 from q2c.connectors.http import VendorHttp
 from q2c.domain.money import check_currency
 from q2c.domain.violations import Violation
@@ -34,24 +34,6 @@ LIMIT_WINDOW_SECONDS = 15.0
 Record = dict[str, Any]
 
 
-class HarvestConfig(BaseModel):
-    """Where and as whom to call Harvest. The token is a secret: it never appears in a repr or log."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    base_url: str = "https://api.harvestapp.com/v2"
-    account_id: str = Field(min_length=1)
-    access_token: SecretStr
-    user_agent: str = Field(default="q2c (ops@example.com)", min_length=1)
-    requests_per_15s: int = Field(default=100, ge=1)  # Harvest's documented limit for general endpoints
-    timeout_seconds: float = Field(default=30.0, gt=0)
-
-    @field_validator("user_agent")
-    @classmethod
-    def _agent(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("Harvest refuses requests without a User-Agent naming the app and a contact")
-        return value
 
 
 class HarvestNotFound(RecordRejected):
@@ -109,7 +91,7 @@ def _field_in(message: str, sent: Mapping[str, Any] | None) -> str | None:
 class HarvestClient:
     """Talks to one Harvest account. Not tied to the sandbox: any base URL with real credentials works."""
 
-    def __init__(self, config: HarvestConfig, guards: GuardRegistry, *, retry: RetryPolicy | None = None,
+    def __init__(self, config: HarvestSettings, guards: GuardRegistry, *, retry: RetryPolicy | None = None,
                  breaker: CircuitBreaker | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         self.config = config
         self.guard: EndpointGuard = guards.get(

@@ -20,6 +20,8 @@ from q2c.connectors.harvest.mapping import (
 )
 from q2c.connectors.harvest.project_setup import set_up_project
 from q2c.domain.model import Contract, Customer, Project, Resource, TimeEntry
+from q2c.domain.naming import SystemNames
+from q2c.domain.violations import Violation
 from q2c.workflows.ports import Reject, TimePage
 
 
@@ -36,10 +38,32 @@ def _updated_at(raw: Mapping[str, Any]) -> datetime | None:
         return None
 
 
+# Harvest's names for what q2c checks on a time entry (the fields a person changes in Harvest).
+NAMES = SystemNames(system="harvest", label="Harvest", id_prefix="HV-", fields={
+    "project.code": "project.code", "time_entry.task_code": "task", "time_entry.hours": "hours",
+    "time_entry.resource_id": "user", "time_entry.status": "is_closed", "time_entry.work_date": "spent_date"})
+
+
 class HarvestTracker:
+    names = NAMES
+
     def __init__(self, client: HarvestClient, *, per_page: int = 2000) -> None:
         self.client = client
         self.per_page = per_page
+
+    def account_problems(self) -> list[Violation]:
+        """Harvest marks time approved only when the account's Approvals module is on (`approval_feature` of
+        GET /v2/company); with it off no entry is ever approved, so q2c would wait for ever, in silence."""
+        company = self.client.company()
+        if company.get("approval_feature", True) is not False:
+            return []
+        return [Violation(
+            system=NAMES.system, object="company", record_id=self.client.config.account_id, field="approval_feature",
+            rule="harvest.approvals_off",
+            message=f"Approvals are switched off in Harvest account {self.client.config.account_id} "
+                    f"({company.get('name', 'this account')}): no time entry is ever approved, so none reaches "
+                    "the ERP or an invoice",
+            action="Turn Approvals on in Harvest (Settings > Modules), then replay this exception")]
 
     def time_pages(self, since: datetime | None) -> Iterator[TimePage]:
         users = resource_ids_by_user(self.client.users())

@@ -1,8 +1,9 @@
 """OAuth 2.0 client credentials (machine to machine) for NetSuite: the signed client assertion.
 
 NetSuite's M2M flow has no client secret on the wire. The integration record is mapped to a
-certificate; q2c signs a short JWT with the matching private key (PS256 on RSA keys, ES256 on
-P-256 keys), with `kid` = the certificate id, `iss` = the client id and `aud` = the token URL,
+certificate; q2c signs a short JWT with the matching private key (PS256 on RSA keys of 3072 or
+4096 bits, ES256/ES384/ES512 on P-256/P-384/P-521 keys: Oracle's "Certificate Conditions"),
+with `kid` = the certificate id, `iss` = the client id and `aud` = the token URL,
 and trades it for a bearer token that lives about an hour.
 """
 
@@ -19,9 +20,9 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-SigningAlgorithm = Literal["PS256", "ES256"]
+SigningAlgorithm = Literal["PS256", "ES256", "ES384", "ES512"]
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-MAX_ASSERTION_LIFETIME = 3600  # NetSuite refuses exp more than 60 minutes after iat
+MAX_ASSERTION_LIFETIME = 3599  # NetSuite wants exp less than 60 minutes after iat
 
 
 def generate_m2m_keypair(algorithm: SigningAlgorithm = "ES256") -> tuple[str, str]:
@@ -32,7 +33,7 @@ def generate_m2m_keypair(algorithm: SigningAlgorithm = "ES256") -> tuple[str, st
     """
     private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
     if algorithm == "PS256":
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private = rsa.generate_private_key(public_exponent=65537, key_size=3072)
     else:
         private = ec.generate_private_key(ec.SECP256R1())
     private_pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -42,17 +43,25 @@ def generate_m2m_keypair(algorithm: SigningAlgorithm = "ES256") -> tuple[str, st
     return private_pem, public_pem
 
 
+_CURVES: dict[str, SigningAlgorithm] = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
+RSA_KEY_SIZES = (3072, 4096)
+
+
 def signing_algorithm(private_key_pem: str) -> SigningAlgorithm:
-    """PS256 for an RSA key, ES256 for a P-256 key; anything else NetSuite will not accept."""
+    """PS256 for an RSA key, ES256/384/512 for a P-256/384/521 key; anything else NetSuite will not accept."""
     try:
         key = serialization.load_pem_private_key(private_key_pem.encode("ascii"), password=None)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"the NetSuite private key is not a readable unencrypted PEM key: {exc}") from exc
     if isinstance(key, rsa.RSAPrivateKey):
+        if key.key_size not in RSA_KEY_SIZES:
+            raise ValueError(f"the NetSuite private key is RSA of {key.key_size} bits; NetSuite accepts RSA keys "
+                             "of 3072 or 4096 bits for M2M certificates")
         return "PS256"
-    if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
-        return "ES256"
-    raise ValueError("the NetSuite private key must be RSA (PS256) or EC P-256 (ES256)")
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name in _CURVES:
+        return _CURVES[key.curve.name]
+    raise ValueError("the NetSuite private key must be RSA of 3072 or 4096 bits (PS256) or EC P-256, P-384 or "
+                     "P-521 (ES256, ES384, ES512)")
 
 
 def client_assertion(*, client_id: str, certificate_id: str, private_key_pem: str, token_url: str,

@@ -28,27 +28,24 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from q2c.connectors.http import VendorHttp
 from q2c.connectors.netsuite import wire
 from q2c.connectors.netsuite.auth import CLIENT_ASSERTION_TYPE, TokenCache, client_assertion
-from q2c.connectors.netsuite.mapping import AccountReferences, InvoiceState, invoice_state_from_netsuite
+from q2c.connectors.netsuite.mapping import InvoiceState, invoice_state_from_netsuite
 from q2c.connectors.netsuite.readback import written_as_sent
+from q2c.connectors.netsuite.settings import TOKEN_PATH, NetSuiteSettings
 from q2c.connectors.netsuite.suiteql import in_list, quote
 from q2c.domain.violations import Violation
 from q2c.engine.errors import AuthFailed, ConnectorError, RateLimited, RecordRejected, TransientError
 from q2c.engine.resilience import CircuitBreaker, EndpointGuard, GuardRegistry, RateLimit, RetryPolicy
 
 SYSTEM = "netsuite"
-TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
 RECORD_PATH = "/services/rest/record/v1"
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
-RESTLET_PATH = "/app/site/hosting/restlet.nl"
 RESTLET_CHUNK = 200
 SUITEQL_PAGE = 1000
 _IN_CHUNK = 500  # values per IN (...) list
@@ -56,56 +53,6 @@ _TRANSACTION_TYPES = {"salesorder": "SalesOrd", "invoice": "CustInvc", "journale
 _T = TypeVar("_T")
 
 
-class NetSuiteConfig(BaseModel):
-    """One NetSuite account and q2c's integration record in it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    account_id: str = Field(min_length=1, examples=["1234567_SB1"])
-    client_id: str = Field(min_length=1)
-    certificate_id: str = Field(min_length=1)
-    private_key_pem: SecretStr | None = None
-    private_key_path: Path | None = None
-    scope: str = "rest_webservices,restlets"
-    concurrency_limit: int = Field(default=5, ge=1, le=1000)
-    bulk_threshold: int = Field(default=50, ge=0)  # at or above this many records, use the RESTlet
-    rest_base_url: str | None = None  # default https://{account}.suitetalk.api.netsuite.com
-    restlet_url: str | None = None  # default https://{account}.restlets.api.netsuite.com
-    restlet_script: str = "customscript_q2c_bulk_upsert"
-    restlet_deploy: str = "customdeploy_q2c_bulk_upsert"
-    throttle_wait_seconds: float = Field(default=1.0, ge=0.0)
-    timeout_seconds: float = Field(default=120.0, gt=0.0)
-    references: AccountReferences = Field(default_factory=AccountReferences)
-
-    @model_validator(mode="after")
-    def _one_key(self) -> NetSuiteConfig:
-        if (self.private_key_pem is None) == (self.private_key_path is None):
-            raise ValueError("give exactly one of private_key_pem or private_key_path")
-        return self
-
-    @property
-    def host_prefix(self) -> str:
-        """`1234567_SB1` -> `1234567-sb1`, as NetSuite's account-specific hosts spell it."""
-        return self.account_id.lower().replace("_", "-")
-
-    @property
-    def rest_base(self) -> str:
-        return (self.rest_base_url or f"https://{self.host_prefix}.suitetalk.api.netsuite.com").rstrip("/")
-
-    @property
-    def restlet_endpoint(self) -> str:
-        url = (self.restlet_url or f"https://{self.host_prefix}.restlets.api.netsuite.com").rstrip("/")
-        return url if url.endswith(".nl") else url + RESTLET_PATH
-
-    @property
-    def token_url(self) -> str:
-        return self.rest_base + TOKEN_PATH
-
-    def private_key(self) -> str:
-        if self.private_key_pem is not None:
-            return self.private_key_pem.get_secret_value()
-        assert self.private_key_path is not None
-        return self.private_key_path.read_text(encoding="ascii")
 
 
 @dataclass(frozen=True)
@@ -168,7 +115,7 @@ def violation(record_type: str, record_id: str, code: str, message: str, field: 
 class NetSuiteClient:
     """Talks to one account. Thread-safe; share one per process."""
 
-    def __init__(self, config: NetSuiteConfig, guards: GuardRegistry, *, retry: RetryPolicy | None = None,
+    def __init__(self, config: NetSuiteSettings, guards: GuardRegistry, *, retry: RetryPolicy | None = None,
                  breaker: CircuitBreaker | None = None) -> None:
         self.config = config
         self.guard: EndpointGuard = guards.get(SYSTEM, "account",

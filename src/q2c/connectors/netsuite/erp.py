@@ -24,12 +24,21 @@ from q2c.connectors.netsuite.mapping import (
 )
 from q2c.connectors.netsuite.suiteql import in_list
 from q2c.domain.model import Contract, Customer, Invoice, InvoiceStatus, JournalEntry, Project, ProjectStatus
+from q2c.domain.naming import SystemNames
 from q2c.domain.violations import Violation
 from q2c.engine.errors import RecordRejected
 from q2c.workflows.ports import ProjectState, Timebill, WriteResult
 
+# NetSuite's record types for the canonical records q2c writes, and the fields a person fixes there.
+NAMES = SystemNames(system="netsuite", label="NetSuite", objects={
+    "project": "job", "task": "projecttask", "time_entry": "timebill", "contract": "salesorder",
+    "customer": "customer", "invoice": "invoice", "journal_entry": "journalentry", "employee": "employee"},
+    fields={"project.status": "entityStatus"})
+
 
 class NetSuiteErp:
+    names = NAMES
+
     def __init__(self, client: NetSuiteClient) -> None:
         self.client = client
         self._employees: dict[str, str] | None = None

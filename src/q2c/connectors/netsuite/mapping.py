@@ -361,7 +361,7 @@ def journal_entry_to_netsuite(entry: JournalEntry, *, refs: AccountReferences, a
             system="q2c", object="journal_entry", record_id=entry.id, field="legal_entity",
             rule="netsuite.mapping.unknown_legal_entity",
             message=f"legal entity {entry.legal_entity} has no NetSuite subsidiary in the config",
-            action="Add it under systems.netsuite.references.subsidiaries"))
+            action="Add it under systems.erp.references.subsidiaries (the ERP's settings in the q2c config)"))
     line_memo = limits.fit_summary(entry.memo, limits.JOURNAL_LINE_MEMO)
     lines = []
     for index, line in enumerate(entry.lines):

@@ -1,9 +1,10 @@
-"""Salesforce: the CRM connector (REST + OAuth + CDC over CometD), its mapping, and its sandbox.
+"""Salesforce: the CRM connector (REST + OAuth + CDC over CometD) and its mapping. Registered as `salesforce`.
 
-`client` and `streaming` talk to any org; `mapping` turns its records into canonical ones;
-`sandbox` (with `org`, `schema`) is the loopback stand-in used by tests and the demo.
+`client` and `streaming` talk to any org; `mapping` turns its records into canonical ones; `crm` is
+the adapter behind the CRM port. Its sandbox is `q2c.sandboxes.salesforce`.
 """
 
+from q2c.connectors.registry import ConnectorSpec, Role
 from q2c.connectors.salesforce.client import (
     ENDPOINTS,
     REST_ENDPOINT,
@@ -11,9 +12,10 @@ from q2c.connectors.salesforce.client import (
     SYSTEM,
     TOKEN_ENDPOINT,
     SalesforceClient,
-    SalesforceConfig,
     UpsertResult,
 )
+from q2c.connectors.salesforce.crm import SalesforceCrm
+from q2c.connectors.salesforce.doctor import check
 from q2c.connectors.salesforce.mapping import (
     ERP_OWNED_FIELDS,
     MappingError,
@@ -22,6 +24,7 @@ from q2c.connectors.salesforce.mapping import (
     erp_writeback_fields,
     opportunity_from_salesforce,
 )
+from q2c.connectors.salesforce.settings import SalesforceSettings
 from q2c.connectors.salesforce.streaming import (
     OPPORTUNITY_CHANNEL,
     REPLAY_ALL,
@@ -30,8 +33,10 @@ from q2c.connectors.salesforce.streaming import (
     ChangeEventStream,
     ReplayUnavailable,
 )
+from q2c.engine.resilience import GuardRegistry
 
 __all__ = [
+    "CONNECTOR",
     "ENDPOINTS",
     "ERP_OWNED_FIELDS",
     "OPPORTUNITY_CHANNEL",
@@ -46,10 +51,22 @@ __all__ = [
     "MappingError",
     "ReplayUnavailable",
     "SalesforceClient",
-    "SalesforceConfig",
+    "SalesforceSettings",
     "UpsertResult",
     "customer_from_account",
     "customers_from_bundle",
     "erp_writeback_fields",
     "opportunity_from_salesforce",
 ]
+
+
+def _build(settings: SalesforceSettings, role: Role, guards: GuardRegistry) -> SalesforceCrm:
+    return SalesforceCrm(SalesforceClient(settings, guards))
+
+
+def _address(settings: SalesforceSettings) -> tuple[str, str]:
+    return "login_url", settings.login_url
+
+
+CONNECTOR = ConnectorSpec(name="salesforce", label="Salesforce", roles=frozenset({Role.CRM}),
+                          settings=SalesforceSettings, build=_build, doctor=check, address=_address)

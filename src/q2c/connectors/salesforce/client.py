@@ -48,7 +48,6 @@ from urllib.parse import quote
 
 import httpx
 import jwt
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from q2c.connectors.http import VendorHttp
 from q2c.connectors.salesforce.mapping import (
@@ -58,6 +57,7 @@ from q2c.connectors.salesforce.mapping import (
     OPPORTUNITY_FIELDS,
     erp_writeback_fields,
 )
+from q2c.connectors.salesforce.settings import SalesforceSettings
 from q2c.connectors.salesforce.soql import literal
 from q2c.domain.violations import Violation
 from q2c.engine.errors import AuthFailed, ConnectorError, RecordRejected, TransientError
@@ -74,52 +74,6 @@ _LIMIT_INFO = re.compile(r"(?:^|[\s;,])api-usage=(\d+)/(\d+)")
 _FROM = re.compile(r"\bFROM\s+(\w+)", re.IGNORECASE)
 
 
-class SalesforceConfig(BaseModel):
-    """How to reach one org. Either `client_secret` (client credentials, needs a My Domain login_url)
-    or `username` + `private_key_pem` (JWT bearer with the connected app's certificate)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    login_url: str = Field(description="https://login.salesforce.com, https://test.salesforce.com or My Domain")
-    client_id: str = Field(min_length=1, description="the connected app's consumer key")
-    client_secret: SecretStr | None = None
-    username: str | None = None
-    private_key_pem: SecretStr | None = None
-    jwt_audience: str = "https://login.salesforce.com"  # test.salesforce.com for sandbox orgs
-    api_version: str = "59.0"
-    call_options_client: str = "q2c"
-    timeout_seconds: float = Field(default=30.0, gt=0)
-    limit_exceeded_wait_seconds: float = Field(default=60.0, ge=0)  # pause after REQUEST_LIMIT_EXCEEDED
-    api_reserve_share: float = Field(default=0.05, ge=0, lt=1)  # of the daily allocation, left to others
-    reserve_wait_seconds: float = Field(default=60.0, ge=0)  # pause when only the reserve is left
-
-    @field_validator("login_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"login_url must be an http(s) URL, got {value!r}")
-        return value.rstrip("/")
-
-    @field_validator("api_version")
-    @classmethod
-    def _version(cls, value: str) -> str:
-        if not re.fullmatch(r"\d{2,3}\.\d", value):
-            raise ValueError(f"api_version must look like 59.0, got {value!r}")
-        return value
-
-    @model_validator(mode="after")
-    def _one_grant(self) -> SalesforceConfig:
-        jwt_parts = (self.username is not None, self.private_key_pem is not None)
-        if any(jwt_parts) and not all(jwt_parts):
-            raise ValueError("the JWT bearer flow needs both username and private_key_pem")
-        if all(jwt_parts) == (self.client_secret is not None):
-            raise ValueError("configure exactly one grant: client_secret (client credentials) or "
-                             "username + private_key_pem (JWT bearer)")
-        return self
-
-    @property
-    def uses_jwt(self) -> bool:
-        return self.private_key_pem is not None
 
 
 @dataclass(frozen=True)
@@ -153,7 +107,7 @@ def _encode(fields: Mapping[str, Any]) -> bytes:
 class SalesforceClient:
     """One org's REST API, guarded and authenticated. Thread-safe."""
 
-    def __init__(self, config: SalesforceConfig, guards: GuardRegistry, *, retry: RetryPolicy | None = None,
+    def __init__(self, config: SalesforceSettings, guards: GuardRegistry, *, retry: RetryPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.config = config
         self._guards = guards
@@ -231,11 +185,11 @@ class SalesforceClient:
             self._instance_url = str(body["instance_url"]).rstrip("/")
 
     def _assertion(self) -> str:
-        assert self.config.username is not None and self.config.private_key_pem is not None
+        assert self.config.username is not None
         claims = {"iss": self.config.client_id, "sub": self.config.username, "aud": self.config.jwt_audience,
                   "exp": int(time.time()) + 180}
         try:
-            return jwt.encode(claims, self.config.private_key_pem.get_secret_value(), algorithm="RS256")
+            return jwt.encode(claims, self.config.private_key(), algorithm="RS256")
         except (ValueError, TypeError) as exc:
             raise AuthFailed(SYSTEM, f"private_key_pem is not a usable RSA private key: {exc}") from None
 

@@ -9,11 +9,14 @@ from datetime import datetime
 from q2c.connectors.salesforce.client import SalesforceClient
 from q2c.connectors.salesforce.mapping import (
     ERP_OWNED_FIELDS,
+    ID_PREFIX,
     MappingError,
+    canonical_id,
     customers_from_bundle,
     opportunity_from_salesforce,
 )
 from q2c.connectors.salesforce.streaming import REPLAY_ALL, ChangeEventStream
+from q2c.domain.naming import SystemNames
 from q2c.engine.errors import Rejected
 from q2c.workflows.ports import CrmChange, Deal
 
@@ -40,15 +43,22 @@ def _timestamp(value: object) -> datetime:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00").replace("+0000", "+00:00"))
 
 
+NAMES = SystemNames(system="salesforce", label="Salesforce", id_prefix=ID_PREFIX,
+                    objects={"opportunity": "Opportunity", "customer": "Account"})
+
+
 class SalesforceCrm:
+    names = NAMES
+
     def __init__(self, client: SalesforceClient) -> None:
         self.client = client
 
     def won_deal_ids(self, since: datetime | None) -> list[tuple[str, datetime]]:
-        return [(str(o["Id"]), _timestamp(o["SystemModstamp"])) for o in self.client.won_opportunities(since)]
+        return [(canonical_id(str(o["Id"])), _timestamp(o["SystemModstamp"]))
+                for o in self.client.won_opportunities(since)]
 
     def deal(self, opportunity_id: str) -> Deal:
-        bundle = self.client.opportunity_bundle(opportunity_id)
+        bundle = self.client.opportunity_bundle(NAMES.external_id(opportunity_id))
         problems = []
         try:
             customers = customers_from_bundle(bundle)
@@ -77,9 +87,11 @@ class SalesforceCrm:
             events = stream.poll(wait_seconds=0)
         finally:
             stream.close()
-        return [CrmChange(opportunity_ids=e.record_ids, changed_fields=e.changed_fields, values=dict(e.fields),
-                          origin=e.change_origin, by_q2c=e.written_by(self.client.config.call_options_client),
-                          position=e.replay_id) for e in events]
+        return [CrmChange(opportunity_ids=tuple(canonical_id(i) for i in e.record_ids),
+                          changed_fields=e.changed_fields, values=dict(e.fields), origin=e.change_origin,
+                          by_q2c=e.written_by(self.client.config.call_options_client), position=e.replay_id,
+                          won=e.fields.get("IsWon") is True or e.fields.get("StageName") == "Closed Won")
+                for e in events]
 
     def erp_owned_fields(self) -> frozenset[str]:
         return ERP_OWNED_FIELDS["Opportunity"]

@@ -25,8 +25,10 @@ class DealReferenceData:
 
 
 def deal_violations(opportunity: Opportunity, customers: Mapping[str, Customer], ref: DealReferenceData, *,
-                    system: str = "salesforce", fields: Mapping[str, str] | None = None) -> list[Violation]:
-    """All violations of one won deal; `customers` holds the account and its ancestors by canonical id."""
+                    system: str, fields: Mapping[str, str] | None = None) -> list[Violation]:
+    """All violations of one won deal; `customers` holds the account and its ancestors by canonical id.
+
+    `system` is the CRM's name (where the deal is fixed); `fields` its names for canonical fields."""
     add = Findings(system, fields or {})
     customer = customers.get(opportunity.customer_id)
     if customer is None:

@@ -1,4 +1,4 @@
-"""The NetSuite record types q2c touches, as the sandbox enforces them.
+"""The NetSuite record types q2c touches, as the sandbox enforces them, and a record as the account keeps it.
 
 Field names are the REST record names (camelCase; NetSuite matches them without regard to
 case). Each field has a kind, and reference fields name the record types (or lists) they may
@@ -15,7 +15,8 @@ own, not taken from the connector, so that a connector that sends too much fails
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 FieldKind = Literal["text", "number", "bool", "date", "ref", "sublist"]
 
@@ -42,6 +43,9 @@ class RecordSchema:
     table: str  # SuiteQL table
     label_field: str | None  # the field that becomes refName
     transaction_type: str | None = None  # SuiteQL transaction.type code
+    number_prefix: str | None = None  # transactions: what the tranId starts with
+    status_list: str | None = None  # transactions: the list (in LISTS) their status letter comes from
+    initial_status: str | None = None  # transactions: the status a new one takes
     by_lower: dict[str, FieldSpec] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -79,6 +83,7 @@ LISTS: dict[str, dict[str, str]] = {
     "invoicestatus": {"A": "Open", "B": "Paid In Full", "V": "Voided"},
     "salesorderstatus": {"A": "Pending Approval", "B": "Pending Fulfillment", "F": "Pending Billing",
                          "G": "Billed", "H": "Closed"},
+    "journalstatus": {"A": "Pending Approval", "B": "Approved for Posting"},
 }
 
 CLOSED_JOB_STATUS = "1"
@@ -152,20 +157,43 @@ SCHEMAS: dict[str, RecordSchema] = {s.type: s for s in (
         _t("externalId"), _r("job", "job"), _r("currency", "currency"), _r("subsidiary", "subsidiary"),
         _r("terms", "term"), _d("startDate"), _d("endDate"), _t("memo", max_length=MEMO), _t("otherRefNum"),
         FieldSpec("item", "sublist", lines=_LINE),
-    ), "transaction", "tranId", transaction_type="SalesOrd"),
+    ), "transaction", "tranId", transaction_type="SalesOrd", number_prefix="SO", status_list="salesorderstatus",
+       initial_status="B"),
     RecordSchema("invoice", (
         _r("entity", "customer", required=True, label="Customer"), _d("tranDate", required=True, label="Date"),
         _t("externalId"), _r("job", "job"), _r("currency", "currency"), _r("subsidiary", "subsidiary"),
         _r("terms", "term"), _r("createdFrom", "salesorder"), _t("memo", max_length=MEMO), _t("otherRefNum"),
         FieldSpec("item", "sublist", lines=_LINE),
-    ), "transaction", "tranId", transaction_type="CustInvc"),
+    ), "transaction", "tranId", transaction_type="CustInvc", number_prefix="INV", status_list="invoicestatus",
+       initial_status="A"),
     RecordSchema("journalentry", (
         _r("subsidiary", "subsidiary", required=True, label="Subsidiary"), _d("tranDate", required=True, label="Date"),
         _t("externalId"), _r("currency", "currency"), _t("memo", max_length=MEMO),
         FieldSpec("line", "sublist", lines=_JOURNAL_LINE),
-    ), "transaction", "tranId", transaction_type="Journal"),
+    ), "transaction", "tranId", transaction_type="Journal", number_prefix="JE", status_list="journalstatus",
+       initial_status="B"),
 )}
 
 # Record types a caller may write through REST or the bulk RESTlet (the rest are seeded setup).
 WRITABLE = frozenset({"customer", "job", "projecttask", "employee", "timebill", "salesorder", "invoice",
                       "journalentry"})
+
+
+@dataclass
+class StoredRecord:
+    """A record as the account holds it: values by lower-case field name (str, Decimal, bool, date,
+    a referenced internal id, or a sublist's lines), plus what NetSuite keeps beside the fields."""
+
+    type: str
+    id: str
+    values: dict[str, Any]
+    created: datetime
+    modified: datetime
+    locked: bool = False  # billed: NetSuite refuses changes
+    status: str | None = None  # transactions: the status letter
+    tran_id: str | None = None
+
+    @property
+    def external_id(self) -> str | None:
+        value = self.values.get("externalid")
+        return value if isinstance(value, str) else None

@@ -1,8 +1,8 @@
 """The sandbox org's data model: the objects and fields a professional-services org has for q2c.
 
 This is metadata, not behaviour: which fields exist, their types, which are required, read-only,
-external ids or lookups, and the picklist values. The org (`org.py`) enforces it the way
-Salesforce does. The connector never imports this module: it learns nothing from the sandbox.
+external ids or lookups, and the picklist values. Saves (`records.py`, `rules.py`) enforce it the
+way Salesforce does. The connector never imports this module: it learns nothing from the sandbox.
 
 Deliberate simplification: OpportunityLineItem does not demand a PricebookEntryId/Product2Id;
 the sold service is carried by `Service_Offering__c`.
@@ -166,7 +166,6 @@ OPPORTUNITY_MILESTONE = _object("Opportunity_Milestone__c", "Opportunity Milesto
 OBJECTS: Mapping[str, SObjectSpec] = MappingProxyType({spec.name: spec for spec in (
     ACCOUNT, OPPORTUNITY, OPPORTUNITY_LINE_ITEM, OPPORTUNITY_MILESTONE)})
 _OBJECTS_LOWER = {name.lower(): spec for name, spec in OBJECTS.items()}
-_BY_PREFIX = {spec.key_prefix: spec for spec in OBJECTS.values()}
 
 # Child relationships, for describe: (child object, lookup field, relationship name)
 CHILD_RELATIONSHIPS: Mapping[str, tuple[tuple[str, str, str], ...]] = MappingProxyType({
@@ -180,6 +179,3 @@ def sobject(name: str) -> SObjectSpec | None:
     """Object names are case-insensitive too."""
     return _OBJECTS_LOWER.get(name.lower())
 
-
-def sobject_for_id(record_id: str) -> SObjectSpec | None:
-    return _BY_PREFIX.get(record_id[:3])

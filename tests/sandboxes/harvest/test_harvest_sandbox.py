@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import httpx
-import pytest
-from harvest_fixtures import ACCOUNT_ID, TOKEN, Clock, Delivery, log_time
+from harvest_sandbox_support import HEADERS, TOKEN, Clock, Delivery, log_time
 
 from q2c.sandboxes.harvest.account import APPROVED_REASON, INVOICED_REASON
 from q2c.sandboxes.harvest.app import HARVEST_LIMITS, HarvestSandbox, create_sandbox
 from q2c.sandboxes.kit import SandboxServer, VendorLimits
-
-HEADERS = {"Authorization": f"Bearer {TOKEN}", "Harvest-Account-Id": ACCOUNT_ID,
-           "User-Agent": "q2c tests (ops@example.com)"}
-
-
-@pytest.fixture
-def http(server: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, headers=HEADERS, timeout=10) as client:
-        yield client
 
 
 def walk(http: httpx.Client, path: str, key: str, **params: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -178,7 +167,6 @@ def test_approval_locks_and_editing_a_locked_entry_is_422(http: httpx.Client, sa
     assert (approved["is_closed"], approved["is_locked"], approved["locked_reason"]) == (True, True, APPROVED_REASON)
     edit = http.patch(f"/v2/time_entries/{first}", json={"hours": 3})
     assert edit.status_code == 422 and "locked" in edit.json()["message"]
-    assert http.delete(f"/v2/time_entries/{first}").status_code == 422
 
     invoiced = http.post("/__sandbox/invoice", json={"ids": [second], "number": "INV-7"}).json()
     entry = http.get(f"/v2/time_entries/{second}").json()
@@ -189,6 +177,24 @@ def test_approval_locks_and_editing_a_locked_entry_is_422(http: httpx.Client, sa
     assert http.post("/__sandbox/withdraw_approval", json={"ids": [first]}).json() == {"reopened": [first]}
     assert http.patch(f"/v2/time_entries/{first}", json={"hours": 3}).json()["hours"] == 3
     assert http.post("/__sandbox/approve", json={"all_submitted": True}).json() == {"approved": [first, third]}
+
+
+def test_only_an_administrator_deletes_locked_time(http: httpx.Client, sandbox: HarvestSandbox,
+                                                   delivery: Delivery) -> None:
+    """Harvest: a closed entry can be deleted by an administrator only; the token here is the account's admin."""
+    approved, invoiced, kept_approved, kept_invoiced, open_entry = log_time(sandbox.state, delivery, 5)
+    sandbox.state.approve([approved, kept_approved])
+    sandbox.state.mark_invoiced([invoiced, kept_invoiced])
+    me = sandbox.state.users[sandbox.state.me_id]
+    assert me["access_roles"] == ["administrator"]
+    assert [http.delete(f"/v2/time_entries/{i}").status_code for i in (approved, invoiced)] == [200, 200]
+    me["access_roles"] = ["member"]
+    for entry_id, reason in ((kept_approved, APPROVED_REASON), (kept_invoiced, "Invoiced")):
+        refused = http.delete(f"/v2/time_entries/{entry_id}")
+        assert refused.status_code == 422 and "locked" in refused.json()["message"]
+        assert reason in refused.json()["message"]
+    assert http.delete(f"/v2/time_entries/{open_entry}").status_code == 200
+    assert sorted(sandbox.state.time_entry_ids()) == sorted([kept_approved, kept_invoiced])
 
 
 def test_patch_moves_an_entry_in_the_sorted_list(http: httpx.Client, sandbox: HarvestSandbox,

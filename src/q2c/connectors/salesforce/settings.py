@@ -1,0 +1,94 @@
+"""The Salesforce connector's settings: `systems.crm` with `type: salesforce` in the config.
+
+One model, read as it is by the client: the org's login URL, the connected app, and one grant,
+either client credentials (`client_secret`; needs the org's My Domain URL) or the JWT bearer flow
+(`username` and the connected app's private key, `private_key_path`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+
+from q2c.connectors.settings import SystemSettings, http_url, key_error, key_file, pem_text
+
+
+class SalesforceSettings(SystemSettings):
+    type: Literal["salesforce"] = "salesforce"
+    login_url: str = Field(default="https://login.salesforce.com",
+                           description="the org's My Domain URL (client credentials), or login/test.salesforce.com")
+    client_id: str = Field(min_length=1, description="the connected app's consumer key")
+    client_secret: SecretStr | None = None
+    username: str | None = None
+    private_key_path: Path | None = None  # read relative to the config file's folder
+    private_key_pem: SecretStr | None = None  # the key itself, for programs that hold it in memory
+    jwt_audience: str = "https://login.salesforce.com"  # https://test.salesforce.com for sandbox orgs
+    api_version: str = "59.0"
+    call_options_client: str = "q2c"  # how the platform names q2c's writes in change events (echo suppression)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    limit_exceeded_wait_seconds: float = Field(default=60.0, ge=0)  # pause after REQUEST_LIMIT_EXCEEDED
+    api_reserve_share: float = Field(default=0.05, ge=0, lt=1)  # of the daily allocation, left to others
+    reserve_wait_seconds: float = Field(default=60.0, ge=0)  # pause when only the reserve is left
+
+    @field_validator("login_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return http_url(value).rstrip("/")
+
+    @field_validator("api_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not re.fullmatch(r"\d{2,3}\.\d", value):
+            raise ValueError("must be a REST API version such as 59.0")
+        return value
+
+    @field_validator("private_key_path", mode="before")
+    @classmethod
+    def _key(cls, value: object, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        if not isinstance(value, str | Path):
+            raise ValueError("must be the path of a PEM file")
+        path = key_file(value, info)
+        try:
+            key = serialization.load_pem_private_key(pem_text(path).encode("ascii"), password=None)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path} is not a readable unencrypted PEM private key ({exc})") from None
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError(f"{path} must hold an RSA private key: the JWT bearer flow signs with RS256")
+        return path
+
+    @model_validator(mode="after")
+    def _one_grant(self) -> SalesforceSettings:
+        if self.private_key_path is not None and self.private_key_pem is not None:
+            raise key_error("private_key_pem", "give the key once: private_key_path or private_key_pem")
+        jwt_parts = {"username": self.username,
+                     "private_key_path": self.private_key_path or self.private_key_pem}
+        given = [k for k, v in jwt_parts.items() if v is not None]
+        if self.client_secret is not None and given:
+            raise key_error(given[0], "give either client_secret (client credentials flow) or username and "
+                                      "private_key_path (JWT bearer flow), not both")
+        if self.client_secret is None and not given:
+            raise key_error("client_secret", "required key is missing: give client_secret (client credentials "
+                                             "flow), or username and private_key_path (JWT bearer flow)")
+        if self.client_secret is None and len(given) == 1:
+            missing = "private_key_path" if given[0] == "username" else "username"
+            raise key_error(missing, f"required key is missing: the JWT bearer flow needs username and "
+                                     f"private_key_path (only {given[0]} is given)")
+        return self
+
+    @property
+    def uses_jwt(self) -> bool:
+        return self.client_secret is None
+
+    def private_key(self) -> str:
+        """The JWT bearer flow's private key, as PEM text."""
+        if self.private_key_pem is not None:
+            return self.private_key_pem.get_secret_value()
+        assert self.private_key_path is not None, "the client credentials flow has no private key"
+        return self.private_key_path.read_text(encoding="ascii")
