@@ -24,6 +24,7 @@ from q2c.domain.money import Money
 from q2c.domain.violations import Violation
 from q2c.entrypoints import cli
 from q2c.entrypoints.config_template import TEMPLATE
+from q2c.sandboxes.registry import sandbox_names
 from q2c.store import audit, overrides
 from q2c.store.exceptions import Subject, raise_exception
 from q2c.store.schema import audit_log, work_items
@@ -421,17 +422,19 @@ def test_unknown_sandbox_exits_2_naming_the_allowed_ones() -> None:
     result = q2c("sandbox", "nosuch")
     assert result.exit_code == 2
     assert "unknown sandbox 'nosuch'" in result.stderr
-    assert "allowed: harvest, netsuite, salesforce (or `up` for a CRM, a time tracker and an ERP at once)" \
-        in result.stderr
+    allowed = ", ".join(sandbox_names())
+    assert f"allowed: {allowed} (or `up` for a CRM, a time tracker and an ERP at once)" in result.stderr
+    assert {"harvest", "netsuite", "salesforce"} <= set(sandbox_names())
 
 
-@pytest.mark.parametrize("name", ["up", "salesforce", "harvest", "netsuite"])
+@pytest.mark.parametrize("name", ["up", *sandbox_names()])
 def test_sandbox_subcommands_have_their_own_help(name: str) -> None:
     result = q2c("sandbox", name, "--help")
     assert result.exit_code == 0, result.output
     assert "unknown sandbox" not in result.output
-    expected = {"up": "--seed", "salesforce": "--latency-ms", "harvest": "--vendor-limits", "netsuite": "--key-out"}
-    assert expected[name] in result.stdout
+    # every sandbox has the common options; NetSuite's also writes its M2M key
+    expected = {"up": "--seed", "netsuite": "--key-out"}.get(name, "--vendor-limits")
+    assert expected in result.stdout and (name == "up" or "--latency-ms" in result.stdout)
 
 
 def test_sandbox_up_refuses_a_seed_it_does_not_know(tmp_path: Path) -> None:
@@ -468,3 +471,26 @@ def test_demo_runs_the_whole_scenario(tmp_path: Path) -> None:
                        ("time.task_unknown", "task 'TRAVEL' is not a task")):
         assert rule in out and text in out, (rule, out)
     assert (demo_dir / "q2c.sqlite").exists()
+
+
+def test_sandbox_up_runs_the_sandboxes_it_is_asked_for(tmp_path: Path) -> None:
+    """`--tracker toggl` puts the Toggl sandbox in the tracker's place, in the config and in sandboxes.json."""
+    from q2c.entrypoints.sandbox_up import start_sandboxes
+
+    running = start_sandboxes(tmp_path, sandboxes={"crm": "salesforce", "tracker": "toggl", "erp": "netsuite"})
+    try:
+        config = load_config(running.config_path)
+        assert config.systems.tracker.type == "toggl"
+        assert set(json.loads((tmp_path / "sandboxes.json").read_text())) == {"salesforce", "toggl", "netsuite"}
+    finally:
+        running.stop()
+
+
+def test_sandbox_up_refuses_a_sandbox_in_the_wrong_role_or_a_demo_seed_without_the_demo_systems(
+        tmp_path: Path) -> None:
+    wrong_role = q2c("sandbox", "up", "--dir", str(tmp_path), "--tracker", "netsuite")
+    assert wrong_role.exit_code == 2
+    assert "sandbox 'netsuite' plays the erp role, not the tracker role" in wrong_role.stderr
+    demo = q2c("sandbox", "up", "--dir", str(tmp_path), "--tracker", "toggl", "--seed", "demo")
+    assert demo.exit_code == 2 and "--seed demo is the demo's Salesforce, Harvest and NetSuite data" in demo.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -602,17 +602,31 @@ def sandbox_up(directory: Annotated[Path, typer.Option("--dir", help="Where q2c.
                seed: Annotated[str, typer.Option(help="empty: a new account's set-up only; demo: the demo's data.")]
                = "empty",
                host: HostOption = "127.0.0.1",
-               reset: Annotated[bool, typer.Option(help="Delete a q2c.sqlite left in DIR by an earlier run.")] = False
+               reset: Annotated[bool, typer.Option(help="Delete a q2c.sqlite left in DIR by an earlier run.")] = False,
+               crm: Annotated[str, typer.Option(help="The CRM sandbox (see `q2c sandbox --help`).")] = "salesforce",
+               tracker: Annotated[str, typer.Option(help="The time tracker sandbox.")] = "harvest",
+               erp: Annotated[str, typer.Option(help="The ERP sandbox.")] = "netsuite",
                ) -> None:
-    """Run the Salesforce, Harvest and NetSuite sandboxes until Ctrl-C or SIGTERM, with a ready DIR/q2c.yaml."""
+    """Run a CRM, a time tracker and an ERP sandbox until Ctrl-C or SIGTERM, with a ready DIR/q2c.yaml."""
     import signal
     import threading
 
     from q2c.entrypoints.sandbox_up import CONNECTION_NAME, SEEDS, SandboxDirError, start_sandboxes
+    from q2c.sandboxes.registry import UnknownSandbox, sandbox_for
 
     if seed not in SEEDS:
         err.print(f"[red]--seed {escape(repr(seed))} is not a seed[/red]; allowed: {', '.join(SEEDS)}")
         raise typer.Exit(2)
+    chosen = {"crm": crm, "tracker": tracker, "erp": erp}
+    try:
+        for role, name in chosen.items():
+            sandbox_for(role, name)
+        if seed == "demo" and chosen != {"crm": "salesforce", "tracker": "harvest", "erp": "netsuite"}:
+            raise UnknownSandbox("--seed demo is the demo's Salesforce, Harvest and NetSuite data: it needs "
+                                 "those three sandboxes")
+    except UnknownSandbox as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from None
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -621,7 +635,8 @@ def sandbox_up(directory: Annotated[Path, typer.Option("--dir", help="Where q2c.
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        running = start_sandboxes(directory, seed="demo" if seed == "demo" else "empty", host=host, reset=reset)
+        running = start_sandboxes(directory, seed="demo" if seed == "demo" else "empty", host=host, reset=reset,
+                                  sandboxes=chosen)
     except SandboxDirError as exc:
         err.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from None

@@ -76,7 +76,7 @@ def sandbox_for(role: str, name: str) -> SandboxSpec:
     """The sandbox `name`, checked to stand in for `role`."""
     spec = sandbox_spec(name)
     if spec.role != role:
-        raise UnknownSandbox(f"sandbox {name!r} stands in for a {spec.role}, not a {role}")
+        raise UnknownSandbox(f"sandbox {name!r} plays the {spec.role} role, not the {role} role")
     return spec
 
 

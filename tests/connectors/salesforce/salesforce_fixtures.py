@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from q2c.engine.resilience import RetryPolicy
 from q2c.sandboxes.salesforce.app import SalesforceSandbox
@@ -32,30 +33,37 @@ class Deal:
 
 
 def seed_deal(sandbox: SalesforceSandbox, *, won: bool = True) -> Deal:
+    """In a single-currency org the records carry no CurrencyIsoCode (everything is in the org's currency)."""
     org = sandbox.state
-    group = org.create("Account", {"Name": "Globex Holdings", "BillingCountry": "US", "CurrencyIsoCode": "USD",
+
+    def create(sobject: str, body: dict[str, Any]) -> str:
+        if not org.multicurrency:
+            body = {k: v for k, v in body.items() if k != "CurrencyIsoCode"}
+        return org.create(sobject, body)
+
+    group = create("Account", {"Name": "Globex Holdings", "BillingCountry": "US", "CurrencyIsoCode": "USD",
                                    "Legal_Entity__c": "US01", "Payment_Terms__c": "Net 45"})
-    account = org.create("Account", {
+    account = create("Account", {
         "Name": "Globex Europe GmbH", "ParentId": group, "BillingCountry": "DE", "CurrencyIsoCode": "EUR",
         "Legal_Entity__c": "DE01", "Tax_Id__c": "DE123456789", "Tax_Code__c": "DE-STD", "Tax_Exempt__c": False,
         "Payment_Terms__c": "Net 30"})
-    opp = org.create("Opportunity", {
+    opp = create("Opportunity", {
         "Name": "Globex ERP rollout", "AccountId": account, "StageName": "Negotiation/Review",
         "CloseDate": "2024-06-28", "CurrencyIsoCode": "EUR", "Legal_Entity__c": "DE01",
         "Start_Date__c": "2024-07-01", "End_Date__c": "2024-12-31"})
-    fixed = org.create("OpportunityLineItem", {
+    fixed = create("OpportunityLineItem", {
         "OpportunityId": opp, "Quantity": 1, "TotalPrice": 12500.50, "Billing_Type__c": "Fixed Fee",
         "Service_Offering__c": "Discovery"})
-    tm = org.create("OpportunityLineItem", {
+    tm = create("OpportunityLineItem", {
         "OpportunityId": opp, "Quantity": 320, "UnitPrice": 165, "Billing_Type__c": "Time and Materials",
         "Service_Offering__c": "Implementation", "Cap_Amount__c": 55000})
-    ms_line = org.create("OpportunityLineItem", {
+    ms_line = create("OpportunityLineItem", {
         "OpportunityId": opp, "Quantity": 1, "TotalPrice": 30000, "Billing_Type__c": "Milestone",
         "Service_Offering__c": "Go-live"})
-    m1 = org.create("Opportunity_Milestone__c", {
+    m1 = create("Opportunity_Milestone__c", {
         "Name": "Design signed off", "Opportunity__c": opp, "Line_Item_Id__c": ms_line, "Amount__c": 10000,
         "Due_Date__c": "2024-08-30", "Status__c": "Completed", "Completed_On__c": "2024-08-28"})
-    m2 = org.create("Opportunity_Milestone__c", {
+    m2 = create("Opportunity_Milestone__c", {
         "Name": "Go-live", "Opportunity__c": opp, "Line_Item_Id__c": ms_line, "Amount__c": 20000,
         "Due_Date__c": "2024-11-29"})
     if won:

@@ -264,3 +264,29 @@ def test_a_deal_read_from_the_sandbox_maps_end_to_end(client: SalesforceClient, 
     customers = customers_from_bundle(data)
     assert [c.id for c in customers] == [f"SF-{deal.group_id}", f"SF-{deal.account_id}"]
     assert customers[1].parent_id == customers[0].id
+
+
+def _without_currency(data: dict[str, Any]) -> dict[str, Any]:
+    """The bundle as a single-currency org answers it: no CurrencyIsoCode on any record."""
+    def strip(record: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in record.items() if k != "CurrencyIsoCode"}
+    return {"opportunity": strip(data["opportunity"]), "account": strip(data["account"]),
+            "parent_accounts": [strip(a) for a in data["parent_accounts"]],
+            "line_items": [strip(li) for li in data["line_items"]],
+            "milestones": [strip(m) for m in data["milestones"]]}
+
+
+def test_a_single_currency_orgs_records_are_in_its_currency() -> None:
+    data = {**_without_currency(bundle()), "org_currency": "CHF"}
+    opportunity = opportunity_from_salesforce(data)
+    assert opportunity.amount == Money(amount=Decimal("20000.1"), currency="CHF")
+    assert {line.amount.currency for line in opportunity.lines} == {"CHF"}
+    assert {c.billing_terms.currency for c in customers_from_bundle(data)} == {"CHF"}
+    assert customer_from_account(_without_currency({**bundle()})["account"], "CHF").billing_terms.currency == "CHF"
+    with pytest.raises(MappingError) as unknown:
+        opportunity_from_salesforce({**data, "org_currency": "XTS"})
+    [violation] = unknown.value.violations
+    assert (violation.object, violation.field) == ("Organization", "DefaultCurrencyIsoCode")
+    with pytest.raises(MappingError) as missing:  # a multicurrency org's opportunity must still say its currency
+        opportunity_from_salesforce(_without_currency(bundle()))
+    assert [(v.object, v.field) for v in missing.value.violations] == [("Opportunity", "CurrencyIsoCode")]

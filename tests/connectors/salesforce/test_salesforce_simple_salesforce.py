@@ -2,8 +2,11 @@
 
 simple-salesforce always calls https://<domain>.salesforce.com and https://<instance>. A requests
 transport adapter stands in for DNS and TLS termination: it sends those requests, unchanged
-otherwise, over plain HTTP to the sandbox on loopback. Everything above the socket is the real
-client: its login flows, URL building, JSON handling, error mapping and session refresh.
+otherwise (the Host header still names the host the client meant), over plain HTTP to the sandbox
+on loopback. Everything above the socket is the real client: its login flows, URL building, JSON
+handling, error mapping and session refresh. The sandbox tells login.salesforce.com from a My
+Domain host by that Host header: simple-salesforce sends client credentials to the My Domain only,
+and the JWT bearer grant to login.salesforce.com.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class LoopbackAdapter(HTTPAdapter):
         assert request.url is not None
         parts = urlsplit(request.url)
         self.hosts_seen.append(parts.netloc)
+        request.headers["Host"] = parts.netloc
         request.url = urlunsplit(("http", self.netloc, parts.path, parts.query, parts.fragment))
         return super().send(request, *args, **kwargs)
 
@@ -49,6 +53,7 @@ def test_client_credentials_login_create_upsert_query(server: SandboxServer, san
     session, adapter = session_for(server)
     sf = Salesforce(consumer_key=CLIENT_ID, consumer_secret=CLIENT_SECRET, domain="globex-ps.my", session=session)
     assert adapter.hosts_seen[0] == "globex-ps.my.salesforce.com"
+    assert sf.sf_instance == "globex-ps.my.salesforce.com"  # the token answer names the org's own domain
 
     created = sf.Account.create({"Name": "Acme Consulting Client", "BillingCountry": "US"})
     assert created["success"] is True and created["id"].startswith("001")
@@ -81,6 +86,7 @@ def test_jwt_bearer_login_and_errors_map_to_its_exceptions(server: SandboxServer
     sf = Salesforce(username="integration@globex.example", consumer_key=CLIENT_ID, privatekey=keys.private_pem,
                     domain="login", session=session)
     assert adapter.hosts_seen[0] == "login.salesforce.com"
+    assert sf.sf_instance == server.url.removeprefix("http://")  # the org's instance, not the login server
 
     sandbox.state.create("Account", {"Name": "Dup A", "ERP_Customer_Number__c": "C-7"})
     sandbox.state.create("Account", {"Name": "Dup B", "ERP_Customer_Number__c": "C-7"})

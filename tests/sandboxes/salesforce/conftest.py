@@ -28,7 +28,7 @@ def keys() -> KeyPair:
 def running(keys: KeyPair) -> Iterator[tuple[SalesforceSandbox, SandboxServer]]:
     """One server per test module (starting uvicorn is the slow part); every test gets a fresh org."""
     sandbox = create_sandbox(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, jwt_public_key_pem=keys.public_pem,
-                             api_usage_limit=5_000, long_poll_seconds=1.0)
+                             api_usage_limit=5_000, long_poll_seconds=0.5)
     with SandboxServer(sandbox) as server:
         yield sandbox, server
 

@@ -97,3 +97,35 @@ def test_revoked_token_stops_working(http: httpx.Client, headers: dict[str, str]
     assert http.get(f"{V}/limits", headers=headers).status_code == 401
     again = http.post("/services/oauth2/revoke", data={"token": token})
     assert again.status_code == 400 and again.json()["error"] == "unsupported_token_type"
+
+
+# --- which host the token request reached ---------------------------------------------------------
+# Client credentials are served on the org's My Domain only (Salesforce Help, "OAuth 2.0 Client Credentials
+# Flow for Server-to-Server Integration"); the generic servers' answer is as observed in
+# pozil/pub-sub-api-node-client#58. JWT bearer works on login.salesforce.com too (Help, "OAuth 2.0 JWT Bearer
+# Flow for Server-to-Server Integration"). The sandbox tells the hosts apart by the Host header.
+
+
+@pytest.mark.parametrize("host", ["login.salesforce.com", "TEST.Salesforce.com", "login.salesforce.com:443"])
+def test_client_credentials_on_a_generic_login_server_are_refused(http: httpx.Client, host: str) -> None:
+    response = http.post("/services/oauth2/token", data={"grant_type": "client_credentials"},
+                         auth=(CLIENT_ID, CLIENT_SECRET), headers={"Host": host})
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_grant", "error_description": "request not supported on this domain"}
+
+
+def test_client_credentials_on_the_my_domain_host(http: httpx.Client) -> None:
+    response = http.post("/services/oauth2/token", data={"grant_type": "client_credentials"},
+                         auth=(CLIENT_ID, CLIENT_SECRET), headers={"Host": "globex-ps.my.salesforce.com"})
+    assert response.status_code == 200, response.text
+    assert response.json()["instance_url"] == "http://globex-ps.my.salesforce.com"
+
+
+def test_jwt_bearer_on_login_salesforce_com_answers_the_orgs_own_instance(http: httpx.Client, keys: KeyPair,
+                                                                          server: SandboxServer) -> None:
+    response = http.post("/services/oauth2/token", data={"grant_type": JWT_GRANT, "assertion": assertion(keys)},
+                         headers={"Host": "login.salesforce.com"})
+    assert response.status_code == 200, response.text
+    assert response.json()["instance_url"] == server.url
+    token = response.json()["access_token"]
+    assert http.get(f"{V}/limits", headers={"Authorization": f"Bearer {token}"}).status_code == 200

@@ -1,7 +1,9 @@
 """Salesforce: the CRM connector (REST + OAuth + CDC over CometD) and its mapping. Registered as `salesforce`.
 
-`client` and `streaming` talk to any org; `mapping` turns its records into canonical ones; `crm` is
-the adapter behind the CRM port. Its sandbox is `q2c.sandboxes.salesforce`.
+`client` and `streaming` talk to any org; `describe` and `fields` fit the queries to what the org
+has (single currency, missing or hidden fields); `mapping` turns its records into canonical ones;
+`crm` is the adapter behind the CRM port; `doctor` checks an org for `q2c doctor`. Its sandbox is
+`q2c.sandboxes.salesforce`.
 """
 
 from q2c.connectors.registry import ConnectorSpec, Role
@@ -16,6 +18,7 @@ from q2c.connectors.salesforce.client import (
 )
 from q2c.connectors.salesforce.crm import SalesforceCrm
 from q2c.connectors.salesforce.doctor import check
+from q2c.connectors.salesforce.fields import FieldProblem, FieldsMissing
 from q2c.connectors.salesforce.mapping import (
     ERP_OWNED_FIELDS,
     MappingError,
@@ -48,6 +51,8 @@ __all__ = [
     "TOKEN_ENDPOINT",
     "ChangeEvent",
     "ChangeEventStream",
+    "FieldProblem",
+    "FieldsMissing",
     "MappingError",
     "ReplayUnavailable",
     "SalesforceClient",

@@ -11,15 +11,18 @@ becomes `RecordRejected` carrying Salesforce's errorCode, message and field.
 Every write carries `Sforce-Call-Options: client=<call_options_client>`, so change events caused by
 q2c say `;client=q2c` in their changeOrigin and can be recognised as our own echo.
 
-The org's fields q2c relies on (custom fields end in __c):
+The org's fields q2c relies on (custom fields end in __c). The queries name only fields the org's
+describe lists (`fields.py`): a missing one is a `FieldsMissing` naming it and where to fix it,
+never a refused query. CurrencyIsoCode exists only in multicurrency orgs; in a single-currency org
+every amount is in the org's currency, Organization.DefaultCurrencyIsoCode (`org_currency`).
 
 Account
-    Name, ParentId (hierarchy), BillingCountry, CurrencyIsoCode,
+    Name, ParentId (hierarchy), BillingCountry, CurrencyIsoCode (multicurrency orgs),
     Legal_Entity__c (the firm's contracting entity, e.g. "US01"), Tax_Id__c, Tax_Code__c,
     Tax_Exempt__c (checkbox), Payment_Terms__c ("Net 30", "Due on Receipt"),
     ERP_Customer_Number__c (external id; written back by q2c, owned by the ERP).
 Opportunity
-    Name, AccountId, StageName, IsWon/IsClosed (derived), CloseDate, Amount, CurrencyIsoCode,
+    Name, AccountId, StageName, IsWon/IsClosed (derived), CloseDate, Amount, CurrencyIsoCode (ditto),
     Legal_Entity__c, Start_Date__c, End_Date__c,
     ERP_Contract_Id__c and ERP_Project_Id__c (written back by q2c, owned by the ERP).
 OpportunityLineItem
@@ -50,13 +53,19 @@ import httpx
 import jwt
 
 from q2c.connectors.http import VendorHttp
-from q2c.connectors.salesforce.mapping import (
-    ACCOUNT_FIELDS,
-    LINE_ITEM_FIELDS,
-    MILESTONE_FIELDS,
-    OPPORTUNITY_FIELDS,
-    erp_writeback_fields,
+from q2c.connectors.salesforce.describe import Describes, ObjectInfo
+from q2c.connectors.salesforce.fields import (
+    ACCOUNT,
+    LINE_ITEM,
+    MILESTONE,
+    OPPORTUNITY,
+    FieldProblem,
+    FieldsMissing,
+    ObjectFields,
+    select_list,
+    write_problems,
 )
+from q2c.connectors.salesforce.mapping import erp_writeback_fields
 from q2c.connectors.salesforce.settings import SalesforceSettings
 from q2c.connectors.salesforce.soql import literal
 from q2c.domain.violations import Violation
@@ -72,7 +81,7 @@ JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 MAX_HIERARCHY_DEPTH = 10
 _LIMIT_INFO = re.compile(r"(?:^|[\s;,])api-usage=(\d+)/(\d+)")
 _FROM = re.compile(r"\bFROM\s+(\w+)", re.IGNORECASE)
-
+ORG_CURRENCY_FIELD = "DefaultCurrencyIsoCode"  # Organization's: the one currency of a single-currency org
 
 
 
@@ -119,6 +128,8 @@ class SalesforceClient:
         self._token: str | None = None
         self._instance_url: str | None = None
         self._api_usage: tuple[int, int] | None = None
+        self.describes = Describes(self._describe)
+        self._org_currency: tuple[str | None] | None = None  # (None,) in a multicurrency org
 
     def close(self) -> None:
         self._http.close()
@@ -258,6 +269,54 @@ class SalesforceClient:
                                            action=_action(code, sobject, record_id, fields)))
         raise ConnectorError(SYSTEM, f"{sobject} {record_id}: unexpected HTTP {status} ({code})")
 
+    # --- describe ---------------------------------------------------------------------------
+    def _describe(self, sobject: str) -> ObjectInfo | None:
+        """GET /sobjects/{Type}/describe; None when the integration user may not see the object."""
+        response = self._call("GET", self._data_path(f"/sobjects/{quote(sobject, safe='')}/describe"))
+        if response.status_code == 404:
+            return None
+        self._check(response, sobject=sobject, record_id="(describe)", ok=(200,))
+        body = self._json(response)
+        try:
+            return ObjectInfo.from_describe(body if isinstance(body, dict) else {})
+        except ValueError as exc:
+            raise TransientError(SYSTEM, f"describe of {sobject} is not a describe answer: {exc}") from None
+
+    def select_fields(self, spec: ObjectFields, *, record_id: str) -> list[str]:
+        """The fields of `spec` this org has, or FieldsMissing (about `record_id`) naming the missing ones."""
+        return select_list(spec, self.describes.get(spec.sobject), record_id=record_id)
+
+    def org_currency(self) -> str | None:
+        """The org's one currency when it is a single-currency org (no CurrencyIsoCode on Opportunity), else None.
+
+        Read from Organization.DefaultCurrencyIsoCode, once per client. Salesforce documents the same value
+        as the SOAP getUserInfo result's orgDefaultCurrencyIsoCode ("applicable only when
+        organizationMultiCurrency is false", API Developer Guide, "GetUserInfoResult"); the Organization
+        field is how integrations read it over REST, not re-confirmed in the Object Reference, so it is read
+        only when Organization's describe lists it, and an org that does not is refused with the field named.
+        """
+        if self._org_currency is not None:
+            return self._org_currency[0]
+        opportunity = self.describes.get("Opportunity")
+        if opportunity is None or opportunity.field("CurrencyIsoCode") is not None:
+            self._org_currency = (None,)
+            return None
+        organization = self.describes.get("Organization")
+        if organization is None or organization.field(ORG_CURRENCY_FIELD) is None:
+            raise RecordRejected(Violation(
+                system=SYSTEM, object="Organization", record_id="(org)", field=ORG_CURRENCY_FIELD,
+                rule="salesforce.setup.org_currency",
+                message="the org has a single currency (Opportunity has no CurrencyIsoCode) but the q2c integration "
+                        f"user cannot read Organization.{ORG_CURRENCY_FIELD}, so q2c cannot tell which",
+                action="Salesforce admin: let the integration user read the Organization (its profile or permission "
+                       "set: View Setup and Configuration), or enable multiple currencies, then replay"))
+        rows = list(self.query(f"SELECT {ORG_CURRENCY_FIELD} FROM Organization"))
+        value = str(rows[0].get(ORG_CURRENCY_FIELD) or "") if rows else ""
+        if not value:
+            raise TransientError(SYSTEM, f"Organization.{ORG_CURRENCY_FIELD} came back empty")
+        self._org_currency = (value,)
+        return value
+
     # --- sObjects ---------------------------------------------------------------------------
     def get(self, sobject: str, record_id: str, fields: list[str] | None = None) -> dict[str, Any]:
         params = {"fields": ",".join(fields)} if fields else None
@@ -321,21 +380,39 @@ class SalesforceClient:
             response = self._call("GET", str(next_url), headers=headers)
 
     def won_opportunities(self, since: datetime | None) -> list[dict[str, Any]]:
-        """Closed-won opportunities modified after `since` (all of them when None), oldest change first."""
+        """Closed-won opportunities modified after `since` (all of them when None), oldest change first:
+        their Id and SystemModstamp (standard fields every org has; `opportunity_bundle` reads the rest)."""
         conditions = ["IsWon = true"]
         if since is not None:
             conditions.append(f"SystemModstamp > {literal(since)}")
-        return list(self.query(f"SELECT {', '.join(OPPORTUNITY_FIELDS)} FROM Opportunity "
+        return list(self.query(f"SELECT Id, SystemModstamp FROM Opportunity "
                                f"WHERE {' AND '.join(conditions)} ORDER BY SystemModstamp, Id"))
 
+    def _select(self, spec: ObjectFields, record_id: str) -> str:
+        return ", ".join(self.select_fields(spec, record_id=record_id))
+
     def _account(self, account_id: str) -> dict[str, Any] | None:
-        rows = list(self.query(f"SELECT {', '.join(ACCOUNT_FIELDS)} FROM Account WHERE Id = {literal(account_id)}"))
+        rows = list(self.query(f"SELECT {self._select(ACCOUNT, account_id)} FROM Account "
+                               f"WHERE Id = {literal(account_id)}"))
         return rows[0] if rows else None
 
     def opportunity_bundle(self, opportunity_id: str) -> dict[str, Any]:
-        """The opportunity with its account, the account's parents (nearest first), lines and milestones."""
+        """The opportunity with its account, the account's parents (nearest first), lines and milestones, and
+        the org's currency when it is a single-currency org (`org_currency`, else None).
+
+        FieldsMissing (about the opportunity) when the org lacks a field q2c reads, with every such field named.
+        """
+        problems: list[FieldProblem] = []
+        for spec in (OPPORTUNITY, ACCOUNT, LINE_ITEM, MILESTONE):
+            try:
+                self.select_fields(spec, record_id=opportunity_id)
+            except FieldsMissing as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise FieldsMissing(problems, opportunity_id)
         opp_id = literal(opportunity_id)
-        rows = list(self.query(f"SELECT {', '.join(OPPORTUNITY_FIELDS)} FROM Opportunity WHERE Id = {opp_id}"))
+        rows = list(self.query(f"SELECT {self._select(OPPORTUNITY, opportunity_id)} FROM Opportunity "
+                               f"WHERE Id = {opp_id}"))
         if not rows:
             raise RecordRejected(Violation(
                 system=SYSTEM, object="Opportunity", record_id=opportunity_id, field=None,
@@ -353,21 +430,28 @@ class SalesforceClient:
             parents.append(parent)
             seen.add(parent_id)
             parent_id = parent.get("ParentId")
-        lines = list(self.query(f"SELECT {', '.join(LINE_ITEM_FIELDS)} FROM OpportunityLineItem "
+        lines = list(self.query(f"SELECT {self._select(LINE_ITEM, opportunity_id)} FROM OpportunityLineItem "
                                 f"WHERE OpportunityId = {opp_id} ORDER BY Id"))
-        milestones = list(self.query(f"SELECT {', '.join(MILESTONE_FIELDS)} FROM Opportunity_Milestone__c "
-                                     f"WHERE Opportunity__c = {opp_id} ORDER BY Due_Date__c, Id"))
+        milestones = list(self.query(f"SELECT {self._select(MILESTONE, opportunity_id)} FROM "
+                                     f"Opportunity_Milestone__c WHERE Opportunity__c = {opp_id} "
+                                     "ORDER BY Due_Date__c, Id"))
         return {"opportunity": opportunity, "account": account, "parent_accounts": parents, "line_items": lines,
-                "milestones": milestones}
+                "milestones": milestones, "org_currency": self.org_currency()}
 
     def write_erp_ids(self, *, account_id: str | None, opportunity_id: str | None, customer_number: str | None,
                       contract_id: str | None, project_id: str | None) -> None:
-        """Write the ERP's ids into the Salesforce fields the ERP owns (nothing is ever blanked)."""
+        """Write the ERP's ids into the Salesforce fields the ERP owns (nothing is ever blanked).
+
+        FieldsMissing, before anything is written, when the integration user may not update one of them."""
         fields = erp_writeback_fields(customer_number, contract_id, project_id)
-        if account_id and fields["Account"]:
-            self.update("Account", account_id, fields["Account"])
-        if opportunity_id and fields["Opportunity"]:
-            self.update("Opportunity", opportunity_id, fields["Opportunity"])
+        writes = [(spec, record_id, fields[spec.sobject]) for spec, record_id in
+                  ((ACCOUNT, account_id), (OPPORTUNITY, opportunity_id)) if record_id and fields[spec.sobject]]
+        for spec, record_id, values in writes:
+            problems = [p for p in write_problems(spec, self.describes.get(spec.sobject)) if p.field in values]
+            if problems:
+                raise FieldsMissing(problems, record_id)
+        for spec, record_id, values in writes:
+            self.update(spec.sobject, record_id, values)
 
     # --- Streaming API transport (used by ChangeEventStream) ---------------------------------
     def bayeux(self, messages: list[dict[str, Any]], *, timeout: float) -> list[dict[str, Any]]:

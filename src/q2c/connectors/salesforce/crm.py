@@ -1,12 +1,18 @@
 """Salesforce as the hub's CRM (the `Crm` port): won deals in, ERP ids written back to the fields
 the ERP owns. Vendor JSON stops here.
+
+Change events come over one CometD session that the adapter keeps from poll to poll in this
+process (`ChangeEventStream`); it starts again from the caller's replay position whenever that is
+not where the session stands (a new process, or a poll whose events were not stored).
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 from q2c.connectors.salesforce.client import SalesforceClient
+from q2c.connectors.salesforce.fields import FieldsMissing
 from q2c.connectors.salesforce.mapping import (
     ERP_OWNED_FIELDS,
     ID_PREFIX,
@@ -37,6 +43,8 @@ FIELD_NAMES = {
     "estimated_hours": "OpportunityLineItem.Quantity",
     "end_date": "Opportunity.End_Date__c",
 }
+# In a single-currency org the currency is the org's, not the opportunity's
+SINGLE_CURRENCY_FIELD = "Organization.DefaultCurrencyIsoCode"
 
 
 def _timestamp(value: object) -> datetime:
@@ -52,13 +60,18 @@ class SalesforceCrm:
 
     def __init__(self, client: SalesforceClient) -> None:
         self.client = client
+        self._stream: ChangeEventStream | None = None
+        self._stream_lock = threading.Lock()
 
     def won_deal_ids(self, since: datetime | None) -> list[tuple[str, datetime]]:
         return [(canonical_id(str(o["Id"])), _timestamp(o["SystemModstamp"]))
                 for o in self.client.won_opportunities(since)]
 
     def deal(self, opportunity_id: str) -> Deal:
-        bundle = self.client.opportunity_bundle(NAMES.external_id(opportunity_id))
+        try:
+            bundle = self.client.opportunity_bundle(NAMES.external_id(opportunity_id))
+        except FieldsMissing as exc:
+            raise Rejected(exc.violations()) from None
         problems = []
         try:
             customers = customers_from_bundle(bundle)
@@ -71,7 +84,9 @@ class SalesforceCrm:
             problems.extend(v for v in exc.violations if v not in problems)
         if problems:
             raise Rejected(list(problems))
-        return Deal(opportunity=opportunity, customers={c.id: c for c in customers}, field_names=FIELD_NAMES)
+        names = FIELD_NAMES if bundle.get("org_currency") is None else {**FIELD_NAMES,
+                                                                        "currency": SINGLE_CURRENCY_FIELD}
+        return Deal(opportunity=opportunity, customers={c.id: c for c in customers}, field_names=names)
 
     def write_back(self, deal: Deal, *, customer_number: str, contract_id: str, project_id: str) -> None:
         account = deal.customers.get(deal.opportunity.customer_id)
@@ -81,12 +96,16 @@ class SalesforceCrm:
             contract_id=contract_id, project_id=project_id)
 
     def opportunity_changes(self, after: int | None) -> list[CrmChange]:
-        """Opportunity change events after a replay position (all retained ones when None)."""
-        stream = ChangeEventStream(self.client, replay_id=REPLAY_ALL if after is None else after, wait_seconds=0)
-        try:
-            events = stream.poll(wait_seconds=0)
-        finally:
-            stream.close()
+        """Opportunity change events after a replay position (all retained ones when None), over the session
+        kept from the last call when it stands at that position, else over a new one subscribed from it."""
+        start = REPLAY_ALL if after is None else after
+        with self._stream_lock:
+            if self._stream is None or self._stream.last_replay_id != start:
+                if self._stream is not None:
+                    self._stream.close()
+                self._stream = ChangeEventStream(self.client, replay_id=start,
+                                                 wait_seconds=self.client.config.change_events_wait_seconds)
+            events = self._stream.poll()
         return [CrmChange(opportunity_ids=tuple(canonical_id(i) for i in e.record_ids),
                           changed_fields=e.changed_fields, values=dict(e.fields), origin=e.change_origin,
                           by_q2c=e.written_by(self.client.config.call_options_client), position=e.replay_id,
@@ -95,3 +114,15 @@ class SalesforceCrm:
 
     def erp_owned_fields(self) -> frozenset[str]:
         return ERP_OWNED_FIELDS["Opportunity"]
+
+    @property
+    def change_stream(self) -> ChangeEventStream | None:
+        """The CometD session change events come over (None before the first poll)."""
+        return self._stream
+
+    def close(self) -> None:
+        """End the change-event session (the server forgets an idle one by itself after 40 s)."""
+        with self._stream_lock:
+            if self._stream is not None:
+                self._stream.close()
+                self._stream = None

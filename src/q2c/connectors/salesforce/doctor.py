@@ -1,4 +1,15 @@
-"""First contact with a Salesforce org: reach the login URL, get a token, read one opportunity."""
+"""First contact with a Salesforce org: reach the login URL, get a token, read one opportunity, and check
+that the org has every object and field q2c reads and writes.
+
+The fields are the connector's (`fields.py`: what the mapping reads, and the ERP-owned fields it
+writes back). Each object's describe, as the integration user sees it, shows what is missing (a
+field that does not exist and one that field-level security hides look the same: absent, REST API
+Developer Guide "sObject Describe") and which write-back fields the user cannot update
+(`updateable` false). Each problem is reported with where an admin fixes it (Setup > Object
+Manager > <Object> > Fields & Relationships; field-level security on the integration user's
+permission set). They warn rather than block: time and billing still flow while deals wait, and
+each deal that needs a missing field becomes an exception that names it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +17,7 @@ import re
 
 from q2c.connectors.checks import ONE_TRY, Check, failed, no_sleep, passed, reach, unavailable
 from q2c.connectors.salesforce.client import SalesforceClient
+from q2c.connectors.salesforce.fields import ALL_OBJECTS, FieldProblem, read_problems, write_problems
 from q2c.connectors.salesforce.settings import SalesforceSettings
 from q2c.engine.errors import AuthFailed, RecordRejected, TransientError
 from q2c.engine.resilience import GuardRegistry
@@ -28,6 +40,30 @@ def _auth_key(settings: SalesforceSettings, code: str, description: str) -> str:
     if "user" in said:
         return "username"
     return "private_key_path"
+
+
+def setup_problems(client: SalesforceClient) -> tuple[list[FieldProblem], str | None, int]:
+    """What the org lacks for q2c, the currency of a single-currency org (None if multicurrency), and the
+    number of fields checked. Raises what the describes raise (AuthFailed, TransientError)."""
+    problems: list[FieldProblem] = []
+    checked = 0
+    for spec in ALL_OBJECTS:
+        info = client.describes.get(spec.sobject)
+        problems += read_problems(spec, info) + write_problems(spec, info)
+        checked += len(spec.needed)
+    currency: str | None = None
+    if not any(p.sobject == "Opportunity" and p.field is None for p in problems):
+        try:
+            currency = client.org_currency()
+        except RecordRejected as exc:
+            said = (exc.violation.message, exc.violation.action)
+            problems.append(FieldProblem(exc.violation.object, exc.violation.field, "missing", said))
+    return problems, currency, checked
+
+
+def _setup_line(problems: list[FieldProblem]) -> str:
+    return f"the org is missing what q2c needs ({len(problems)}): " + "; ".join(
+        f"{p.message}. {p.action}" for p in problems)
 
 
 def check(settings: SalesforceSettings, where: str, timeout: float) -> Check:
@@ -59,5 +95,16 @@ def check(settings: SalesforceSettings, where: str, timeout: float) -> Check:
             return failed(SYSTEM, where, "client_id", f"reading opportunities was refused: {exc.violation.message}")
         except TransientError as exc:
             return unavailable(SYSTEM, where, "login_url", instance, exc)
+        try:
+            problems, currency, checked = setup_problems(client)
+        except AuthFailed as exc:
+            who = "username" if settings.uses_jwt else "client_id"
+            return failed(SYSTEM, where, who, f"the integration user may not describe objects: {exc.message}")
+        except TransientError as exc:
+            return unavailable(SYSTEM, where, "login_url", instance, exc)
+    if problems:
+        return failed(SYSTEM, where, "", _setup_line(problems), blocking=False)
     grant = f"JWT bearer as {settings.username}" if settings.uses_jwt else "client credentials"
-    return passed(SYSTEM, where, f"token ({grant}) from {settings.login_url}; opportunities readable on {instance}")
+    currencies = f"single-currency org in {currency}" if currency else "multicurrency org"
+    return passed(SYSTEM, where, f"token ({grant}) from {settings.login_url}; opportunities readable on {instance}; "
+                                 f"{checked} fields q2c reads present, write-back fields editable; {currencies}")

@@ -7,6 +7,10 @@ the object, record id and field, and telling sales operations what to fix in Sal
 Canonical ids are "SF-" + the 18-character Salesforce id, so a record keeps its identity whatever
 else changes. Amounts come from JSON numbers through `to_decimal`: never float arithmetic.
 The org's fields this relies on are listed in `q2c.connectors.salesforce.client`.
+
+A record's currency is its CurrencyIsoCode. A single-currency org has no such field: its records
+come without one and every amount is in the org's currency, which the bundle carries as
+"org_currency" (None in a multicurrency org).
 """
 
 from __future__ import annotations
@@ -230,7 +234,7 @@ def _build(factory: Callable[[], T], reader: _Reader) -> T | None:
         return None
 
 
-def _customer(account: Mapping[str, Any], violations: list[Violation]) -> Customer | None:
+def _customer(account: Mapping[str, Any], violations: list[Violation], org_currency: str | None) -> Customer | None:
     r = _Reader("Account", account, violations)
     before = len(violations)
     account_id = r.sf_id("Id", required=True)
@@ -246,7 +250,7 @@ def _customer(account: Mapping[str, Any], violations: list[Violation]) -> Custom
         if days is None:
             r.flag("Payment_Terms__c", "payment_terms",
                    f"Payment_Terms__c is {terms!r}; q2c understands 'Net <days>' or 'Due on Receipt'")
-    currency = r.currency()
+    currency = r.currency() or org_currency
     exempt = r.boolean("Tax_Exempt__c")
     tax = TaxProfile(tax_id=r.text("Tax_Id__c"), tax_code=r.text("Tax_Code__c"), exempt=bool(exempt),
                      exemption_certificate=r.text("Tax_Exemption_Certificate__c"))
@@ -260,10 +264,11 @@ def _customer(account: Mapping[str, Any], violations: list[Violation]) -> Custom
         billing_terms=BillingTerms(payment_terms=terms, payment_terms_days=days, currency=currency)), r)
 
 
-def customer_from_account(account: Mapping[str, Any]) -> Customer:
-    """A canonical customer from an Account record (fields as in ACCOUNT_FIELDS)."""
+def customer_from_account(account: Mapping[str, Any], org_currency: str | None = None) -> Customer:
+    """A canonical customer from an Account record (fields as in ACCOUNT_FIELDS); `org_currency` is the
+    currency of a single-currency org, whose accounts have no CurrencyIsoCode."""
     violations: list[Violation] = []
-    customer = _customer(account, violations)
+    customer = _customer(account, violations, org_currency)
     _raise_if(violations)
     assert customer is not None
     return customer
@@ -341,7 +346,8 @@ def opportunity_from_salesforce(bundle: Mapping[str, Any]) -> Opportunity:
     """A canonical opportunity from `SalesforceClient.opportunity_bundle()` output.
 
     The bundle holds "opportunity", "line_items" and "milestones"; each milestone attaches to the
-    line named by its Line_Item_Id__c. Money is in the opportunity's currency.
+    line named by its Line_Item_Id__c. Money is in the opportunity's currency (in a single-currency
+    org, the bundle's "org_currency").
     """
     violations: list[Violation] = []
     opp = bundle.get("opportunity")
@@ -356,7 +362,8 @@ def opportunity_from_salesforce(bundle: Mapping[str, Any]) -> Opportunity:
     stage = r.text("StageName", required=True)
     is_won = r.boolean("IsWon")
     close_date = r.day("CloseDate", required=True)
-    currency = r.currency(required=True)
+    org_currency = _org_currency(bundle)
+    currency = r.currency(required=org_currency is None) or org_currency
     line_records = [li for li in bundle.get("line_items") or [] if isinstance(li, Mapping)]
     if not line_records:
         # Salesforce leaves Amount empty on an opportunity without products: the problem is the lines.
@@ -416,9 +423,24 @@ def customers_from_bundle(bundle: Mapping[str, Any]) -> list[Customer]:
     """The bundle's account and its parents, top of the hierarchy first (parents must exist first)."""
     violations: list[Violation] = []
     accounts = [a for a in [bundle.get("account"), *(bundle.get("parent_accounts") or [])] if a is not None]
-    customers = [c for c in (_customer(a, violations) for a in reversed(accounts)) if c is not None]
+    org_currency = _org_currency(bundle)
+    customers = [c for c in (_customer(a, violations, org_currency) for a in reversed(accounts)) if c is not None]
     _raise_if(violations)
     return customers
+
+
+def _org_currency(bundle: Mapping[str, Any]) -> str | None:
+    value = bundle.get("org_currency")
+    if value is None:
+        return None
+    try:
+        return check_currency(str(value))
+    except UnknownCurrency:
+        raise MappingError([Violation(
+            system=SYSTEM, object="Organization", record_id="(org)", field="DefaultCurrencyIsoCode",
+            rule="salesforce.mapping.currency", message=f"the org's currency is {value!r}, which is not an "
+                                                        "invoiceable ISO 4217 currency",
+            action="Salesforce admin: check the org's currency (Setup > Company Information), then replay")]) from None
 
 
 def erp_writeback_fields(customer_number: str | None, contract_id: str | None,

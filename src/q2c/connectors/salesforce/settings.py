@@ -1,8 +1,16 @@
 """The Salesforce connector's settings: `systems.crm` with `type: salesforce` in the config.
 
 One model, read as it is by the client: the org's login URL, the connected app, and one grant,
-either client credentials (`client_secret`; needs the org's My Domain URL) or the JWT bearer flow
-(`username` and the connected app's private key, `private_key_path`).
+either client credentials (`client_secret`) or the JWT bearer flow (`username` and the connected
+app's private key, `private_key_path`).
+
+The client credentials flow is served on the org's My Domain, https://MyDomainName.my.salesforce.com
+(Salesforce Help, "OAuth 2.0 Client Credentials Flow for Server-to-Server Integration" and its
+sample request to `https://org_domain/services/oauth2/token`); the generic login servers answer it
+with invalid_grant "request not supported on this domain" (observed:
+pozil/pub-sub-api-node-client#58), so the settings refuse them up front. The JWT bearer flow may
+use login.salesforce.com or test.salesforce.com (Help, "OAuth 2.0 JWT Bearer Flow for
+Server-to-Server Integration").
 """
 
 from __future__ import annotations
@@ -10,12 +18,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from q2c.connectors.settings import SystemSettings, http_url, key_error, key_file, pem_text
+
+GENERIC_LOGIN_HOSTS = frozenset({"login.salesforce.com", "test.salesforce.com"})
 
 
 class SalesforceSettings(SystemSettings):
@@ -34,6 +45,9 @@ class SalesforceSettings(SystemSettings):
     limit_exceeded_wait_seconds: float = Field(default=60.0, ge=0)  # pause after REQUEST_LIMIT_EXCEEDED
     api_reserve_share: float = Field(default=0.05, ge=0, lt=1)  # of the daily allocation, left to others
     reserve_wait_seconds: float = Field(default=60.0, ge=0)  # pause when only the reserve is left
+    # How long one poll keeps the Streaming API connect open for change events to arrive (Salesforce holds a
+    # connect up to 110 s; an event ends the wait at once). 0 takes only what is already queued.
+    change_events_wait_seconds: float = Field(default=2.0, ge=0, le=110)
 
     @field_validator("login_url")
     @classmethod
@@ -80,6 +94,11 @@ class SalesforceSettings(SystemSettings):
             missing = "private_key_path" if given[0] == "username" else "username"
             raise key_error(missing, f"required key is missing: the JWT bearer flow needs username and "
                                      f"private_key_path (only {given[0]} is given)")
+        host = (urlsplit(self.login_url).hostname or "").rstrip(".").lower()
+        if self.client_secret is not None and host in GENERIC_LOGIN_HOSTS:
+            raise key_error("login_url", f"{self.login_url} does not serve the client credentials flow: use the "
+                                         "org's My Domain URL, https://MyDomainName.my.salesforce.com (Setup > My "
+                                         "Domain), or the JWT bearer flow (username and private_key_path)")
         return self
 
     @property

@@ -1,17 +1,25 @@
-"""Change Data Capture over the Streaming API: a CometD (Bayeux long-polling) subscriber.
+"""Change Data Capture over the Streaming API: one CometD (Bayeux long-polling) session, kept across polls.
 
-Salesforce delivers change events to non-gRPC clients through CometD at /cometd/NN.N: one
-handshake, one subscribe (with the replay extension: -1 new events only, -2 everything retained,
-or the last replayId seen to resume), then one /meta/connect per poll that returns the queued events
-or waits. When the server forgets the client (403::Unknown client, advice reconnect=handshake) the
-stream handshakes again and resumes from `last_replay_id`; when the session expired (401::) it
-re-authenticates first. Store `last_replay_id` durably to resume after a restart (within the org's
-event retention, about three days).
+Salesforce delivers change events to non-gRPC clients through CometD at /cometd/NN.N (Streaming
+API Developer Guide, "How the Client Connects", "Clients and Timeouts", "Message Durability"):
+handshake once, subscribe once with the replay extension (-1 new events only, -2 everything
+retained, or the last replayId seen), then /meta/connect after /meta/connect on the same clientId.
+The first connect of a session is answered at once with advice only ({reconnect: retry, interval:
+0, timeout: 110000}, as observed from real orgs); later ones are held until events arrive or the
+timeout passes. A connect asks the server to hold it no longer than the poll's wait (the CometD
+server honours a connect's advice timeout), so a poll never blocks the hub for 110 s.
+
+When the server forgets the client (403::Unknown client, advice reconnect=handshake: dropped, or
+silent for more than the 40 s reconnect deadline), the stream handshakes and subscribes again from
+`last_replay_id`, so nothing is missed or repeated; when the session expired (401::) it
+re-authenticates first. Store `last_replay_id` durably to resume after a restart, within the
+org's retention of 72 hours.
 """
 
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -95,15 +103,19 @@ class ChangeEvent:
 
 
 class ChangeEventStream:
-    """Subscriber to one change-event channel. Not thread-safe: one poller per stream."""
+    """One CometD session on one change-event channel. Not thread-safe: one poller per stream."""
+
+    MAX_EXCHANGES = 12  # connects (and re-handshakes) in one poll, however the server answers
 
     def __init__(self, client: SalesforceClient, channel: str = OPPORTUNITY_CHANNEL, replay_id: int = REPLAY_NEW,
                  *, wait_seconds: float = 10.0) -> None:
         self.client = client
         self.channel = channel
         self.wait_seconds = wait_seconds
+        self.handshakes = 0  # sessions opened, for the curious (and the tests)
         self._replay_id = replay_id
         self._client_id: str | None = None
+        self._connected = False  # the session has had its first connect
         self._ids = itertools.count(1)
 
     @property
@@ -111,11 +123,13 @@ class ChangeEventStream:
         """The replayId of the last event returned (or the starting option while none was)."""
         return self._replay_id
 
-    def _next_id(self) -> str:
-        return str(next(self._ids))
+    @property
+    def client_id(self) -> str | None:
+        """The CometD clientId of the open session, None when there is none."""
+        return self._client_id
 
     def _exchange(self, message: dict[str, Any], timeout: float) -> list[dict[str, Any]]:
-        message["id"] = self._next_id()
+        message["id"] = str(next(self._ids))
         return self.client.bayeux([message], timeout=timeout)
 
     @staticmethod
@@ -125,69 +139,118 @@ class ChangeEventStream:
                 return reply
         raise TransientError(SYSTEM, f"streaming API gave no {channel} reply")
 
+    # --- the session ---------------------------------------------------------------------------
     def _handshake(self) -> None:
         for attempt in range(2):
             replies = self._exchange({"channel": "/meta/handshake", "version": "1.0", "minimumVersion": "1.0",
-                                      "supportedConnectionTypes": ["long-polling"], "ext": {"replay": True},
-                                      "advice": {"timeout": 60_000, "interval": 0}}, timeout=30.0)
+                                      "supportedConnectionTypes": ["long-polling"], "ext": {"replay": True}},
+                                     timeout=30.0)
             reply = self._reply(replies, "/meta/handshake")
             if reply.get("successful"):
                 self._client_id = str(reply["clientId"])
-                break
+                self._connected = False
+                self.handshakes += 1
+                return
             reason = str(((reply.get("ext") or {}).get("sfdc") or {}).get("failureReason") or reply.get("error"))
             if reason.startswith("401::") and attempt == 0:
                 self.client.renew_session(self.client.access_token)
                 continue
             raise AuthFailed(SYSTEM, f"streaming handshake refused: {reason}")
+
+    def _subscribe(self) -> None:
         replies = self._exchange({"channel": "/meta/subscribe", "clientId": self._client_id,
                                   "subscription": self.channel, "ext": {"replay": {self.channel: self._replay_id}}},
                                  timeout=30.0)
         reply = self._reply(replies, "/meta/subscribe")
-        if not reply.get("successful"):
-            error = str(reply.get("error", ""))
+        if reply.get("successful"):
+            return
+        error = str(reply.get("error", ""))
+        self._client_id = None
+        if "replayId" in error:
+            raise ReplayUnavailable(SYSTEM, f"cannot resume {self.channel} from replayId {self._replay_id}: {error}")
+        if error.startswith(("403::", "401::")):
+            raise _Reopen(error)
+        raise ConnectorError(SYSTEM, f"subscribe to {self.channel} refused: {error}")
+
+    def _open(self) -> None:
+        """Handshake and subscribe from the last replay id (again after the server forgot the client)."""
+        self._handshake()
+        self._subscribe()
+
+    # --- polling -------------------------------------------------------------------------------
+    def _events(self, replies: list[dict[str, Any]]) -> list[ChangeEvent]:
+        events = []
+        for message in replies:
+            if message.get("channel") != self.channel:
+                continue
+            try:
+                events.append(ChangeEvent.from_message(message))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise TransientError(SYSTEM, f"malformed change event on {self.channel}: {exc}") from None
+        if events:
+            self._replay_id = max(self._replay_id, *(e.replay_id for e in events))
+        return events
+
+    def _refused(self, connect: dict[str, Any]) -> None:
+        """Act on a refused connect as its advice says: reconnect, re-handshake, or give up."""
+        error = str(connect.get("error", ""))
+        reconnect = (connect.get("advice") or {}).get("reconnect")
+        if error.startswith("401::"):
             self._client_id = None
-            if "replayId" in error:
-                raise ReplayUnavailable(SYSTEM, f"cannot resume {self.channel} from replayId {self._replay_id}: "
-                                                f"{error}")
-            raise ConnectorError(SYSTEM, f"subscribe to {self.channel} refused: {error}")
+            self.client.renew_session(self.client.access_token)
+        elif reconnect == "handshake" or error.startswith("403::"):
+            self._client_id = None
+        elif reconnect != "retry":
+            self._client_id = None
+            raise ConnectorError(SYSTEM, f"streaming connect refused: {error or connect}")
 
     def poll(self, wait_seconds: float | None = None) -> list[ChangeEvent]:
-        """The events that arrived since the last poll, waiting up to `wait_seconds` for the first one."""
+        """The events that arrived since the last poll, waiting up to `wait_seconds` for the first one (less if
+        the server's long-poll timeout is shorter)."""
         wait = self.wait_seconds if wait_seconds is None else wait_seconds
-        for _ in range(3):
+        deadline = time.monotonic() + wait
+        refusals = 0
+        for _ in range(self.MAX_EXCHANGES):
             if self._client_id is None:
-                self._handshake()
-            replies = self._exchange({"channel": "/meta/connect", "clientId": self._client_id,
-                                      "connectionType": "long-polling", "advice": {"timeout": int(wait * 1000)}},
-                                     timeout=wait + 30.0)
-            connect = self._reply(replies, "/meta/connect")
-            events = []
-            for message in replies:
-                if message.get("channel") != self.channel:
-                    continue
                 try:
-                    events.append(ChangeEvent.from_message(message))
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise TransientError(SYSTEM, f"malformed change event on {self.channel}: {exc}") from None
-            if events:
-                self._replay_id = max(self._replay_id, events[-1].replay_id)
+                    self._open()
+                except _Reopen as exc:
+                    refusals += 1
+                    if refusals >= 3:
+                        raise TransientError(SYSTEM, f"streaming subscribe kept failing ({exc}); will retry later"
+                                             ) from None
+                    continue
+            first = not self._connected
+            hold = 0.0 if first else max(deadline - time.monotonic(), 0.0)
+            replies = self._exchange({"channel": "/meta/connect", "clientId": self._client_id,
+                                      "connectionType": "long-polling", "advice": {"timeout": int(hold * 1000)}},
+                                     timeout=hold + 30.0)
+            connect = self._reply(replies, "/meta/connect")
+            events = self._events(replies)
             if connect.get("successful"):
-                return events
-            error = str(connect.get("error", ""))
-            reconnect = (connect.get("advice") or {}).get("reconnect")
-            self._client_id = None
-            if error.startswith("401::"):
-                self.client.renew_session(self.client.access_token)
-            elif reconnect not in {"handshake", "retry"} and not error.startswith("403::"):
-                raise ConnectorError(SYSTEM, f"streaming connect refused: {error or connect}")
+                self._connected = True
+                if events or not first:
+                    return events  # one held connect per poll: the server ends it at the first event or its timeout
+                continue  # a session's first connect is answered at once, with advice only
+            self._refused(connect)
             if events:
                 return events
-        raise TransientError(SYSTEM, f"streaming connect on {self.channel} kept failing; will retry later")
+            refusals += 1
+            if refusals >= 3:
+                raise TransientError(SYSTEM, f"streaming connect on {self.channel} kept failing; will retry later")
+        return []
 
     def close(self) -> None:
-        """Leave politely; the server would otherwise expire the client after its idle timeout."""
+        """Leave politely; the server would otherwise expire the client after the reconnect deadline. A goodbye
+        that does not arrive changes nothing, so its failure is ignored."""
         if self._client_id is not None:
             try:
                 self._exchange({"channel": "/meta/disconnect", "clientId": self._client_id}, timeout=10.0)
+            except ConnectorError:
+                pass
             finally:
                 self._client_id = None
+
+
+class _Reopen(Exception):
+    """The server forgot the client between handshake and subscribe: handshake again."""

@@ -28,8 +28,10 @@ def _credentials(sandbox: Sandbox) -> tuple[str, str]:
 
 
 def _settings(sandbox: Sandbox, url: str, folder: Path) -> dict[str, Any]:
+    """A loopback org delivers change events at once, so a poll need not hold its connect for long."""
     client_id, client_secret = _credentials(sandbox)
-    return {"type": "salesforce", "login_url": url, "client_id": client_id, "client_secret": client_secret}
+    return {"type": "salesforce", "login_url": url, "client_id": client_id, "client_secret": client_secret,
+            "change_events_wait_seconds": 0.1}
 
 
 def _connection(sandbox: Sandbox, url: str, folder: Path) -> dict[str, str]:

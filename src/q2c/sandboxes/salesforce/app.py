@@ -5,17 +5,20 @@ Routes, with paths exactly as on a real My Domain host:
 - `/services/data/...`: versions, sObjects, describe, upsert, SOQL and its cursors, limits (`rest.py`,
   over the org in `org.py`);
 - `POST /cometd/NN.N`: Bayeux long polling with the replay extension, delivering Opportunity
-  change events (`streaming.py`);
+  change events (`streaming.py`); the long-poll timeout is `long_poll_seconds` (Salesforce's is
+  110 s; tests keep it short);
 - `/__sandbox/salesforce/...`: seeding and inspection, which no real org has (`admin.py`).
 
 Past the daily allocation, and whenever the sandbox kit injects a throttle, the answer is
 Salesforce's 403 REQUEST_LIMIT_EXCEEDED (never 429). Seed and inspect the org in process through
-`sandbox.state` (a `SalesforceOrg`).
+`sandbox.state` (a `SalesforceOrg`). The org is multicurrency unless `multicurrency=False` (then no
+object has CurrencyIsoCode and every amount is in `currency`, see `catalog.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -28,7 +31,7 @@ from q2c.sandboxes.salesforce.errors import NOT_FOUND_MESSAGE, api_error
 from q2c.sandboxes.salesforce.limits import limit_exceeded
 from q2c.sandboxes.salesforce.org import SalesforceOrg
 from q2c.sandboxes.salesforce.rest import DataApi, versions
-from q2c.sandboxes.salesforce.streaming import BayeuxEndpoint
+from q2c.sandboxes.salesforce.streaming import SALESFORCE_LONG_POLL_SECONDS, BayeuxEndpoint
 
 DEFAULT_AUDIENCES = ("https://login.salesforce.com", "https://test.salesforce.com")
 
@@ -53,9 +56,12 @@ class SalesforceSandbox(Sandbox):
 def create_sandbox(faults: Faults | None = None, *, client_id: str = "q2c-sandbox-client",
                    client_secret: str = "q2c-sandbox-secret", jwt_public_key_pem: str | None = None,
                    api_usage_limit: int = 100_000, jwt_audiences: Sequence[str] = DEFAULT_AUDIENCES,
-                   instance_url: str | None = None, long_poll_seconds: float = 10.0) -> SalesforceSandbox:
-    """Build the sandbox. `instance_url` defaults to the URL the token request arrived on."""
-    org = SalesforceOrg(api_usage_limit=api_usage_limit)
+                   instance_url: str | None = None, long_poll_seconds: float = SALESFORCE_LONG_POLL_SECONDS,
+                   multicurrency: bool = True, currency: str = "USD",
+                   clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> SalesforceSandbox:
+    """Build the sandbox. `instance_url` defaults to the URL the token request arrived on (the sandbox's own
+    address when that was login.salesforce.com or test.salesforce.com)."""
+    org = SalesforceOrg(api_usage_limit=api_usage_limit, multicurrency=multicurrency, currency=currency, clock=clock)
     app = FastAPI(title="Salesforce sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     oauth = TokenEndpoint(org, client_id=client_id, client_secret=client_secret,
                           jwt_public_key_pem=jwt_public_key_pem, jwt_audiences=tuple(jwt_audiences),

@@ -9,6 +9,22 @@
 A grant answers {access_token, instance_url, id, token_type: Bearer, issued_at, signature, scope}
 (no refresh token); a refusal is 400 {error, error_description} (invalid_client_id, invalid_client,
 invalid_grant, unsupported_grant_type). Data calls then send `Authorization: Bearer <token>`.
+
+Which host the token request reached matters. The client credentials flow is served on the org's
+own domain, its My Domain (Salesforce Help, "OAuth 2.0 Client Credentials Flow for Server-to-Server
+Integration", and its sample request `POST https://org_domain/services/oauth2/token` in "Sample
+Request and Response for Access Token"; simple-salesforce's login.py uses the flow only with a My
+Domain). The generic login servers login.salesforce.com and test.salesforce.com answer it with 400
+{"error": "invalid_grant", "error_description": "request not supported on this domain"}: that answer
+is observed, not documented (pozil/pub-sub-api-node-client#58, with test.salesforce.com; the fix
+was the org's own domain). The JWT bearer flow is documented on login.salesforce.com and
+test.salesforce.com as well as My Domain (Help, "OAuth 2.0 JWT Bearer Flow for Server-to-Server
+Integration"), and its answer's instance_url is the org's, whichever host was asked.
+
+The sandbox tells the hosts apart by the request's Host header, which a real client fills from the
+URL it was given: `login.salesforce.com` or `test.salesforce.com` (any case, any port) is a generic
+login server; any other Host (loopback, or the My Domain host that a test's transport keeps while
+delivering to loopback) is the org's own domain.
 """
 
 from __future__ import annotations
@@ -36,6 +52,15 @@ if TYPE_CHECKING:
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 INTEGRATION_USER = "integration@q2c-sandbox.example"
+GENERIC_LOGIN_HOSTS = frozenset({"login.salesforce.com", "test.salesforce.com"})
+
+
+def generic_login_host(request: Request) -> bool:
+    """Whether the request reached login.salesforce.com or test.salesforce.com rather than the org's domain."""
+    host = request.headers.get("host", "").strip().lower()
+    if host.startswith("["):  # an IPv6 literal is never a login server
+        return False
+    return host.rsplit(":", 1)[0].rstrip(".") in GENERIC_LOGIN_HOSTS
 
 
 @dataclass
@@ -106,8 +131,15 @@ class TokenEndpoint:
         self.instance_url = instance_url.rstrip("/") if instance_url else None
 
     def base_url(self, request: Request) -> str:
-        """The instance URL: as configured, else the URL the request arrived on."""
-        return self.instance_url or str(request.base_url).rstrip("/")
+        """The instance URL: as configured, else the URL the request arrived on, except that a request to a
+        generic login server gets the address this sandbox listens on (the org's own host)."""
+        if self.instance_url:
+            return self.instance_url
+        server = request.scope.get("server")
+        if generic_login_host(request) and server:
+            host, port = server
+            return f"{request.url.scheme}://{host}:{port}" if port else f"{request.url.scheme}://{host}"
+        return str(request.base_url).rstrip("/")
 
     async def token(self, request: Request) -> Response:
         form = await _form(request)
@@ -126,6 +158,8 @@ class TokenEndpoint:
         return Response(status_code=200)
 
     def _client_credentials(self, request: Request, form: dict[str, str]) -> Response:
+        if generic_login_host(request):
+            return oauth_error("invalid_grant", "request not supported on this domain")
         client_id, client_secret = form.get("client_id"), form.get("client_secret")
         scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "basic":

@@ -2,7 +2,12 @@
 
 What Salesforce documents and the sandbox enforces ("fieldExpression Syntax", "Comparison
 Operators", "Date Formats", "ORDER BY", REST "Execute a SOQL Query"):
-- every field and relationship must exist (INVALID_FIELD), the object too (INVALID_TYPE);
+- every field and relationship must exist for the integration user (INVALID_FIELD), the object too
+  (INVALID_TYPE). The message points at the row and column, as observed from real orgs: `\nSELECT
+  Id, CurrencyIsoCode FROM Opportunity\n           ^\nERROR at Row:1:Column:12\nNo such column
+  'CurrencyIsoCode' on entity 'Opportunity'. If you are attempting to use a custom field, ...`
+  (forcedotcom/soql-tooling#86, apache/camel-quarkus#3022); a field hidden by field-level security
+  answers the same (beyond-the-cloud-dev/soql-lib#255);
 - a filter value must have the field's type: quoted text and ids, unquoted numbers, booleans,
   dates for date fields and datetimes for datetime fields (INVALID_FIELD), and an id must be
   well formed (INVALID_QUERY_FILTER_OPERATOR);
@@ -22,11 +27,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from q2c.sandboxes.salesforce.errors import fault
+from q2c.sandboxes.salesforce.catalog import Catalog
+from q2c.sandboxes.salesforce.errors import ApiFault, fault
 from q2c.sandboxes.salesforce.ids import IdMint, normalize_id
 from q2c.sandboxes.salesforce.records import attributes
 from q2c.sandboxes.salesforce.rules import Tables
-from q2c.sandboxes.salesforce.schema import OBJECTS, FieldSpec, SObjectSpec, sobject
+from q2c.sandboxes.salesforce.schema import FieldSpec, SObjectSpec
 from q2c.sandboxes.salesforce.soql import Comparison, LikePattern, Ordering, Query, SoqlError, parse
 from q2c.sandboxes.salesforce.values import ID_TYPES, TEXT_TYPES, to_wire
 
@@ -42,7 +48,7 @@ _LITERAL_TYPES: dict[str, tuple[type, str]] = {
     "double": (Decimal, "number"), "date": (date, "date"), "datetime": (datetime, "dateTime")}
 
 
-def resolve(spec: SObjectSpec, path: str) -> Chain:
+def resolve(catalog: Catalog, spec: SObjectSpec, path: str) -> Chain:
     """A dotted field path as (object, field) steps, or INVALID_FIELD naming the part Salesforce would."""
     steps: Chain = []
     current = spec
@@ -55,7 +61,7 @@ def resolve(spec: SObjectSpec, path: str) -> Chain:
                         "relationship name. Please reference your WSDL or the describe call for the appropriate "
                         "names.")
         steps.append((current, rel))
-        current = OBJECTS[rel.reference_to]
+        current = catalog.spec_of(rel.reference_to)
     last = current.field(parts[-1])
     if last is None:
         raise fault(400, "INVALID_FIELD", f"No such column '{parts[-1]}' on entity '{current.name}'. If you are "
@@ -104,8 +110,8 @@ class _Filter:
     chain: Chain
 
     @classmethod
-    def checked(cls, spec: SObjectSpec, condition: Comparison) -> _Filter:
-        chain = resolve(spec, condition.field)
+    def checked(cls, catalog: Catalog, spec: SObjectSpec, condition: Comparison) -> _Filter:
+        chain = resolve(catalog, spec, condition.field)
         fspec = chain[-1][1]
         if condition.operator == "LIKE" and fspec.type not in TEXT_TYPES:
             raise fault(400, "INVALID_FIELD", f"invalid operator on {fspec.type} field: LIKE")
@@ -148,7 +154,7 @@ def _sort_key(tables: Tables, chain: Chain, item: Ordering) -> Callable[[Mapping
     return key
 
 
-def _project(tables: Tables, spec: SObjectSpec, rec: Mapping[str, Any], selected: list[Chain],
+def _project(catalog: Catalog, tables: Tables, spec: SObjectSpec, rec: Mapping[str, Any], selected: list[Chain],
              version: str) -> dict[str, Any]:
     row: dict[str, Any] = {"attributes": attributes(spec, rec["Id"], version)}
     for chain in selected:
@@ -164,7 +170,7 @@ def _project(tables: Tables, spec: SObjectSpec, rec: Mapping[str, Any], selected
                 out = None
                 break
             if out.get(name) is None:
-                out[name] = {"attributes": attributes(OBJECTS[fspec.reference_to], target["Id"], version)}
+                out[name] = {"attributes": attributes(catalog.spec_of(fspec.reference_to), target["Id"], version)}
             out = out[name]
             current = target
         if out is not None and current is not None:
@@ -172,27 +178,48 @@ def _project(tables: Tables, spec: SObjectSpec, rec: Mapping[str, Any], selected
     return row
 
 
-def execute(tables: Tables, query: Query, version: str) -> list[dict[str, Any]]:
+def _located(query: Query, at: int | None, exc: ApiFault) -> ApiFault:
+    """The INVALID_FIELD answer with the row, column and caret Salesforce puts before the message."""
+    if at is None or not query.text or exc.body[0].get("errorCode") != "INVALID_FIELD":
+        return exc
+    message = str(SoqlError(str(exc.body[0]["message"]), query.text, at))
+    return fault(exc.status, "INVALID_FIELD", message)
+
+
+def _resolve_at(catalog: Catalog, spec: SObjectSpec, query: Query, path: str, at: int | None) -> Chain:
+    try:
+        return resolve(catalog, spec, path)
+    except ApiFault as exc:
+        raise _located(query, at, exc) from None
+
+
+def execute(catalog: Catalog, tables: Tables, query: Query, version: str) -> list[dict[str, Any]]:
     """The rows a parsed query returns, in order, as JSON-shaped records."""
-    spec = sobject(query.sobject)
+    spec = catalog.sobject(query.sobject)
     if spec is None:
         raise fault(400, "INVALID_TYPE", f"sObject type '{query.sobject}' is not supported. If you are attempting "
                     "to use a custom object, be sure to append the '__c' after the entity name. Please reference "
                     "your WSDL or the describe call for the appropriate names.")
-    selected = [resolve(spec, path) for path in query.fields]
+    starts: list[int | None] = list(query.field_at) or [None] * len(query.fields)
+    selected = [_resolve_at(catalog, spec, query, path, at) for path, at in zip(query.fields, starts, strict=True)]
     seen: set[str] = set()
     for path in query.fields:
         if path.lower() in seen:
             raise fault(400, "INVALID_FIELD", f"duplicate field selected: {path}")
         seen.add(path.lower())
-    filters = [_Filter.checked(spec, condition) for condition in query.where]
-    ordering = [(item, resolve(spec, item.field)) for item in query.order_by]
+    filters = []
+    for condition in query.where:
+        try:
+            filters.append(_Filter.checked(catalog, spec, condition))
+        except ApiFault as exc:
+            raise _located(query, condition.at, exc) from None
+    ordering = [(item, _resolve_at(catalog, spec, query, item.field, item.at)) for item in query.order_by]
     matched = [rec for rec in tables[spec.name].values() if all(f.holds(tables, rec) for f in filters)]
     for item, chain in reversed(ordering):
         matched.sort(key=_sort_key(tables, chain, item), reverse=item.descending)
     start = query.offset or 0
     end = None if query.limit is None else start + query.limit
-    return [_project(tables, spec, rec, selected, version) for rec in matched[start:end]]
+    return [_project(catalog, tables, spec, rec, selected, version) for rec in matched[start:end]]
 
 
 @dataclass
@@ -244,11 +271,11 @@ def _page(rows: list[dict[str, Any]], offset: int, batch: int, locator: str | No
     return page
 
 
-def run(tables: Tables, cursors: QueryCursors, text: str, *, version: str,
+def run(catalog: Catalog, tables: Tables, cursors: QueryCursors, text: str, *, version: str,
         batch_size: int | None = None) -> dict[str, Any]:
     """GET /query?q=…: the first page of the result; MALFORMED_QUERY when the text does not parse."""
     try:
         query = parse(text)
     except SoqlError as exc:
         raise fault(400, "MALFORMED_QUERY", str(exc)) from None
-    return cursors.first_page(execute(tables, query, version), batch_size, version)
+    return cursors.first_page(execute(catalog, tables, query, version), batch_size, version)

@@ -10,6 +10,10 @@ SystemModstamp). Opportunity writes are published as change events.
 Upsert (REST "Insert or Update (Upsert) a Record Using an External ID"): no match creates, one
 match updates, several matches are a 300 with the matching records' URLs; `Id` may stand in as
 the external field and then never creates.
+
+Which fields an object has is the org's `Catalog` (single currency, deleted fields, field-level
+security). An object that is not createable, updateable or deletable (Organization) refuses the
+write with INVALID_TYPE_FOR_OPERATION.
 """
 
 from __future__ import annotations
@@ -19,18 +23,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from q2c.sandboxes.salesforce import rules
+from q2c.sandboxes.salesforce.catalog import Catalog
 from q2c.sandboxes.salesforce.changes import Actor, ChangeLog
 from q2c.sandboxes.salesforce.errors import ApiFault, fault, not_found
 from q2c.sandboxes.salesforce.ids import IdMint, normalize_id
-from q2c.sandboxes.salesforce.schema import OBJECTS, FieldSpec, SObjectSpec, sobject
+from q2c.sandboxes.salesforce.schema import OBJECTS, FieldSpec, SObjectSpec
 from q2c.sandboxes.salesforce.values import coerce, to_wire
-
-
-def spec_of(name: str) -> SObjectSpec:
-    spec = sobject(name)
-    if spec is None:
-        raise not_found()
-    return spec
 
 
 def field_of(spec: SObjectSpec, name: str) -> FieldSpec:
@@ -63,8 +61,9 @@ class ModStamps:
 class RecordStore:
     """The org's records, keyed by object and 18-character id. Not locked: the org locks."""
 
-    def __init__(self, ids: IdMint, stamps: ModStamps, changes: ChangeLog) -> None:
+    def __init__(self, ids: IdMint, stamps: ModStamps, changes: ChangeLog, catalog: Catalog) -> None:
         self.tables: rules.Tables = {name: {} for name in OBJECTS}
+        self.catalog = catalog
         self._ids = ids
         self._stamps = stamps
         self._changes = changes
@@ -130,6 +129,7 @@ class RecordStore:
         return self.create(spec, {**body, ext.name: value}, actor), True
 
     def create(self, spec: SObjectSpec, body: Mapping[str, Any], actor: Actor) -> str:
+        _allowed(spec, spec.createable, "inserted")
         values = self._values(spec, body, creating=True)
         now = self._stamps.next()
         rec: dict[str, Any] = {name: None for name in spec.fields}
@@ -152,6 +152,7 @@ class RecordStore:
         return rid
 
     def update(self, spec: SObjectSpec, rec: dict[str, Any], body: Mapping[str, Any], actor: Actor) -> None:
+        _allowed(spec, spec.updateable, "updated")
         values = self._values(spec, body, creating=False, record_id=rec["Id"])
         candidate = {**rec, **values}
         rules.apply(self.tables, spec, candidate, values, creating=False)
@@ -174,6 +175,7 @@ class RecordStore:
     def delete(self, spec: SObjectSpec, rec: dict[str, Any], actor: Actor) -> None:
         """Delete with Salesforce's cascades: child accounts lose their parent, an account's
         opportunities go with it, and an opportunity's products and milestones go with it."""
+        _allowed(spec, spec.deletable, "deleted")
         rid = rec["Id"]
         if spec.name == "Account":
             for child in list(self.tables["Account"].values()):
@@ -181,7 +183,7 @@ class RecordStore:
                     child["ParentId"] = None
                     child["SystemModstamp"] = self._stamps.next()
             for opp in [o for o in self.tables["Opportunity"].values() if o["AccountId"] == rid]:
-                self.delete(OBJECTS["Opportunity"], opp, actor)
+                self.delete(self.catalog.spec_of("Opportunity"), opp, actor)
         if spec.name == "Opportunity":
             for child_name, lookup in rules.CHILD_LOOKUPS.items():
                 for child_id in [c["Id"] for c in self.tables[child_name].values() if c[lookup] == rid]:
@@ -251,7 +253,7 @@ class RecordStore:
 
     def _by_foreign_external_id(self, rel: FieldSpec, raw: Mapping[str, Any]) -> str:
         assert rel.reference_to is not None
-        target = OBJECTS[rel.reference_to]
+        target = self.catalog.spec_of(rel.reference_to)
         keys = [k for k in raw if k != "attributes"]
         if len(keys) != 1:
             raise fault(400, "INVALID_FIELD", f"Foreign key reference {rel.relationship_name} must name "
@@ -267,6 +269,11 @@ class RecordStore:
             raise fault(400, "INVALID_FIELD", f"Foreign key external ID: {value} {found} for field "
                                               f"{ext.name} in entity {target.name}", [rel.name])
         return matches[0]
+
+
+def _allowed(spec: SObjectSpec, flag: bool, verb: str) -> None:
+    if not flag:
+        raise fault(400, "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be {verb}: {spec.name}")
 
 
 def _not_an_object() -> ApiFault:

@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 
 from q2c.sandboxes.salesforce.auth import bearer
 from q2c.sandboxes.salesforce.changes import Actor
-from q2c.sandboxes.salesforce.describe import describe, global_describe, object_summary
+from q2c.sandboxes.salesforce.describe import object_summary
 from q2c.sandboxes.salesforce.errors import ApiFault, api_error, fault, not_found
 from q2c.sandboxes.salesforce.limits import LIMIT_INFO_HEADER, limit_exceeded
 from q2c.sandboxes.salesforce.org import SalesforceOrg
@@ -150,7 +150,7 @@ class DataApi:
         if not parts:
             if method != "GET":
                 raise _not_allowed(method, "GET")
-            return JSONResponse(global_describe(version))
+            return JSONResponse(self.org.describe_global(version))
         spec = self.org.spec(parts[0])
         rest = parts[1:]
         if not rest:
@@ -161,7 +161,7 @@ class DataApi:
                 return JSONResponse({"id": record_id, "success": True, "errors": []}, status_code=201)
             raise _not_allowed(method, "GET,POST")
         if rest == ["describe"] and method == "GET":
-            return JSONResponse(describe(spec, version))
+            return JSONResponse(self.org.describe(spec.name, version))
         if len(rest) == 1:
             return await self._record(request, version, spec, rest[0], actor)
         if len(rest) == 2:

@@ -2,7 +2,8 @@
 
 - Opportunity: IsWon/IsClosed follow the stage; once it has products, its Amount is their total and
   cannot be set, nor can its currency change.
-- OpportunityLineItem and Opportunity_Milestone__c take the opportunity's currency and must keep it.
+- OpportunityLineItem and Opportunity_Milestone__c take the opportunity's currency and must keep it
+  (in a multicurrency org; a single-currency org has no CurrencyIsoCode to keep).
 - OpportunityLineItem: exactly one of UnitPrice and TotalPrice, a nonzero Quantity, and the other
   price derived from them; its Name is the opportunity's name and the service.
 """
@@ -14,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from q2c.sandboxes.salesforce.errors import ApiFault, fault
-from q2c.sandboxes.salesforce.schema import CLOSED_STAGES, WON_STAGES, SObjectSpec
+from q2c.sandboxes.salesforce.schema import CLOSED_STAGES, CURRENCY_FIELD, WON_STAGES, SObjectSpec
 
 Tables = dict[str, dict[str, dict[str, Any]]]
 CHILD_LOOKUPS = {"OpportunityLineItem": "OpportunityId", "Opportunity_Milestone__c": "Opportunity__c"}
@@ -36,16 +37,19 @@ def products_total(tables: Tables, opportunity_id: str) -> Decimal:
 def apply(tables: Tables, spec: SObjectSpec, rec: dict[str, Any], given: Mapping[str, Any], *,
           creating: bool) -> None:
     """Derive the fields of `rec` (the record as it would be saved) and check it; ApiFault if refused."""
+    multicurrency = spec.field(CURRENCY_FIELD) is not None
     if spec.name == "Opportunity":
-        _opportunity(tables, rec, given, creating=creating)
+        _opportunity(tables, rec, given, creating=creating, multicurrency=multicurrency)
     elif spec.name in CHILD_LOOKUPS:
         parent = tables["Opportunity"].get(rec.get(CHILD_LOOKUPS[spec.name]) or "")
-        _child_currency(rec, given, creating=creating, parent=parent)
+        if multicurrency:
+            _child_currency(rec, given, creating=creating, parent=parent)
         if spec.name == "OpportunityLineItem":
             price_line(rec, given, creating=creating, parent=parent)
 
 
-def _opportunity(tables: Tables, rec: dict[str, Any], given: Mapping[str, Any], *, creating: bool) -> None:
+def _opportunity(tables: Tables, rec: dict[str, Any], given: Mapping[str, Any], *, creating: bool,
+                 multicurrency: bool) -> None:
     stage = rec.get("StageName")
     rec["IsWon"] = stage in WON_STAGES
     rec["IsClosed"] = stage in CLOSED_STAGES
@@ -53,7 +57,9 @@ def _opportunity(tables: Tables, rec: dict[str, Any], given: Mapping[str, Any], 
         return
     if "Amount" in given:
         raise _integrity("Amount (cannot set the amount of an opportunity that has products)", ["Amount"])
-    stored_currency = tables["Opportunity"][rec["Id"]]["CurrencyIsoCode"]
+    if not multicurrency:
+        return
+    stored_currency = tables["Opportunity"][rec["Id"]].get("CurrencyIsoCode")
     if "CurrencyIsoCode" in given and given["CurrencyIsoCode"] != stored_currency:
         raise _integrity("CurrencyIsoCode (cannot change the currency of an opportunity that has products)",
                          ["CurrencyIsoCode"])
@@ -64,8 +70,8 @@ def _child_currency(rec: dict[str, Any], given: Mapping[str, Any], *, creating: 
     if parent is None:
         return
     if creating and "CurrencyIsoCode" not in given:
-        rec["CurrencyIsoCode"] = parent["CurrencyIsoCode"]
-    elif rec.get("CurrencyIsoCode") != parent["CurrencyIsoCode"]:
+        rec["CurrencyIsoCode"] = parent.get("CurrencyIsoCode")
+    elif rec.get("CurrencyIsoCode") != parent.get("CurrencyIsoCode"):
         raise _integrity(f"CurrencyIsoCode must match the opportunity's currency {parent['CurrencyIsoCode']}",
                          ["CurrencyIsoCode"])
 

@@ -2,7 +2,14 @@
 
 This is metadata, not behaviour: which fields exist, their types, which are required, read-only,
 external ids or lookups, and the picklist values. Saves (`records.py`, `rules.py`) enforce it the
-way Salesforce does. The connector never imports this module: it learns nothing from the sandbox.
+way Salesforce does. These are the objects of a fully set-up multicurrency org; `catalog.py`
+derives what one org's integration user sees from them (single currency, deleted fields, field
+access). The connector never imports this module: it learns nothing from the sandbox.
+
+Organization is the org's one settings record (Object Reference, "Organization"): queryable, never
+created, updated or deleted through the API. Its DefaultCurrencyIsoCode (the corporate currency;
+recalled, not re-confirmed in the Object Reference) is how a REST client learns the currency of a
+single-currency org, whose records carry none.
 
 Deliberate simplification: OpportunityLineItem does not demand a PricebookEntryId/Product2Id;
 the sold service is carried by `Service_Offering__c`.
@@ -45,6 +52,9 @@ class SObjectSpec:
     label: str
     key_prefix: str
     fields: Mapping[str, FieldSpec]
+    createable: bool = True  # the object's CRUD flags, as describe reports them
+    updateable: bool = True
+    deletable: bool = True
     _by_lower: Mapping[str, FieldSpec] = field(init=False, repr=False, compare=False)
     _relationships: Mapping[str, FieldSpec] = field(init=False, repr=False, compare=False)
 
@@ -99,9 +109,10 @@ def _currency_field() -> FieldSpec:
                      default=CORPORATE_CURRENCY, length=3)
 
 
-def _object(name: str, label: str, prefix: str, fields: list[FieldSpec]) -> SObjectSpec:
+def _object(name: str, label: str, prefix: str, fields: list[FieldSpec], *, writable: bool = True) -> SObjectSpec:
     all_fields = _system_fields() + fields
-    return SObjectSpec(name, label, prefix, MappingProxyType({f.name: f for f in all_fields}))
+    return SObjectSpec(name, label, prefix, MappingProxyType({f.name: f for f in all_fields}),
+                       createable=writable, updateable=writable, deletable=writable)
 
 
 ACCOUNT = _object("Account", "Account", "001", [
@@ -163,8 +174,20 @@ OPPORTUNITY_MILESTONE = _object("Opportunity_Milestone__c", "Opportunity Milesto
     _currency_field(),
 ])
 
+ORGANIZATION = _object("Organization", "Organization", "00D", [
+    _read_only("Name", "string", "Name", 80),
+    _read_only("OrganizationType", "picklist", "Edition", 40),
+    _read_only("IsSandbox", "boolean", "Is Sandbox"),
+    _read_only("DefaultLocaleSidKey", "picklist", "Locale", 40),
+    _read_only("LanguageLocaleKey", "picklist", "Language", 40),
+    _read_only("TimeZoneSidKey", "picklist", "Time Zone", 40),
+    FieldSpec("DefaultCurrencyIsoCode", "picklist", "Currency", createable=False, updateable=False,
+              picklist=CURRENCIES, length=3),
+], writable=False)
+
 OBJECTS: Mapping[str, SObjectSpec] = MappingProxyType({spec.name: spec for spec in (
-    ACCOUNT, OPPORTUNITY, OPPORTUNITY_LINE_ITEM, OPPORTUNITY_MILESTONE)})
+    ACCOUNT, OPPORTUNITY, OPPORTUNITY_LINE_ITEM, OPPORTUNITY_MILESTONE, ORGANIZATION)})
+CURRENCY_FIELD = "CurrencyIsoCode"
 _OBJECTS_LOWER = {name.lower(): spec for name, spec in OBJECTS.items()}
 
 # Child relationships, for describe: (child object, lookup field, relationship name)

@@ -61,6 +61,7 @@ class Ordering:
     field: str
     descending: bool
     nulls_last: bool
+    at: int = 0
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ class Query:
     order_by: tuple[Ordering, ...]
     limit: int | None
     offset: int | None
+    text: str = ""  # the query as sent, for errors that point at a row and column
+    field_at: tuple[int, ...] = ()  # where each SELECT item starts in `text`
 
 
 def parse(query: str) -> Query:
@@ -120,9 +123,11 @@ class _Parser:
     # --- productions ----------------------------------------------------------------------
     def query(self) -> Query:
         self.expect_word("SELECT")
+        starts = [self.current.at]
         fields = [self.select_item()]
         while self.current.is_symbol(","):
             self.advance()
+            starts.append(self.current.at)
             fields.append(self.select_item())
         self.expect_word("FROM")
         sobject = self.object_name()
@@ -134,7 +139,7 @@ class _Parser:
         self.refuse_clause()
         if self.current.kind != "end":
             self.fail("unexpected token")
-        return Query(tuple(fields), sobject, where, order_by, limit, offset)
+        return Query(tuple(fields), sobject, where, order_by, limit, offset, self.text, tuple(starts))
 
     def select_item(self) -> str:
         token = self.current
@@ -263,6 +268,7 @@ class _Parser:
         token = self.current
         if token.kind == "word" and self.peek().is_symbol("("):
             self.refuse(f"the function {token.text.upper()}() in ORDER BY")
+        at = token.at
         field = self.field_path("ORDER BY")
         descending = self.advance().is_word("DESC") if self.current.is_word("ASC", "DESC") else False
         nulls_last = False
@@ -271,7 +277,7 @@ class _Parser:
             if not self.current.is_word("FIRST", "LAST"):
                 self.fail("expected FIRST or LAST after NULLS")
             nulls_last = self.advance().is_word("LAST")
-        return Ordering(field, descending, nulls_last)
+        return Ordering(field, descending, nulls_last, at)
 
     def count(self, clause: str) -> int:
         self.advance()

@@ -2,10 +2,29 @@
 
 A client handshakes with its bearer token (the Authorization header), subscribes to
 /data/OpportunityChangeEvent or /data/ChangeEvents with the replay extension (-1 new events only,
--2 everything retained, or the last replayId it saw), then polls with /meta/connect. An event
-message is {channel, data: {schema, payload, event: {replayId}}}. A client the server has
-forgotten (idle, or dropped) is told `403::Unknown client` with advice to handshake again; a dead
-session is `401::Authentication invalid`.
+-2 everything retained, or the last replayId it saw), then keeps one /meta/connect open after the
+other on the same clientId (Streaming API Developer Guide, "How the Client Connects", "Clients and
+Timeouts", "Message Durability"). An event message is {channel, data: {schema, payload, event:
+{replayId}}}.
+
+What the wire looks like, as observed from real orgs (cometd/cometd#775, Oyatel/CometD.NET#23,
+kdcllc/CometD.NetCore.Salesforce#43), and done the same here:
+- the handshake answer has clientId, version, minimumVersion, supportedConnectionTypes
+  ["long-polling"], ext {replay: true, payload.format: true} and no advice;
+- the first /meta/connect of a client is answered at once, without events, with the advice
+  {reconnect: retry, interval: 0, timeout: 110000};
+- later connects are held until an event arrives or the long-poll timeout (110 s on Salesforce;
+  `long_poll_seconds` here) passes, and answered without advice, unless the connect itself carried
+  advice: then the server advises again, and a `timeout` the client asks for is honoured, as the
+  CometD server Salesforce runs does (cometd/cometd, BayeuxServerImpl.handleMetaConnect,
+  "transient timeout"), up to the server's own;
+- a client the server does not know (never, dropped, or silent for longer than the 40 s reconnect
+  deadline after its last answer) gets `{channel, id, successful: false, error: "403::Unknown
+  client", advice: {reconnect: handshake, interval: 0}}`, with no clientId;
+- a replayId older than the 72-hour retention is refused at subscribe: `400::The replayId {N} you
+  provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only
+  new events.` (forcedotcom/EMP-Connector#14);
+- a dead session is `401::Authentication invalid`.
 """
 
 from __future__ import annotations
@@ -27,8 +46,9 @@ from q2c.sandboxes.salesforce.changes import STREAMING_CHANNELS, ChangeLog, sche
 if TYPE_CHECKING:
     from q2c.sandboxes.salesforce.org import SalesforceOrg
 
-STREAMING_CLIENT_IDLE_SECONDS = 150.0  # 40 s reconnect + 110 s long-poll, as the real server allows
-_CONNECT_ADVICE = {"reconnect": "retry", "interval": 0, "timeout": 110_000}
+RECONNECT_DEADLINE_SECONDS = 40.0  # "Clients and Timeouts": reconnect within 40 s of an answer, or start over
+SALESFORCE_LONG_POLL_SECONDS = 110.0
+UNKNOWN_CLIENT_ADVICE = {"reconnect": "handshake", "interval": 0}
 
 
 @dataclass
@@ -37,6 +57,8 @@ class StreamingClient:
     token: str
     subscriptions: dict[str, int] = field(default_factory=dict)  # channel -> last delivered replayId
     last_seen: float = field(default_factory=time.monotonic)
+    connected: bool = False  # has had its first /meta/connect
+    polling: bool = False  # a /meta/connect of it is being held open
 
 
 class StreamingClients:
@@ -58,6 +80,21 @@ class StreamingClients:
         if client is not None:
             client.last_seen = time.monotonic()
         return client
+
+    def first_connect(self, client_id: str) -> bool:
+        """True the first time a client connects (that connect is answered at once)."""
+        client = self._clients.get(client_id)
+        if client is None or client.connected:
+            return False
+        client.connected = True
+        return True
+
+    def holding(self, client_id: str, held: bool) -> None:
+        """A connect is held open (True) or answered (False); the reconnect deadline runs from the answer."""
+        client = self._clients.get(client_id)
+        if client is not None:
+            client.polling = held
+            client.last_seen = time.monotonic()
 
     def subscribe(self, client_id: str, channel: str, replay_from: int) -> str | None:
         """Subscribe; returns a Bayeux error text or None."""
@@ -106,8 +143,8 @@ class StreamingClients:
         return messages
 
     def _expire(self) -> None:
-        horizon = time.monotonic() - STREAMING_CLIENT_IDLE_SECONDS
-        for client_id in [c.client_id for c in self._clients.values() if c.last_seen < horizon]:
+        horizon = time.monotonic() - RECONNECT_DEADLINE_SECONDS
+        for client_id in [c.client_id for c in self._clients.values() if c.last_seen < horizon and not c.polling]:
             del self._clients[client_id]
 
 
@@ -118,9 +155,12 @@ def _malformed() -> Response:
 class BayeuxEndpoint:
     """POST /cometd/NN.N: one batch of Bayeux messages in, their replies (and any events) out."""
 
-    def __init__(self, org: SalesforceOrg, *, long_poll_seconds: float) -> None:
+    def __init__(self, org: SalesforceOrg, *, long_poll_seconds: float = SALESFORCE_LONG_POLL_SECONDS) -> None:
         self.org = org
         self.long_poll_seconds = long_poll_seconds
+
+    def _advice(self) -> dict[str, Any]:
+        return {"reconnect": "retry", "interval": 0, "timeout": int(self.long_poll_seconds * 1000)}
 
     async def handle(self, request: Request, version: str, suffix: str = "") -> Response:
         if not re.fullmatch(r"\d{2,3}\.\d", version):
@@ -163,18 +203,18 @@ class BayeuxEndpoint:
             return {**base, "successful": False, "error": "403::Handshake denied",
                     "ext": {"sfdc": {"failureReason": reason}}, "advice": {"reconnect": "none"}}
         return {**base, "clientId": self.org.streaming_handshake(token), "version": "1.0", "minimumVersion": "1.0",
-                "supportedConnectionTypes": ["long-polling"], "successful": True, "advice": dict(_CONNECT_ADVICE),
+                "supportedConnectionTypes": ["long-polling"], "successful": True,
                 "ext": {"replay": True, "payload.format": True}}
 
     async def _client_message(self, base: dict[str, Any], message: dict[str, Any],
                               token: str | None) -> list[dict[str, Any]]:
         channel = base["channel"]
         client_id = str(message.get("clientId", ""))
-        base["clientId"] = client_id
         client = self.org.streaming_client(client_id)
         if channel.startswith("/meta/") and channel != "/meta/disconnect" and client is None:
             return [{**base, "successful": False, "error": "403::Unknown client",
-                     "advice": {"reconnect": "handshake", "interval": 500}}]
+                     "advice": dict(UNKNOWN_CLIENT_ADVICE)}]
+        base["clientId"] = client_id
         if channel in {"/meta/connect", "/meta/subscribe"} and (
                 not self._authenticated(token) or client is None or client.token != token):
             return [{**base, "successful": False, "error": "401::Authentication invalid",
@@ -213,18 +253,28 @@ class BayeuxEndpoint:
         connection_type = message.get("connectionType", "long-polling")
         if connection_type != "long-polling":
             return [{**base, "successful": False, "error": f"400::Invalid connection type {connection_type}"}]
+        if self.org.streaming_first_connect(client_id):
+            return [{**base, "successful": True, "advice": self._advice()}]
         events = await self._long_poll(client_id, message)
-        return [*events, {**base, "successful": True, "advice": dict(_CONNECT_ADVICE)}]
+        reply = {**base, "successful": True}
+        if isinstance(message.get("advice"), dict):
+            reply["advice"] = self._advice()
+        return [*events, reply]
 
     async def _long_poll(self, client_id: str, message: dict[str, Any]) -> list[dict[str, Any]]:
         """Hold the connect open until events arrive or the wait ends (the client may ask for less)."""
-        asked = (message.get("advice") or {}).get("timeout")
+        advice = message.get("advice")
+        asked = advice.get("timeout") if isinstance(advice, dict) else None
         wait = self.long_poll_seconds
         if isinstance(asked, int | float) and not isinstance(asked, bool):
             wait = min(wait, max(float(asked), 0.0) / 1000)
         deadline = time.monotonic() + wait
-        while True:
-            events = self.org.streaming_collect(client_id)
-            if events or time.monotonic() >= deadline:
-                return events
-            await asyncio.sleep(min(0.02, max(deadline - time.monotonic(), 0.0)))
+        self.org.streaming_holding(client_id, True)
+        try:
+            while True:
+                events = self.org.streaming_collect(client_id)
+                if events or time.monotonic() >= deadline:
+                    return events
+                await asyncio.sleep(min(0.02, max(deadline - time.monotonic(), 0.0)))
+        finally:
+            self.org.streaming_holding(client_id, False)
