@@ -19,7 +19,7 @@ database: sqlite:///q2c.sqlite
 systems:
   crm:
     type: salesforce
-    login_url: https://YOUR-DOMAIN.my.salesforce.com   # My Domain URL (client credentials flow)
+    login_url: https://YOUR-DOMAIN.my.salesforce.com   # the org's My Domain URL (required for client credentials)
     client_id: CONNECTED_APP_CONSUMER_KEY
     client_secret: CONNECTED_APP_CONSUMER_SECRET
     # or, for the JWT bearer flow instead of client_secret:
@@ -39,6 +39,12 @@ systems:
     client_id: INTEGRATION_CLIENT_ID
     certificate_id: M2M_CERTIFICATE_ID
     private_key_path: /etc/q2c/netsuite-m2m.pem
+    # or token-based authentication (OAuth 1.0a, HMAC-SHA256) instead of client_id/certificate_id/key:
+    # auth: tba
+    # consumer_key: INTEGRATION_CONSUMER_KEY        # the integration record's consumer key and secret
+    # consumer_secret: INTEGRATION_CONSUMER_SECRET
+    # token_id: ACCESS_TOKEN_ID                     # an access token for the integration role
+    # token_secret: ACCESS_TOKEN_SECRET
     concurrency_limit: 5           # the account's concurrency limit (shared by all integrations)
     bulk_threshold: 20             # at or above this many records, use the q2c bulk-upsert RESTlet
     # Internal ids of the account's setup records, by the names q2c uses:

@@ -58,12 +58,17 @@ def test_company_reports_the_approval_feature(http: httpx.Client, sandbox: Harve
     assert http.get("/v2/company").json()["approval_feature"] is False
 
 
-def test_time_entries_page_links_walk_every_entry_in_spent_date_order(
+def test_time_entries_page_links_walk_every_entry_newest_first(
         http: httpx.Client, sandbox: HarvestSandbox, delivery: Delivery) -> None:
+    """Harvest API v2, List all time entries: sorted by spent_date, the example newest first and, within a
+    day, the most recently created first (https://help.getharvest.com/api-v2/timesheets-api/timesheets/time-entries/)."""
     ids = log_time(sandbox.state, delivery, 23)
     records, envelopes = walk(http, "/v2/time_entries", "time_entries", per_page=5)
     assert sorted(r["id"] for r in records) == sorted(ids)
-    assert [(r["spent_date"], r["id"]) for r in records] == sorted((r["spent_date"], r["id"]) for r in records)
+    listed = [(r["spent_date"], r["created_at"], r["id"]) for r in records]
+    assert listed == sorted(listed, reverse=True)
+    assert [r["id"] for r in records][:4] == [ids[19], ids[18], ids[17], ids[16]]
+    assert [r["id"] for r in records][-2:] == [ids[20], ids[0]]  # two entries of 2026-02-02: the later first
     assert [e["page"] for e in envelopes] == [1, 2, 3, 4, 5]
     first, last = envelopes[0], envelopes[-1]
     assert (first["per_page"], first["total_pages"], first["total_entries"]) == (5, 5, 23)
@@ -78,7 +83,7 @@ def test_cursor_links_null_the_page_numbers_of_middle_pages(http: httpx.Client, 
     ids = log_time(sandbox.state, delivery, 12)
     assert http.put("/__sandbox/paging", json={"time_entries": "cursor"}).status_code == 200
     records, envelopes = walk(http, "/v2/time_entries", "time_entries", per_page=4)
-    assert sorted(r["id"] for r in records) == sorted(ids)
+    assert [r["id"] for r in records] == ids[::-1]  # newest first, as page numbers list them
     assert "cursor=" in envelopes[0]["links"]["next"] and "ref=next_cursor" in envelopes[0]["links"]["next"]
     assert (envelopes[0]["page"], envelopes[0]["next_page"]) == (1, 2)
     assert (envelopes[1]["page"], envelopes[1]["next_page"], envelopes[1]["previous_page"]) == (None, None, None)
@@ -202,10 +207,10 @@ def test_patch_moves_an_entry_in_the_sorted_list(http: httpx.Client, sandbox: Ha
     ids = log_time(sandbox.state, delivery, 3)
     http.patch(f"/v2/time_entries/{ids[0]}", json={"spent_date": "2026-02-28"})
     records, _ = walk(http, "/v2/time_entries", "time_entries")
-    assert [r["id"] for r in records] == [ids[1], ids[2], ids[0]]
+    assert [r["id"] for r in records] == [ids[0], ids[2], ids[1]]
     assert http.delete(f"/v2/time_entries/{ids[1]}").status_code == 200
     assert http.get(f"/v2/time_entries/{ids[1]}").status_code == 404
-    assert sandbox.state.time_entry_ids() == [ids[2], ids[0]]
+    assert sandbox.state.time_entry_ids() == [ids[0], ids[2]]
 
 
 def test_documented_limit_answers_429_with_retry_after() -> None:

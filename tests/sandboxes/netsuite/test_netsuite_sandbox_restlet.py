@@ -53,7 +53,8 @@ def test_a_bad_record_fails_alone_with_the_script_s_code_and_field(caller: Calle
     errors = [(r["externalId"], r["error"]["code"], r["error"]["field"]) for r in results[1:]]
     assert errors == [("TE-ref", "Q2C_REFERENCE_NOT_FOUND", "customer"), ("TE-field", "Q2C_UNKNOWN_FIELD", "colour"),
                       ("TE-date", "USER_ERROR", None), ("", "Q2C_MISSING_EXTERNAL_ID", "externalid"),
-                      (None, "Q2C_BAD_RECORD", None), ("TE-type", "INVALID_FLD_VALUE", "customer")]
+                      (None, "Q2C_BAD_RECORD", None),
+                      ("TE-type", "Q2C_REFERENCE_NOT_FOUND", "customer")]  # the script looks up record types only
     assert "PRJ-NEVER-SYNCED" in results[1]["error"]["message"]
     assert sandbox.state.count("timebill") == 1
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -180,7 +180,7 @@ class HarvestClient:
                       or response.text[:200] or f"HTTP {status}")
         if status in (401, 403):
             what = "refused the credentials" if status == 401 else "denied access with these credentials"
-            raise AuthFailed(SYSTEM, f"{endpoint}: Harvest {what} (HTTP {status}): {message}. Check the "
+            raise AuthFailed(SYSTEM, f"{endpoint}: Harvest {what} (HTTP {status}): {message.rstrip('.')}. Check the "
                                      f"access token and Harvest-Account-Id {self.config.account_id}.")
         if status == 404:
             raise HarvestNotFound(Violation(
@@ -255,11 +255,15 @@ class HarvestClient:
     def iter_time_entry_pages(self, updated_since: datetime | None = None, per_page: int = MAX_PER_PAGE, *,
                               user_id: int | None = None, project_id: int | None = None,
                               is_billed: bool | None = None, spent_from: date | None = None,
-                              spent_to: date | None = None) -> Iterator[TimeEntryPage]:
-        """Every page of time entries matching the filters, following `links.next` (page or cursor)."""
+                              spent_to: date | None = None, page: int | None = None
+                              ) -> Generator[TimeEntryPage, None, None]:
+        """Every page of time entries matching the filters from page `page` (the first when None), following
+        `links.next` (page or cursor)."""
         if not 1 <= per_page <= MAX_PER_PAGE:
             raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}, got {per_page}")
         params: dict[str, Any] = {"per_page": per_page}
+        if page is not None:
+            params["page"] = page
         if updated_since is not None:
             params["updated_since"] = _instant(updated_since)
         if user_id is not None:
@@ -287,6 +291,18 @@ class HarvestClient:
                                 total_pages=int(body.get("total_pages") or 0),
                                 per_page=int(body.get("per_page") or per_page))
             url, query = following, None
+
+    def time_entry_page(self, updated_since: datetime | None = None, per_page: int = MAX_PER_PAGE, *,
+                        page: int | None = None, spent_from: date | None = None,
+                        spent_to: date | None = None) -> TimeEntryPage:
+        """One page (the first when `page` is None) of the entries matching the filters: one request, one
+        instant of Harvest's data."""
+        pages = self.iter_time_entry_pages(updated_since, per_page, spent_from=spent_from, spent_to=spent_to,
+                                           page=page)
+        try:
+            return next(pages)
+        finally:
+            pages.close()
 
     def time_entry(self, entry_id: int) -> Record:
         result: Record = self._call("GET", f"/time_entries/{entry_id}", endpoint="GET /time_entries/{id}",

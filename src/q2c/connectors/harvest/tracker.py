@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from q2c.connectors.harvest.account_checks import approvals_off, time_access
 from q2c.connectors.harvest.client import HarvestClient, HarvestNotFound
 from q2c.connectors.harvest.mapping import (
     MappingError,
@@ -19,6 +20,7 @@ from q2c.connectors.harvest.mapping import (
     time_entry_from_harvest,
 )
 from q2c.connectors.harvest.project_setup import set_up_project
+from q2c.connectors.harvest.time_walk import TimeEntryWalk
 from q2c.domain.model import Contract, Customer, Project, Resource, TimeEntry
 from q2c.domain.naming import SystemNames
 from q2c.domain.violations import Violation
@@ -52,24 +54,20 @@ class HarvestTracker:
         self.per_page = per_page
 
     def account_problems(self) -> list[Violation]:
-        """Harvest marks time approved only when the account's Approvals module is on (`approval_feature` of
-        GET /v2/company); with it off no entry is ever approved, so q2c would wait for ever, in silence."""
-        company = self.client.company()
-        if company.get("approval_feature", True) is not False:
-            return []
-        return [Violation(
-            system=NAMES.system, object="company", record_id=self.client.config.account_id, field="approval_feature",
-            rule="harvest.approvals_off",
-            message=f"Approvals are switched off in Harvest account {self.client.config.account_id} "
-                    f"({company.get('name', 'this account')}): no time entry is ever approved, so none reaches "
-                    "the ERP or an invoice",
-            action="Turn Approvals on in Harvest (Settings > Modules), then replay this exception")]
+        """What in the account keeps time from flowing whole, silently (account_checks): Approvals off
+        (GET /v2/company), or a token whose user does not see everyone's time (GET /v2/users/me)."""
+        account_id = self.client.config.account_id
+        found = [*approvals_off(self.client.company(), account_id), *time_access(self.client.me(), account_id)]
+        return [v.model_copy(update={"action": f"{v.action}; then replay this exception"}) for v in found]
 
     def time_pages(self, since: datetime | None) -> Iterator[TimePage]:
+        """Every entry updated since `since`, each once, none skipped however the account changes meanwhile
+        (time_walk); a page per Harvest response that brought entries not yet read."""
         users = resource_ids_by_user(self.client.users())
         codes = project_codes_by_id(self.client.projects())
-        for page in self.client.iter_time_entry_pages(updated_since=since, per_page=self.per_page):
-            yield self._map(page.entries, users, codes)
+        for batch in TimeEntryWalk(self.client, updated_since=since, per_page=self.per_page):
+            if batch:
+                yield self._map(batch, users, codes)
 
     def reread(self, raw: Mapping[str, Any]) -> TimePage:
         """The entry as Harvest has it now (after someone fixed it); `raw` as given when it is gone or has no id."""

@@ -7,7 +7,7 @@ take. Over the limit NetSuite answers 429 on REST and 400 `SSS_REQUEST_LIMIT_EXC
 RESTlets; both are throttle signals here and are waited out, not reported.
 
 Writes are upserts by external id (the canonical id), so replays never duplicate. Volume goes
-through the RESTlet in chunks of 200 with up to `concurrency_limit` chunks in flight; a few
+through the RESTlet in chunks of 160 with up to `concurrency_limit` chunks in flight; a few
 records go one by one through REST.
 
 An answer that cannot be read (a cut-off body, a proxy's page, a status NetSuite never sends)
@@ -35,10 +35,12 @@ import httpx
 from q2c.connectors.http import VendorHttp
 from q2c.connectors.netsuite import wire
 from q2c.connectors.netsuite.auth import CLIENT_ASSERTION_TYPE, TokenCache, client_assertion
+from q2c.connectors.netsuite.credentials import BearerLogin, Login, LoginRefused, SignatureLogin, Surface, server_time
 from q2c.connectors.netsuite.mapping import InvoiceState, invoice_state_from_netsuite
 from q2c.connectors.netsuite.readback import written_as_sent
 from q2c.connectors.netsuite.settings import TOKEN_PATH, NetSuiteSettings
 from q2c.connectors.netsuite.suiteql import in_list, quote
+from q2c.connectors.netsuite.tba import TokenCredentials
 from q2c.domain.violations import Violation
 from q2c.engine.errors import AuthFailed, ConnectorError, RateLimited, RecordRejected, TransientError
 from q2c.engine.resilience import CircuitBreaker, EndpointGuard, GuardRegistry, RateLimit, RetryPolicy
@@ -46,7 +48,10 @@ from q2c.engine.resilience import CircuitBreaker, EndpointGuard, GuardRegistry, 
 SYSTEM = "netsuite"
 RECORD_PATH = "/services/rest/record/v1"
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
-RESTLET_CHUNK = 200
+# Records per RESTlet call. The script takes up to 200, but a call has 5,000 usage units and a time entry
+# costs 30 (SuiteScript 2.x API Governance: create 10, save 20 on a transaction), so 200 would leave ~36 to a
+# second call; 160 fit in one with the searches and the script's reserve.
+RESTLET_CHUNK = 160
 SUITEQL_PAGE = 1000
 _IN_CHUNK = 500  # values per IN (...) list
 _TRANSACTION_TYPES = {"salesorder": "SalesOrd", "invoice": "CustInvc", "journalentry": "Journal"}
@@ -128,7 +133,7 @@ class NetSuiteClient:
         restlet = urllib.parse.urlsplit(config.restlet_endpoint)
         self._restlet_path = restlet.path
         self._restlet = VendorHttp(SYSTEM, f"{restlet.scheme}://{restlet.netloc}", **common)
-        self._tokens = TokenCache(self._fetch_token)
+        self.login: Login = self._login(config)
         self._ids: dict[tuple[str, str], str] = {}
         self._ids_lock = threading.Lock()
         # writes whose answer was lost, by what reading the record back showed: "written" or "not_written"
@@ -145,6 +150,19 @@ class NetSuiteClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _login(self, config: NetSuiteSettings) -> Login:
+        if config.auth == "m2m":
+            return BearerLogin(TokenCache(self._fetch_token))
+        assert config.consumer_key and config.consumer_secret and config.token_id and config.token_secret
+        return SignatureLogin(TokenCredentials(config.realm, config.consumer_key,
+                                               config.consumer_secret.get_secret_value(), config.token_id,
+                                               config.token_secret.get_secret_value()))
+
+    def sign_in(self) -> None:
+        """M2M: trade the client assertion for a token now (TBA has nothing to fetch: each request is signed)."""
+        if isinstance(self.login, BearerLogin):
+            self.login.tokens.get()
+
     # --- transport ------------------------------------------------------------------------------
     def _restlet_throttle(self, response: httpx.Response) -> float | None:
         """Over the concurrency limit: RESTlets answer 400 SSS_REQUEST_LIMIT_EXCEEDED, REST a 429 with no
@@ -157,6 +175,7 @@ class NetSuiteClient:
 
     def _fetch_token(self) -> tuple[str, float]:
         def send() -> httpx.Response:
+            assert self.config.client_id is not None and self.config.certificate_id is not None
             assertion = client_assertion(client_id=self.config.client_id, certificate_id=self.config.certificate_id,
                                          private_key_pem=self.config.private_key(), token_url=self.config.token_url,
                                          scope=self.config.scope)
@@ -182,22 +201,31 @@ class NetSuiteClient:
                                  f"{self.config.certificate_id}: {error} {description}".rstrip())
 
     def _call(self, http: VendorHttp, method: str, url: str, *, endpoint: str, body: Any = None,
-              params: Mapping[str, str | int] | None = None, headers: Mapping[str, str] | None = None
-              ) -> httpx.Response:
-        """Send with a bearer token; a 401 gets one fresh token, then is final."""
-        content = wire.dumps(body) if body is not None else None
+              params: Mapping[str, str | int] | None = None, headers: Mapping[str, str] | None = None,
+              content: bytes | None = None) -> httpx.Response:
+        """Send signed in; after a 401 a bearer token is fetched afresh once, a signature is final."""
+        if content is None and body is not None:
+            content = wire.dumps(body)
+        sent = {"Accept": "application/json", **(headers or {})}
+        if content is not None:
+            sent["Content-Type"] = "application/json"
         for attempt in (0, 1):
-            token = self._tokens.get()
-            sent = {"Authorization": f"Bearer {token}", "Accept": "application/json", **(headers or {})}
-            if content is not None:
-                sent["Content-Type"] = "application/json"
-            response = http.send(method, url, endpoint=endpoint, content=content, params=params, headers=sent)
+            auth = self.login.auth()
+            response = http.send(method, url, endpoint=endpoint, content=content, params=params, headers=sent,
+                                 auth=auth)
             if response.status_code != 401:
                 return response
-            self._tokens.invalidate(token)
-            if attempt:
+            if attempt or not self.login.refused(auth):
                 break
-        raise AuthFailed(SYSTEM, f"{method} {endpoint}: NetSuite refused a freshly issued token (401)")
+        raise self._login_refused(method, endpoint, response)
+
+    def _login_refused(self, method: str, endpoint: str, response: httpx.Response) -> LoginRefused:
+        surface: Surface = "restlet" if endpoint == "restlet" else "rest"
+        code = _error_code(response)
+        what = ("refused a freshly issued token" if self.login.method == "m2m"
+                else "refused the signed request (token-based authentication)")
+        return LoginRefused(SYSTEM, f"{method} {endpoint}: NetSuite {what} (401{f' {code}' if code else ''})",
+                            surface=surface, code=code, server_time=server_time(response))
 
     def _record(self, method: str, path: str, *, body: Any = None, params: Mapping[str, str | int] | None = None
                 ) -> httpx.Response:
@@ -513,7 +541,7 @@ class NetSuiteClient:
         """Upsert many records of one type by externalId; one result per record, in input order.
 
         Below `bulk_threshold` records go one by one through REST; otherwise through the RESTlet
-        in chunks of 200, up to `concurrency_limit` chunks at once (the account guard keeps the
+        in chunks of `RESTLET_CHUNK`, up to `concurrency_limit` chunks at once (the account guard keeps the
         total in flight within the limit, whatever else this process sends meanwhile).
         """
         for index, record in enumerate(records):
@@ -544,14 +572,14 @@ class NetSuiteClient:
             return BulkResult(external, None, "error", exc.violation)
         return BulkResult(external, internal, "upserted")
 
-    def _send_chunk(self, body: dict[str, Any], params: Mapping[str, str], *, patience: int = 6) -> httpx.Response:
+    def _send_chunk(self, body: bytes, params: Mapping[str, str], *, patience: int = 6) -> httpx.Response:
         """A chunk refused for concurrency again and again (others hold the account's slots) waits longer.
 
         The chunk is an upsert by external id, so sending it again is always safe.
         """
         for round_ in range(patience):
             try:
-                return self._call(self._restlet, "POST", self._restlet_path, endpoint="restlet", body=body,
+                return self._call(self._restlet, "POST", self._restlet_path, endpoint="restlet", content=body,
                                   params=params)
             except RateLimited:
                 if round_ == patience - 1:
@@ -568,7 +596,7 @@ class NetSuiteClient:
             if not pending:
                 break
             outcome = self._restlet_call(record_type, [chunk[i] for i in pending])
-            if isinstance(outcome, _ScriptRefusal):
+            if isinstance(outcome, ScriptRefusal):
                 for i in pending:
                     external = str(chunk[i]["externalId"])
                     results[i] = BulkResult(external, None, "error",
@@ -606,17 +634,25 @@ class NetSuiteClient:
         return [results[i] for i in range(len(chunk))]
 
     def _restlet_call(self, record_type: str, records: list[Mapping[str, Any]]
-                      ) -> list[dict[str, Any]] | _ScriptRefusal:
+                      ) -> list[dict[str, Any]] | ScriptRefusal:
         """One chunk through the RESTlet: its per-record answers, or the script's refusal of the call.
 
         A lost answer means the chunk is sent again (one call covers up to 200 records, where
         reading them back costs a call each); once the tries are used up the records are read back.
         """
-        body = {"recordType": record_type, "records": [dict(r) for r in records]}
+        body = restlet_request(record_type, records)
         params = {"script": self.config.restlet_script, "deploy": self.config.restlet_deploy}
         return self._write(f"RESTlet {record_type} x{len(records)}", lambda: self._send_chunk(body, params),
                            lambda r: _restlet_answers(r, len(records)),
                            lambda: self._confirm_chunk(record_type, records), confirm_each=False)
+
+    def restlet_answers_empty_batch(self) -> ScriptRefusal | None:
+        """First contact with the bulk RESTlet: an empty chunk; None when the script answers it cleanly."""
+        params = {"script": self.config.restlet_script, "deploy": self.config.restlet_deploy}
+        outcome = self._read("RESTlet (empty batch)",
+                             lambda: self._send_chunk(restlet_request("timebill", []), params, patience=1),
+                             lambda r: _restlet_answers(r, 0))
+        return outcome if isinstance(outcome, ScriptRefusal) else None
 
     def _confirm_chunk(self, record_type: str, records: list[Mapping[str, Any]]) -> list[dict[str, Any]] | None:
         """The chunk's records read back: answers as the script would give them if every one is written as sent."""
@@ -638,9 +674,15 @@ class NetSuiteClient:
         return answers
 
 
+def restlet_request(record_type: str, records: Sequence[Mapping[str, Any]]) -> bytes:
+    """The bulk RESTlet's request body for one chunk, byte for byte as it is sent."""
+    return wire.dumps({"recordType": record_type, "records": [dict(r) for r in records]})
+
+
 @dataclass(frozen=True)
-class _ScriptRefusal:
-    """The RESTlet refused the whole call (HTTP 400 {"error": {"code", "message"}})."""
+class ScriptRefusal:
+    """The RESTlet refused the whole call (HTTP 400 {"error": {"code", "message"}}): the script, or NetSuite
+    in front of it (no such deployment, a role outside its audience)."""
 
     code: str
     message: str
@@ -650,18 +692,33 @@ class _Unreadable(Exception):
     """An answer that says nothing reliable: a cut-off body, a page from a proxy, a status NetSuite never sends."""
 
 
-def _restlet_answers(response: httpx.Response, expected: int) -> list[dict[str, Any]] | _ScriptRefusal:
+def _restlet_answers(response: httpx.Response, expected: int) -> list[dict[str, Any]] | ScriptRefusal:
     payload = _decode(response, "restlet")
     if response.status_code != 200:
         error = payload.get("error") if isinstance(payload, dict) else None
         if not isinstance(error, dict) or not error.get("code"):
             raise _Unreadable(f"RESTlet answered HTTP {response.status_code} without an error code")
-        return _ScriptRefusal(str(error["code"]), str(error.get("message", "the bulk upsert script refused the call")))
+        return ScriptRefusal(str(error["code"]), str(error.get("message", "the bulk upsert script refused the call")))
     answers = payload.get("results") if isinstance(payload, dict) else None
     if not isinstance(answers, list) or len(answers) != expected or not all(isinstance(a, dict) for a in answers):
         raise _Unreadable(f"restlet: expected {expected} results, got "
                           f"{len(answers) if isinstance(answers, list) else 'none'}")
     return answers
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    """The error code of a refusal in either surface's shape: o:errorDetails (REST) or error.code (RESTlet)."""
+    try:
+        body = wire.loads(response.content) if response.content else None
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    details = body.get("o:errorDetails")
+    if isinstance(details, list) and details and isinstance(details[0], dict):
+        return str(details[0].get("o:errorCode") or "") or None
+    error = body.get("error")
+    return str(error.get("code") or "") or None if isinstance(error, dict) else None
 
 
 def _decode(response: httpx.Response, endpoint: str) -> Any:

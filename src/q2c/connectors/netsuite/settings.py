@@ -1,9 +1,18 @@
 """The NetSuite connector's settings: `systems.erp` with `type: netsuite` in the config.
 
-One model, read as it is by the client: the account, q2c's integration record and M2M certificate
-(OAuth 2.0 client credentials with a JWT assertion), the account-specific hosts (derived from the
-account id unless given), the account's concurrency limit shared by every integration, when to use
-q2c's bulk RESTlet, and the internal ids of the account's setup records (`references`).
+One model, read as it is by the client: the account, how q2c signs in, the account-specific hosts
+(derived from the account id unless given), the account's concurrency limit shared by every
+integration, when to use q2c's bulk RESTlet, and the internal ids of the account's setup records
+(`references`).
+
+Two ways to sign in, chosen by `auth`:
+- `m2m` (the default): OAuth 2.0 client credentials; `client_id` of the integration record,
+  `certificate_id` of its M2M mapping and the certificate's private key.
+- `tba`: token-based authentication (OAuth 1.0a, HMAC-SHA256), which many existing accounts use;
+  `consumer_key` and `consumer_secret` of the integration record, `token_id` and `token_secret` of
+  the access token issued for q2c's user and role. NetSuite shows each as 64 hexadecimal characters,
+  once, when it is created; a value of another shape is a copying mistake, caught here.
+The keys of the other method are refused rather than ignored, so a half-changed config is noticed.
 """
 
 from __future__ import annotations
@@ -20,16 +29,28 @@ from q2c.connectors.settings import SystemSettings, http_url, key_error, key_fil
 
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
 RESTLET_PATH = "/app/site/hosting/restlet.nl"
+M2M_KEYS = ("client_id", "certificate_id", "private_key_path", "private_key_pem")
+TBA_KEYS = ("consumer_key", "consumer_secret", "token_id", "token_secret")
+_TBA_WHAT = {"consumer_key": "the integration record's consumer key", "consumer_secret": "its consumer secret",
+             "token_id": "the access token's token ID", "token_secret": "its token secret"}
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class NetSuiteSettings(SystemSettings):
     type: Literal["netsuite"] = "netsuite"
     account_id: str = Field(min_length=1, examples=["1234567_SB1"])
-    client_id: str = Field(min_length=1)
-    certificate_id: str = Field(min_length=1)
+    auth: Literal["m2m", "tba"] = "m2m"
+    # auth: m2m (OAuth 2.0 client credentials)
+    client_id: str | None = Field(default=None, min_length=1)
+    certificate_id: str | None = Field(default=None, min_length=1)
     private_key_path: Path | None = None  # read relative to the config file's folder
     private_key_pem: SecretStr | None = None  # the key itself, for programs that hold it in memory
     scope: str = "rest_webservices,restlets"
+    # auth: tba (token-based authentication)
+    consumer_key: str | None = None
+    consumer_secret: SecretStr | None = None
+    token_id: str | None = None
+    token_secret: SecretStr | None = None
     concurrency_limit: int = Field(default=5, ge=1, le=100)  # the account's limit, shared by all integrations
     bulk_threshold: int = Field(default=20, ge=1)  # at or above this many records, use q2c's RESTlet
     rest_base_url: str | None = None  # default https://{account}.suitetalk.api.netsuite.com
@@ -71,13 +92,43 @@ class NetSuiteSettings(SystemSettings):
         return path
 
     @model_validator(mode="after")
-    def _one_key(self) -> NetSuiteSettings:
+    def _one_sign_in(self) -> NetSuiteSettings:
+        mine, theirs = (M2M_KEYS, TBA_KEYS) if self.auth == "m2m" else (TBA_KEYS, M2M_KEYS)
+        stray = next((key for key in theirs if getattr(self, key) is not None), None)
+        if stray is not None:
+            other = "tba" if self.auth == "m2m" else "m2m"
+            raise key_error(stray, f"is for auth: {other}, and this config signs in with auth: {self.auth} "
+                                   f"({', '.join(mine[:3])}{', ...' if len(mine) > 3 else ''}); remove it, or "
+                                   f"set auth: {other}")
+        if self.auth == "tba":
+            for key in TBA_KEYS:
+                self._check_tba_value(key)
+            return self
+        for key, what in (("client_id", "the integration record's client ID"),
+                          ("certificate_id", "the certificate ID of the integration's M2M mapping")):
+            if getattr(self, key) is None:
+                raise key_error(key, f"required key is missing: {what}")
         if self.private_key_pem is not None and self.private_key_path is not None:
             raise key_error("private_key_pem", "give the key once: private_key_path or private_key_pem")
         if self.private_key_pem is None and self.private_key_path is None:
             raise key_error("private_key_path", "required key is missing: the M2M certificate's private key "
                                                 "(a PEM file)")
         return self
+
+    def _check_tba_value(self, key: str) -> None:
+        """Present and of NetSuite's shape; the error never repeats the value (two of the four are secrets)."""
+        value = getattr(self, key)
+        if value is None:
+            raise key_error(key, f"required key is missing with auth: tba: {_TBA_WHAT[key]}")
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if not _HEX64.fullmatch(text):
+            raise key_error(key, f"must be {_TBA_WHAT[key]}: 64 hexadecimal characters, as NetSuite showed it when "
+                                 f"it was created (this value has {len(text)} characters)")
+
+    @property
+    def realm(self) -> str:
+        """The account id as TBA's realm spells it: upper case, `_` before a sandbox suffix (1234567_SB1)."""
+        return self.account_id.upper()
 
     @property
     def host_prefix(self) -> str:

@@ -12,7 +12,7 @@ withdraw approval, invoice) stand in for a person working the Harvest web UI.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -146,6 +146,16 @@ class SandboxAccount:
         with self._lock:
             return self._people.get(user_id)
 
+    def set_access_roles(self, user_id: int, roles: Iterable[str]) -> Json:
+        """Change a person's permissions (the token's own user is `me_id`)."""
+        with self._lock:
+            return self._referenced(self._people.set_access_roles(user_id, roles))
+
+    @property
+    def me(self) -> Json:
+        """The access token's user."""
+        return self._people.users[self.me_id]
+
     def create_client(self, body: Mapping[str, Any]) -> Json:
         with self._lock:
             return self._clients.create(body)
@@ -227,8 +237,8 @@ class SandboxAccount:
             entries, _ = self._sheet.view(query)
             return [self._json.render(e) for e in entries[start:end]], len(entries)
 
-    def time_entry_keys(self, query: TimeEntryQuery) -> list[EntryKey]:
-        """The (spent_date, id) of every entry the filters let through, in listing order."""
+    def time_entry_keys(self, query: TimeEntryQuery) -> Sequence[EntryKey]:
+        """The listing keys (entry.listing_key) of every entry the filters let through, in listing order."""
         with self._lock:
             return self._sheet.view(query)[1]
 

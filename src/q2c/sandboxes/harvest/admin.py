@@ -1,8 +1,9 @@
 """The sandbox's own routes under `/__sandbox/`: the person in the Harvest web UI, and synthetic load.
 
 Harvest has no approval endpoints; these routes play the person who approves, reopens or invoices
-time in the web UI, generate entries for benchmarks, switch how time entries page, and summarise the
-account. A real Harvest has none of them, and connectors never call them.
+time in the web UI, or changes someone's permissions (Team > Edit > Permissions), generate entries for
+benchmarks, switch how time entries page, line up changes between two listings (between_pages), and
+summarise the account. A real Harvest has none of them, and connectors never call them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from q2c.sandboxes.harvest.account import SandboxAccount
 from q2c.sandboxes.harvest.errors import HarvestRefusal
 from q2c.sandboxes.harvest.fields import as_date, as_int
 from q2c.sandboxes.harvest.served import Account, ServedHere
@@ -67,6 +69,37 @@ async def paging(request: Request, served: ServedHere) -> Response:
         raise HarvestRefusal("time_entries must be 'page' or 'cursor'")
     served.time_entry_paging = mode
     return json_response({"time_entries": mode})
+
+
+async def _set_roles(user_id: int, request: Request, account: SandboxAccount) -> Response:
+    roles = (await body_of(request)).get("access_roles")
+    if not isinstance(roles, list):
+        raise HarvestRefusal('access_roles must be a list, e.g. ["manager", "project_creator"]')
+    user = account.set_access_roles(user_id, roles)
+    return json_response({"id": user["id"], "access_roles": user["access_roles"]})
+
+
+@router.put("/users/me/access_roles")
+async def my_access_roles(request: Request, account: Account) -> Response:
+    """The access token's own user."""
+    return await _set_roles(account.me_id, request, account)
+
+
+@router.put("/users/{user_id}/access_roles")
+async def access_roles(user_id: int, request: Request, account: Account) -> Response:
+    return await _set_roles(user_id, request, account)
+
+
+@router.post("/between_pages")
+async def between_pages(request: Request, served: ServedHere) -> Response:
+    body = await body_of(request)
+    served.between_pages.schedule(_number(body, "after", 1), body.get("changes"))
+    return json_response(served.between_pages.report())
+
+
+@router.get("/between_pages")
+async def between_pages_report(served: ServedHere) -> Response:
+    return json_response(served.between_pages.report())
 
 
 @router.get("/summary")

@@ -2,9 +2,10 @@
 
 What it reproduces: `Authorization: Bearer` + `Harvest-Account-Id` (401 `invalid_token` otherwise),
 a required `User-Agent` (400 without), list envelopes with `links.next` (page links for time
-entries, cursor links elsewhere, both kinds when asked), `per_page` 1..2000 (422 beyond),
-`updated_since` filters, `{"message": ...}` validation errors, 422 on editing a locked entry,
-and the documented limit of 100 requests per 15 s answered with 429 + Retry-After.
+entries, cursor links elsewhere, both kinds when asked), time entries newest first (entry_index),
+`per_page` 1..2000 (422 beyond), `updated_since` filters, `{"message": ...}` validation errors, 422
+on editing a locked entry, what the token's user may see and do by their access roles
+(permissions), and the documented limit of 100 requests per 15 s answered with 429 + Retry-After.
 
 This module holds the `/v2` routes and puts a sandbox together; the account, its records and the
 protocol's pieces (auth, paging, limits, errors) are modules of their own, and the web-UI stand-ins
@@ -19,11 +20,11 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.responses import Response
 
-from q2c.sandboxes.harvest import admin
+from q2c.sandboxes.harvest import admin, permissions
 from q2c.sandboxes.harvest.account import SandboxAccount
 from q2c.sandboxes.harvest.auth import authorize
 from q2c.sandboxes.harvest.entry_index import QUERY_FILTERS, TimeEntryQuery
-from q2c.sandboxes.harvest.errors import install_error_handlers
+from q2c.sandboxes.harvest.errors import NotFound, install_error_handlers
 from q2c.sandboxes.harvest.fields import as_int
 from q2c.sandboxes.harvest.limits import HARVEST_LIMITS, harvest_throttle
 from q2c.sandboxes.harvest.paging import MAX_PER_PAGE, Paging, envelope, filter_rows, filters_of, window
@@ -42,11 +43,11 @@ class HarvestSandbox(Sandbox):
     account_id: str = ""  # what a client sends as Harvest-Account-Id, and its personal access token
     token: str = ""
 
-    def __init__(self, app: FastAPI, state: SandboxAccount, *, faults: Faults | None,
+    def __init__(self, app: FastAPI, served: Served, *, faults: Faults | None,
                  limits: VendorLimits | None) -> None:
         super().__init__("harvest", app, faults=faults, limits=limits, throttle=harvest_throttle,
-                         reset=state.reset)
-        self.state = state
+                         reset=served.reset)
+        self.state: SandboxAccount = served.account
 
 
 def _listing(request: Request, account: SandboxAccount, name: str, rows: list[Json],
@@ -80,6 +81,7 @@ async def company(account: Account) -> Response:
 
 @v2.get("/users")
 async def users(request: Request, account: Account) -> Response:
+    permissions.may_list_users(account.me)
     rows = filter_rows(request.query_params, account.rows("users"))
     return _listing(request, account, "users", rows, ACTIVE_AND_UPDATED)
 
@@ -113,6 +115,7 @@ async def client(client_id: int, account: Account) -> Response:
 
 @v2.post("/clients")
 async def create_client(request: Request, account: Account) -> Response:
+    permissions.require(account.me, "create clients", grant="client_and_task_manager")
     return json_response(account.create_client(await body_of(request)), 201)
 
 
@@ -124,7 +127,10 @@ async def update_client(client_id: int, request: Request, account: Account) -> R
 # --- projects ----------------------------------------------------------------------------------------
 @v2.get("/projects")
 async def projects(request: Request, account: Account) -> Response:
+    with account.lock:
+        visible = permissions.projects_visible_to(account.me, account.user_assignments)
     rows = filter_rows(request.query_params, account.rows("projects"))
+    rows = rows if visible is None else [r for r in rows if r["id"] in visible]
     rows = _only(rows, request, "client_id", ("client", "id"))
     return _listing(request, account, "projects", rows, (*ACTIVE_AND_UPDATED, "client_id"))
 
@@ -136,6 +142,7 @@ async def project(project_id: int, account: Account) -> Response:
 
 @v2.post("/projects")
 async def create_project(request: Request, account: Account) -> Response:
+    permissions.require(account.me, "create projects", grant="project_creator")
     return json_response(account.create_project(await body_of(request)), 201)
 
 
@@ -158,6 +165,7 @@ async def task(task_id: int, account: Account) -> Response:
 
 @v2.post("/tasks")
 async def create_task(request: Request, account: Account) -> Response:
+    permissions.require(account.me, "create tasks", grant="client_and_task_manager")
     return json_response(account.create_task(await body_of(request)), 201)
 
 
@@ -221,20 +229,28 @@ async def user_assignments(request: Request, account: Account) -> Response:
 # --- time entries ----------------------------------------------------------------------------------------
 @v2.get("/time_entries")
 async def time_entries(request: Request, served: ServedHere) -> Response:
-    """Sorted by (spent_date, id); paged by page numbers unless the sandbox is set to cursors."""
-    query = TimeEntryQuery.from_query(request.query_params)
+    """Newest first (entry_index), only the time the token's user may see; paged by page numbers unless
+    the sandbox is set to cursors. Changes lined up between pages are made once this page is answered."""
     account = served.account
     with account.lock:  # the page and its envelope as of one instant
+        query = TimeEntryQuery.from_query(request.query_params,
+                                          permissions.time_visible_to(account.me, account.user_assignments))
         keys = account.time_entry_keys(query)
-        page = window(request, keys, (("spent_date", str), ("id", int)), served.time_entry_paging,
+        page = window(request, keys, (("day", int), ("id", int)), served.time_entry_paging,
                       filters_of(request.query_params, QUERY_FILTERS))
         rendered, _ = account.list_time_entries(query, page.start, page.end)
+        served.between_pages.listing_answered(account)
     return envelope("time_entries", rendered, page.meta)
 
 
 @v2.get("/time_entries/{entry_id}")
 async def time_entry(entry_id: int, account: Account) -> Response:
-    return Response(account.time_entry_json(entry_id), media_type=JSON_MEDIA)
+    with account.lock:
+        visible = permissions.time_visible_to(account.me, account.user_assignments)
+        entry = account.time_entry(entry_id)
+        if visible is not None and entry["user"]["id"] not in visible[0] and entry["project"]["id"] not in visible[1]:
+            raise NotFound("Time entry")
+        return Response(account.time_entry_json(entry_id), media_type=JSON_MEDIA)
 
 
 @v2.post("/time_entries")
@@ -261,10 +277,10 @@ def create_sandbox(faults: Faults | None = None, *, account_id: str = "100001",
     pass `HARVEST_LIMITS` for the documented 100 requests per 15 s)."""
     state = SandboxAccount(account_id=account_id, clock=clock)
     app = FastAPI(title="Harvest API v2 sandbox", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.served = Served(state, token, time_entry_paging)
+    app.state.served = served = Served(state, token, time_entry_paging)
     install_error_handlers(app)
     app.include_router(v2)
     app.include_router(admin.router)
-    sandbox = HarvestSandbox(app, state, faults=faults, limits=limits)
+    sandbox = HarvestSandbox(app, served, faults=faults, limits=limits)
     sandbox.account_id, sandbox.token = account_id, token
     return sandbox

@@ -8,12 +8,19 @@ embeds (its user, client, project, task, assignments) it was rendered with.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from q2c.sandboxes.harvest.wire import Json
 
-EntryKey = tuple[str, int]  # (spent_date, id): Harvest's listing order, ties broken by id
+# Harvest's listing order as a key that ascends along it: newest spent_date first, then the most
+# recently created first (ids are handed out in creation order), i.e. (-day number, -id).
+EntryKey = tuple[int, int]
+
+
+def listing_key(spent_date: str, entry_id: int) -> EntryKey:
+    """Where an entry stands in `GET /v2/time_entries`: see entry_index for the documented order."""
+    return (-date.fromisoformat(spent_date).toordinal(), -entry_id)
 
 
 class TimeEntry:
@@ -29,7 +36,7 @@ class TimeEntry:
                  now: datetime, now_text: str) -> None:
         self.id = entry_id
         self.spent_date = spent_date
-        self.key: EntryKey = (spent_date, entry_id)
+        self.key: EntryKey = listing_key(spent_date, entry_id)
         self.user_id = user_id
         self.project_id = project_id
         self.task_id = task_id

@@ -1,4 +1,5 @@
-"""The account's people (`/v2/users`): an email is unique in the account, whatever its case."""
+"""The account's people (`/v2/users`): an email is unique in the account, whatever its case; access roles
+are checked as permissions.checked_roles says."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from q2c.sandboxes.harvest.errors import HarvestRefusal, NotFound
 from q2c.sandboxes.harvest.fields import as_bool, as_optional_decimal, as_text, required
+from q2c.sandboxes.harvest.permissions import checked_roles
 from q2c.sandboxes.harvest.stamps import Stamps
 from q2c.sandboxes.harvest.wire import Json
 
@@ -29,6 +31,7 @@ class People:
             cost_rate: Decimal | None = None, access_roles: Iterable[str] = ("member",),
             timezone: str = "Etc/UTC") -> Json:
         email = as_text(email, "email").strip()
+        roles = checked_roles(access_roles)
         if "@" not in email:
             raise HarvestRefusal("Email is invalid")
         if any(u["email"].lower() == email.lower() for u in self.users.values()):
@@ -40,7 +43,7 @@ class People:
             "has_access_to_all_future_projects": False, "is_contractor": is_contractor,
             "is_active": is_active, "weekly_capacity": WEEKLY_CAPACITY,
             "default_hourly_rate": default_hourly_rate, "cost_rate": cost_rate,
-            "roles": [], "access_roles": list(access_roles), "avatar_url": None,
+            "roles": [], "access_roles": roles, "avatar_url": None,
             "created_at": now_text, "updated_at": now_text,
         }
         self.users[user["id"]] = user
@@ -58,6 +61,13 @@ class People:
             cost_rate=as_optional_decimal(body.get("cost_rate"), "cost_rate"),
             access_roles=body.get("access_roles") or ("member",),
         )
+
+    def set_access_roles(self, user_id: int, roles: Iterable[str]) -> Json:
+        """What an Administrator does under Team > Edit > Permissions."""
+        user = self.get(user_id)
+        user["access_roles"] = checked_roles(roles)
+        user["updated_at"] = self._stamps.now()[1]
+        return user
 
     def get(self, user_id: int) -> Json:
         if user_id not in self.users:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from q2c.sandboxes.harvest.assignments import Assignments
-from q2c.sandboxes.harvest.entry import TimeEntry
+from q2c.sandboxes.harvest.entry import TimeEntry, listing_key
 from q2c.sandboxes.harvest.entry_index import EntryIndex, TimeEntryQuery, View
 from q2c.sandboxes.harvest.errors import HarvestRefusal, NotFound
 from q2c.sandboxes.harvest.fields import as_date, as_decimal, as_int, as_text, clock_minutes, required
@@ -187,5 +187,5 @@ class TimeSheet:
         """A new spent_date: the entry takes its new place in the listing order."""
         self.index.unplace(entry)
         entry.spent_date = spent
-        entry.key = (spent, entry.id)
+        entry.key = listing_key(spent, entry.id)
         self.index.place(entry)

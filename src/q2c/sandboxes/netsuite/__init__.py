@@ -1,5 +1,7 @@
-"""The NetSuite sandbox: OAuth 2.0 M2M tokens, REST record service with external-id upserts, SuiteQL,
-q2c's bulk-upsert RESTlet and the account-wide concurrency limit, on loopback. Registered as `netsuite`."""
+"""The NetSuite sandbox: OAuth 2.0 M2M tokens and token-based authentication (OAuth 1.0a signatures), REST
+record service with external-id upserts, SuiteQL, q2c's bulk-upsert RESTlet with NetSuite's usage units,
+the account-wide concurrency limit, and an account set-up (role permissions, integration record, RESTlet
+deployment) that `PUT /__sandbox/netsuite/setup` changes; on loopback. Registered as `netsuite`."""
 
 from __future__ import annotations
 

@@ -3,18 +3,22 @@
 It speaks the REST web services wire protocol for the records q2c uses (204 + Location on
 create, `PUT .../eid:{externalId}` upsert, references as `{id, refName, links}`, errors as
 `{type, title, status, o:errorDetails}`), SuiteQL paging with `hasMore`, and the contract of
-q2c's bulk-upsert RESTlet. It enforces what bites in production: required fields, references
-that must exist, closed projects refusing time, billed time refusing edits, and one concurrency
-limit for the whole account, shared by REST and RESTlet calls.
+q2c's bulk-upsert RESTlet. Callers sign in with OAuth 2.0 M2M tokens or token-based authentication
+(OAuth 1.0a signatures), checked in `login.py` against the account's set-up (`setup.py`). It
+enforces what bites in production: required fields, references that must exist, closed projects
+refusing time, billed time refusing edits, and one concurrency limit for the whole account, shared
+by REST and RESTlet calls.
 
 The routes only translate HTTP; the account (`state.py`), the rules of a write (`values.py`,
 `rules.py`), SuiteQL (`suiteql.py`, `suiteql_eval.py`, `tables.py`), the M2M checks (`auth.py`,
-`keys.py`) and the RESTlet (`restlet.py`) live beside them. `sandbox.state` is the account itself,
+`keys.py`), TBA (`tba.py`), the login gate (`login.py`), the RESTlet (`restlet.py`, `governance.py`)
+and the admin routes (`admin.py`) live beside them. `sandbox.state` is the account itself,
 for seeding and for tests that count what was written.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
 
@@ -22,13 +26,13 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from q2c.sandboxes.kit import Faults
+from q2c.sandboxes.netsuite.admin import install_admin
 from q2c.sandboxes.netsuite.auth import (
     ALLOWED_ALGORITHMS,
     SCOPES,
     TOKEN_PATH,
     M2MMapping,
     TokenRefusal,
-    bearer_ok,
     canonical_token_url,
     check_token_request,
     grant,
@@ -44,22 +48,19 @@ from q2c.sandboxes.netsuite.errors import (
     unauthorized,
 )
 from q2c.sandboxes.netsuite.keys import generate_keypair, mapped_key
+from q2c.sandboxes.netsuite.login import refused
 from q2c.sandboxes.netsuite.paging import MAX_LIMIT, page_of
 from q2c.sandboxes.netsuite.records import SCHEMAS, WRITABLE, RecordSchema, StoredRecord
 from q2c.sandboxes.netsuite.render import record_body
-from q2c.sandboxes.netsuite.restlet import (
-    RESTLET_DEPLOY,
-    RESTLET_MAX_RECORDS,
-    RESTLET_PATH,
-    RESTLET_SCRIPT,
-    ScriptError,
-    bulk_upsert,
-)
+from q2c.sandboxes.netsuite.restlet import RESTLET_DEPLOY, RESTLET_MAX_RECORDS, RESTLET_PATH, RESTLET_SCRIPT
+from q2c.sandboxes.netsuite.restlet import answer as restlet_answer
 from q2c.sandboxes.netsuite.sandbox import Account, NetSuiteSandbox
+from q2c.sandboxes.netsuite.setup import SUITEANALYTICS_WORKBOOK
 from q2c.sandboxes.netsuite.state import NetSuiteState
 from q2c.sandboxes.netsuite.suiteql import SuiteQLError, parse
 from q2c.sandboxes.netsuite.suiteql_eval import run
 from q2c.sandboxes.netsuite.tables import table
+from q2c.sandboxes.netsuite.tba import TbaIntegration
 from q2c.sandboxes.netsuite.wire import COLLECTION, PLAIN, SINGULAR, json_response, loads
 
 # the names the demo, the benchmarks and the tests import from here, wherever they live now
@@ -83,9 +84,9 @@ def _base(request: Request) -> str:
 
 
 def _signed_in(request: Request) -> NetSuiteState:
-    """The account, once the bearer token checks out."""
+    """The account, once the caller's token or signature checks out for REST web services."""
     account = _account(request)
-    if not bearer_ok(account.state, request.headers.get("authorization", ""), now=time.time()):
+    if refused(account.state, account.tba, request, "rest"):
         raise unauthorized()
     return account.state
 
@@ -95,14 +96,20 @@ def _signed_in(request: Request) -> NetSuiteState:
 
 async def token(request: Request) -> Response:
     account = _account(request)
+    setup = account.state.setup
     try:
         form = read_form(request.headers.get("content-type", ""), await request.body())
-        check_token_request(form, account.mapping, [canonical_token_url(account.state.account_id),
-                                                    _base(request) + TOKEN_PATH])
+        scopes = check_token_request(form, account.mapping, [canonical_token_url(account.state.account_id),
+                                                             _base(request) + TOKEN_PATH])
+        if setup.integration_blocked:
+            raise TokenRefusal(401, "invalid_client", "The integration record is blocked.")
+        if not setup.client_credentials:  # RFC 6749 section 5.2: not allowed this grant type
+            raise TokenRefusal(400, "unauthorized_client", "The integration record does not allow the client "
+                                                           "credentials grant.")
     except TokenRefusal as refusal:
         account.state.token_refusals[refusal.error] += 1
         return json_response({"error": refusal.error, "error_description": refusal.description}, refusal.status)
-    return json_response(grant(account.state, now=time.time(), lifetime=account.token_lifetime))
+    return json_response(grant(account.state, now=time.time(), scopes=scopes, lifetime=account.token_lifetime))
 
 
 # --- record service -------------------------------------------------------------------------------
@@ -174,8 +181,7 @@ async def list_records(request: Request, rtype: str) -> Response:
 async def create(request: Request, rtype: str) -> Response:
     state = _signed_in(request)
     schema = _writable(_schema(rtype))
-    values, problems = state.check(schema, await _body(request), existing=None, strict=_strict(request),
-                                   external_refs=False)
+    values, problems = state.check(schema, await _body(request), existing=None, strict=_strict(request))
     if problems:
         raise problems_fault(problems)
     _external_id_taken(state, schema, values, None)
@@ -195,8 +201,7 @@ async def update(request: Request, rtype: str, key: str) -> Response:
     state = _signed_in(request)
     schema = _schema(rtype)
     record = _find(state, schema, key)
-    values, problems = state.check(schema, await _body(request), existing=record, strict=_strict(request),
-                                   external_refs=False)
+    values, problems = state.check(schema, await _body(request), existing=record, strict=_strict(request))
     if problems:
         raise problems_fault(problems)
     _external_id_taken(state, schema, values, record.id)
@@ -217,7 +222,7 @@ async def upsert(request: Request, rtype: str, key: str) -> Response:
         raise fault(400, f"externalId {given} in the body differs from {external} in the URL.", "INVALID_VALUE",
                     "externalId")
     existing = state.by_external_id(schema.type, external)
-    values, problems = state.check(schema, body, existing=existing, strict=_strict(request), external_refs=False)
+    values, problems = state.check(schema, body, existing=existing, strict=_strict(request))
     if problems:
         raise problems_fault(problems)
     values["externalid"] = external
@@ -239,6 +244,9 @@ async def delete(request: Request, rtype: str, key: str) -> Response:
 
 async def suiteql(request: Request) -> Response:
     state = _signed_in(request)
+    if SUITEANALYTICS_WORKBOOK not in state.setup.role_permissions:  # wording and status from recall
+        raise fault(403, "Permission Violation: You need the 'SuiteAnalytics Workbook' permission to access this "
+                         "page. Please contact your account administrator.", "INSUFFICIENT_PERMISSION")
     if "transient" not in request.headers.get("prefer", "").lower():
         raise fault(400, "SuiteQL requests need the header Prefer: transient.", "INVALID_HEADER", header="Prefer")
     page = page_of(request.query_params)
@@ -261,19 +269,19 @@ async def suiteql(request: Request) -> Response:
 async def restlet(request: Request) -> Response:
     account = _account(request)
     params = request.query_params
-    if params.get("script") != RESTLET_SCRIPT or params.get("deploy") != RESTLET_DEPLOY:
+    setup = account.state.setup
+    if (params.get("script") != RESTLET_SCRIPT or params.get("deploy") != RESTLET_DEPLOY
+            or setup.deployment_status == "not deployed"):
         return restlet_error("SSS_INVALID_SCRIPTLET_ID", "That Suitelet is invalid, disabled, or no longer exists.")
-    if not bearer_ok(account.state, request.headers.get("authorization", ""), now=time.time()):
+    if refused(account.state, account.tba, request, "restlet"):
         return restlet_error("INVALID_LOGIN_ATTEMPT", "Invalid login attempt.", 401)
+    if setup.deployment_status == "testing" or not setup.audience_includes_role:
+        # only the script owner runs a deployment in Testing; a role outside the audience is turned away
+        # (NetSuite's words for a Suitelet, "You do not have privileges to view this page."; code from recall)
+        return restlet_error("INSUFFICIENT_PERMISSION", "You do not have privileges to view this page.")
     account.state.restlet_calls += 1
-    try:
-        body = loads(await request.body())
-    except ValueError:
-        return restlet_error("SYNTAX_ERROR", "The request body is not valid JSON.")
-    try:
-        return json_response(bulk_upsert(account.state, body), media_type=PLAIN)
-    except ScriptError as refusal:
-        return restlet_error(refusal.code, refusal.message)
+    status, body = restlet_answer(account.state, await request.body())
+    return json_response(body, status, media_type=PLAIN)
 
 
 # --- the app ----------------------------------------------------------------------------------------
@@ -288,6 +296,7 @@ def build_app(account: Account) -> FastAPI:
     """The account's HTTP surface (no kit yet: `create_sandbox` wraps it)."""
     app = FastAPI(title="NetSuite sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.netsuite = account
+    install_admin(app, account.state)
     app.add_exception_handler(RestFault, _rest_fault)
     app.add_api_route(TOKEN_PATH, token, methods=["POST"])
     app.add_api_route(RECORD_PATH + "/{rtype}", list_records, methods=["GET"])
@@ -304,18 +313,22 @@ def build_app(account: Account) -> FastAPI:
 def create_sandbox(faults: Faults | None = None, *, account_id: str = "1234567_SB1",
                    client_id: str = "q2c-sandbox-client", certificate_id: str = "q2c-cert-1",
                    public_key_pem: str | None = None, concurrency_limit: int = 5,
-                   token_lifetime: int = 3600) -> NetSuiteSandbox:
-    """A NetSuite account with one integration mapped to one certificate (client id, certificate id, key).
+                   token_lifetime: int = 3600, tba: TbaIntegration | None = None) -> NetSuiteSandbox:
+    """A NetSuite account with one integration, mapped to one certificate (client id, certificate id, key)
+    for M2M and holding one access token for TBA.
 
     Without `public_key_pem` a key pair is made and its private half left on
     `sandbox.private_key_pem`, so a demo can configure q2c without files. A given key (or certificate)
-    must be one NetSuite accepts: RSA of 3072 or 4096 bits, or EC on P-256, P-384 or P-521.
+    must be one NetSuite accepts: RSA of 3072 or 4096 bits, or EC on P-256, P-384 or P-521. Without
+    `tba` the consumer key and secret and the token id and secret are made as NetSuite makes them
+    (64 hexadecimal characters each) and left on `sandbox.tba`.
     """
     private_pem: str | None = None
     if public_key_pem is None:
         private_pem, public_key_pem = generate_keypair("ES256")
     state = NetSuiteState(account_id)
     mapping = M2MMapping(client_id, certificate_id, mapped_key(public_key_pem))
-    app = build_app(Account(state, mapping, token_lifetime))
+    tba = tba or TbaIntegration(*(secrets.token_hex(32) for _ in range(4)))
+    app = build_app(Account(state, mapping, token_lifetime, tba))
     return NetSuiteSandbox(app, state, faults=faults, concurrency_limit=concurrency_limit, client_id=client_id,
-                           certificate_id=certificate_id, private_key_pem=private_pem)
+                           certificate_id=certificate_id, private_key_pem=private_pem, tba=tba)

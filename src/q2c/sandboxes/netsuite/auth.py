@@ -65,8 +65,8 @@ def read_form(content_type: str, body: bytes) -> dict[str, str]:
     return dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
 
 
-def check_token_request(form: Mapping[str, str], mapping: M2MMapping, audiences: Sequence[str]) -> None:
-    """Raises `TokenRefusal` unless the form carries an assertion NetSuite would trade for a token."""
+def check_token_request(form: Mapping[str, str], mapping: M2MMapping, audiences: Sequence[str]) -> frozenset[str]:
+    """The scopes granted; raises `TokenRefusal` unless the form carries an assertion NetSuite would trade."""
     if form.get("grant_type") != "client_credentials":
         raise TokenRefusal(400, "unsupported_grant_type", "grant_type must be client_credentials.")
     if form.get("client_assertion_type") != CLIENT_ASSERTION_TYPE:
@@ -74,7 +74,7 @@ def check_token_request(form: Mapping[str, str], mapping: M2MMapping, audiences:
     assertion = form.get("client_assertion", "")
     algorithm = _checked_header(assertion, mapping)
     claims = _verified_claims(assertion, algorithm, mapping, audiences)
-    _check_claims(claims, mapping)
+    return _check_claims(claims, mapping)
 
 
 def _checked_header(assertion: str, mapping: M2MMapping) -> str:
@@ -110,7 +110,7 @@ def _verified_claims(assertion: str, algorithm: str, mapping: M2MMapping, audien
         raise TokenRefusal(400, "invalid_grant", f"Invalid client assertion: {exc}.") from None
 
 
-def _check_claims(claims: Mapping[str, Any], mapping: M2MMapping) -> None:
+def _check_claims(claims: Mapping[str, Any], mapping: M2MMapping) -> frozenset[str]:
     if claims.get("iss") != mapping.client_id:
         raise TokenRefusal(401, "invalid_client", "iss is not the client id of an integration record.")
     iat, exp = claims.get("iat"), claims.get("exp")
@@ -120,6 +120,7 @@ def _check_claims(claims: Mapping[str, Any], mapping: M2MMapping) -> None:
     if not scopes or not scopes <= SCOPES:
         raise TokenRefusal(400, "invalid_scope", f"scope must be one or more of {', '.join(sorted(SCOPES))}, "
                                                  "separated by commas.")
+    return frozenset(scopes)
 
 
 def _scopes(raw: Any) -> set[str]:
@@ -127,16 +128,19 @@ def _scopes(raw: Any) -> set[str]:
     return {str(part).strip() for part in parts if str(part).strip()}
 
 
-def grant(state: NetSuiteState, *, now: float, lifetime: int = TOKEN_LIFETIME) -> dict[str, str]:
-    """A fresh access token, remembered by the account until it expires."""
+def grant(state: NetSuiteState, *, now: float, scopes: frozenset[str], lifetime: int = TOKEN_LIFETIME
+          ) -> dict[str, str]:
+    """A fresh access token, remembered by the account (with its scopes) until it expires."""
     access = secrets.token_urlsafe(32)
     state.tokens[access] = now + lifetime
+    state.token_scopes[access] = scopes
     state.token_grants += 1
     return {"access_token": access, "expires_in": str(lifetime), "token_type": "Bearer"}
 
 
-def bearer_ok(state: NetSuiteState, authorization: str, *, now: float) -> bool:
-    """`Authorization: Bearer <token>` with a token this account issued and that has not expired."""
+def bearer_scopes(state: NetSuiteState, authorization: str, *, now: float) -> frozenset[str] | None:
+    """The scopes of `Authorization: Bearer <token>` if this account issued the token and it has not expired."""
     scheme, _, token = authorization.partition(" ")
-    expiry = state.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
-    return expiry is not None and expiry > now
+    token = token.strip()
+    expiry = state.tokens.get(token) if scheme.lower() == "bearer" else None
+    return state.token_scopes.get(token, frozenset()) if expiry is not None and expiry > now else None

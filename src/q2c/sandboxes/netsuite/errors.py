@@ -39,13 +39,14 @@ ProblemKind = Literal["missing", "unknown_field", "bad_value", "too_long", "no_s
                       "rule"]
 
 # How each surface names a problem: the REST record service, and NetSuite's errors as the bulk script
-# passes them on (its own Q2C_ codes where the script, not NetSuite, refuses).
+# passes them on (its own Q2C_ codes where the script, not NetSuite, refuses). A select key that points
+# nowhere fails SuiteScript's Record.save in standard mode as INVALID_KEY_OR_REF (from recall).
 REST_CODES: dict[ProblemKind, str] = {
     "missing": "USER_ERROR", "unknown_field": "USER_ERROR", "bad_value": "INVALID_VALUE", "too_long": "USER_ERROR",
     "no_such_ref": "NONEXISTENT_ID", "no_such_external_ref": "NONEXISTENT_ID", "rule": "USER_ERROR"}
 RESTLET_CODES: dict[ProblemKind, str] = {
     "missing": "USER_ERROR", "unknown_field": "Q2C_UNKNOWN_FIELD", "bad_value": "INVALID_FLD_VALUE",
-    "too_long": "USER_ERROR", "no_such_ref": "INVALID_FLD_VALUE", "no_such_external_ref": "Q2C_REFERENCE_NOT_FOUND",
+    "too_long": "USER_ERROR", "no_such_ref": "INVALID_KEY_OR_REF", "no_such_external_ref": "Q2C_REFERENCE_NOT_FOUND",
     "rule": "USER_ERROR"}
 
 

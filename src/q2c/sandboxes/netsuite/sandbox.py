@@ -22,6 +22,7 @@ from q2c.sandboxes.netsuite.auth import M2MMapping
 from q2c.sandboxes.netsuite.errors import over_limit
 from q2c.sandboxes.netsuite.restlet import RESTLET_PATH
 from q2c.sandboxes.netsuite.state import NetSuiteState
+from q2c.sandboxes.netsuite.tba import TbaIntegration
 
 # Which surface the current request came in on, so a throttle answer takes that surface's shape.
 _surface: ContextVar[str] = ContextVar("netsuite_surface", default="rest")
@@ -34,6 +35,7 @@ class Account:
     state: NetSuiteState
     mapping: M2MMapping
     token_lifetime: int
+    tba: TbaIntegration
 
 
 def _throttle_answer(retry_after: float) -> Response:
@@ -44,11 +46,12 @@ class NetSuiteSandbox(Sandbox):
     """The kit's sandbox with the account state and the key pair the demo configures q2c with."""
 
     def __init__(self, app: FastAPI, state: NetSuiteState, *, faults: Faults | None, concurrency_limit: int,
-                 client_id: str, certificate_id: str, private_key_pem: str | None) -> None:
+                 client_id: str, certificate_id: str, private_key_pem: str | None, tba: TbaIntegration) -> None:
         self.state = state
         self.client_id = client_id
         self.certificate_id = certificate_id
         self.private_key_pem = private_key_pem
+        self.tba = tba
         super().__init__("netsuite", app, faults=faults, limits=VendorLimits(concurrency=concurrency_limit),
                          throttle=_throttle_answer, reset=state.reset)
         _limit_concurrency(self)
@@ -65,16 +68,21 @@ class NetSuiteSandbox(Sandbox):
                                        "milestone": items["Milestone Billing"]},
                 "default_service_item": items["Professional Services"], "tax_items": ids["salestaxitem"]}
 
-    def connector_settings(self, base_url: str, **overrides: Any) -> dict[str, Any]:
-        """The settings of a NetSuite client pointed at this sandbox served at `base_url` (plain data)."""
-        if self.private_key_pem is None and "private_key_pem" not in overrides:
-            raise ValueError("this sandbox was given a public key: pass private_key_pem= with its private half")
+    def connector_settings(self, base_url: str, *, auth: str = "m2m", **overrides: Any) -> dict[str, Any]:
+        """The settings of a NetSuite client pointed at this sandbox served at `base_url` (plain data),
+        signing in with M2M (the default) or, with `auth="tba"`, token-based authentication."""
         settings: dict[str, Any] = {
-            "account_id": self.state.account_id, "client_id": self.client_id,
-            "certificate_id": self.certificate_id, "private_key_pem": self.private_key_pem,
-            "rest_base_url": base_url, "restlet_url": base_url, "references": self.account_references(),
-            "concurrency_limit": self.limits.concurrency or 5,
+            "account_id": self.state.account_id, "rest_base_url": base_url, "restlet_url": base_url,
+            "references": self.account_references(), "concurrency_limit": self.limits.concurrency or 5,
         }
+        if auth == "tba":
+            settings.update(auth="tba", consumer_key=self.tba.consumer_key, consumer_secret=self.tba.consumer_secret,
+                            token_id=self.tba.token_id, token_secret=self.tba.token_secret)
+        else:
+            if self.private_key_pem is None and "private_key_pem" not in overrides:
+                raise ValueError("this sandbox was given a public key: pass private_key_pem= with its private half")
+            settings.update(client_id=self.client_id, certificate_id=self.certificate_id,
+                            private_key_pem=self.private_key_pem)
         settings.update(overrides)
         return settings
 

@@ -26,6 +26,7 @@ from q2c.sandboxes.netsuite.records import (
     StoredRecord,
 )
 from q2c.sandboxes.netsuite.rules import save_problems
+from q2c.sandboxes.netsuite.setup import AccountSetup
 from q2c.sandboxes.netsuite.values import read_body
 
 _SETUP: tuple[tuple[str, str, dict[str, Any]], ...] = (
@@ -68,6 +69,10 @@ class NetSuiteState:
     external: dict[str, dict[str, str]] = field(default_factory=dict)  # type -> externalId -> internal id
     writes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (type, created|updated|deleted)
     tokens: dict[str, float] = field(default_factory=dict)  # access token -> expiry (epoch seconds)
+    token_scopes: dict[str, frozenset[str]] = field(default_factory=dict)  # access token -> its scopes
+    setup: AccountSetup = field(default_factory=AccountSetup)  # permissions, integration, deployment
+    nonces: dict[str, float] = field(default_factory=dict)  # TBA nonces seen -> when
+    login_audit: list[dict[str, str]] = field(default_factory=list)  # refused logins, newest last
     token_grants: int = 0
     token_refusals: Counter[str] = field(default_factory=Counter)  # OAuth error code -> refusals
     in_flight: int = 0
@@ -86,6 +91,10 @@ class NetSuiteState:
         self.external = {t: {} for t in SCHEMAS}
         self.writes.clear()
         self.tokens.clear()
+        self.token_scopes.clear()
+        self.setup = AccountSetup()
+        self.nonces.clear()
+        self.login_audit.clear()
         self.token_grants = 0
         self.token_refusals.clear()
         self.over_limit.clear()
@@ -107,7 +116,7 @@ class NetSuiteState:
     def seed(self, record_type: str, fields: Mapping[str, Any]) -> str:
         """Write a record as an administrator would; returns its internal id."""
         schema = SCHEMAS[record_type]
-        values, problems = self.check(schema, fields, existing=None, strict=True, external_refs=True)
+        values, problems = self.check(schema, fields, existing=None, strict=True, external_types=frozenset(SCHEMAS))
         if problems:
             raise ValueError("; ".join(f"{p.field}: {p.message}" for p in problems))
         return self.store(schema, values, None).id
@@ -118,6 +127,11 @@ class NetSuiteState:
     def by_external_id(self, record_type: str, external_id: str) -> StoredRecord | None:
         rid = self.external[record_type].get(external_id)
         return None if rid is None else self.records[record_type][rid]
+
+    @property
+    def next_id(self) -> int:
+        """The internal id the next new record gets (ids are one sequence across record types)."""
+        return self._next_id
 
     def count(self, record_type: str) -> int:
         return len(self.records[record_type])
@@ -141,6 +155,13 @@ class NetSuiteState:
     def revoke_tokens(self) -> None:
         """Every issued access token stops working, as after an expiry or a revoked mapping."""
         self.tokens.clear()
+        self.token_scopes.clear()
+
+    def refused_login(self, surface: str, method: str, detail: str) -> None:
+        """A line of the Login Audit Trail (Setup > Users/Roles > User Management > View Login Audit Trail)."""
+        self.login_audit.append({"at": datetime.now(UTC).isoformat(timespec="seconds"), "surface": surface,
+                                 "method": method, "detail": detail})
+        del self.login_audit[:-200]
 
     # --- references (the values reader's lookup) ------------------------------------------------
     def exists(self, target: str, internal_id: str) -> bool:
@@ -151,10 +172,10 @@ class NetSuiteState:
 
     # --- writes ---------------------------------------------------------------------------------
     def check(self, schema: RecordSchema, body: Mapping[str, Any], *, existing: StoredRecord | None,
-              strict: bool, external_refs: bool) -> tuple[dict[str, Any], list[Problem]]:
+              strict: bool, external_types: frozenset[str] = frozenset()) -> tuple[dict[str, Any], list[Problem]]:
         """A write body as values to store, or why NetSuite refuses it (field problems first, then rules)."""
         values, problems = read_body(schema, body, creating=existing is None, strict=strict,
-                                     external_refs=external_refs, lookup=self)
+                                     external_types=external_types, lookup=self)
         if problems:
             return values, problems
         return values, save_problems(schema, values, existing, self.records)

@@ -23,9 +23,15 @@
  * Response 200:
  *   {"results": [{"externalId": "te-1", "internalId": "1234", "status": "created"},
  *                {"externalId": "te-2", "internalId": null, "status": "error",
- *                 "error": {"code": "USER_ERROR", "message": "...", "field": "customer"}}]}
+ *                 "error": {"code": "Q2C_REFERENCE_NOT_FOUND", "message": "...", "field": "customer"}}]}
  *   One result per record, in request order. Code Q2C_GOVERNANCE_DEFERRED means the script
- *   stopped before running out of usage units; the caller sends those records again.
+ *   stopped before running out of usage units; the caller sends those records again. A RESTlet
+ *   has 5,000 units a call, and a time entry costs 30 (create 10, save 20: timebill is metered as a
+ *   transaction), so a full chunk of 200 time entries writes about 164 and defers the rest.
+ *   What NetSuite refuses while a value is set (a wrong kind, text too long) names that field;
+ *   what it refuses on save (a mandatory value missing, INVALID_KEY_OR_REF for an internal id that
+ *   points nowhere, a closed project) names none. An empty batch is answered {"results": []} and
+ *   spends no units: first contact (q2c doctor) calls it so.
  *   A malformed call (unsupported type, more than 200 records) throws, and NetSuite answers
  *   HTTP 400 {"error": {"code": "Q2C_...", "message": "..."}}. Over the account's concurrency
  *   limit NetSuite itself answers 400 SSS_REQUEST_LIMIT_EXCEEDED before this script runs.
@@ -38,11 +44,16 @@
  *      Log Level Error, Audience: the role of q2c's integration user only.
  *   4. The integration record q2c uses must have the RESTLETS scope, and its role needs
  *      Full on Track Time, Projects, Project Tasks, Customers, Sales Order and Invoice, plus
- *      Lists > Perform Search. The line field custcol_q2c_phase_id (Free-Form Text, applied to
- *      Sale and Invoice items) comes with the same bundle.
+ *      Lists > Perform Search, and the login permission of q2c's sign-in method: Log in using
+ *      OAuth 2.0 Access Tokens (auth: m2m) or Log in using Access Tokens (auth: tba). The line
+ *      field custcol_q2c_phase_id (Free-Form Text, applied to Sale and Invoice items) comes with
+ *      the same bundle.
  *   5. q2c calls https://<account>.restlets.api.netsuite.com/app/site/hosting/restlet.nl
- *      ?script=customscript_q2c_bulk_upsert&deploy=customdeploy_q2c_bulk_upsert with the same
- *      OAuth 2.0 bearer token it uses for REST web services.
+ *      ?script=customscript_q2c_bulk_upsert&deploy=customdeploy_q2c_bulk_upsert signed in as for
+ *      REST web services: the OAuth 2.0 bearer token, or a TBA signature over this URL.
+ *
+ * Tested unchanged under Node.js against stand-ins of N/record, N/search, N/runtime and N/error
+ * (tests/connectors/netsuite/restlet/), and held to the same answers as the sandbox's emulation.
  */
 define(['N/record', 'N/search', 'N/runtime', 'N/error'], (record, search, runtime, error) => {
     const MAX_RECORDS = 200;
@@ -94,7 +105,12 @@ define(['N/record', 'N/search', 'N/runtime', 'N/error'], (record, search, runtim
                 Object.values(value).forEach(visit);
             }
         };
-        records.forEach(visit);
+        // a record carries an externalId itself: visit its fields, not the record as if it were a reference
+        records.forEach((input) => {
+            if (input !== null && typeof input === 'object' && !Array.isArray(input)) {
+                Object.keys(input).filter((key) => key.toLowerCase() !== 'externalid').forEach((key) => visit(input[key]));
+            }
+        });
         const resolved = new Map();
         byType.forEach((ids, type) => resolved.set(type, internalIdsByExternalId(type, ids)));
         return resolved;
@@ -114,10 +130,13 @@ define(['N/record', 'N/search', 'N/runtime', 'N/error'], (record, search, runtim
         }
         if (fieldType === 'date' && typeof value === 'string') {
             const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-            if (!match) {
+            const [year, month, day] = match ? match.slice(1).map(Number) : [0, 0, 0];
+            const date = new Date(year, month - 1, day);
+            // new Date(2026, 1, 30) is March 2: a day that does not exist is refused, not moved
+            if (!match || date.getFullYear() !== year || date.getMonth() !== month - 1 || date.getDate() !== day) {
                 fail('INVALID_FLD_VALUE', `${value} is not a date (YYYY-MM-DD).`);
             }
-            return new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+            return date;
         }
         return value;
     };
@@ -136,6 +155,11 @@ define(['N/record', 'N/search', 'N/runtime', 'N/error'], (record, search, runtim
             rec.removeLine({ sublistId, line });
         }
         value.items.forEach((item, line) => {
+            progress.field = `${sublistId}.items[${line}]`;
+            if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+                fail('INVALID_FLD_VALUE', `Each line of ${sublistId} must be an object.`);
+            }
+            rec.insertLine({ sublistId, line }); // the line exists before its fields are read or set
             Object.keys(item).forEach((key) => {
                 const fieldId = key.toLowerCase();
                 progress.field = `${sublistId}.items[${line}].${fieldId}`;
