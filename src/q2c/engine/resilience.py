@@ -2,7 +2,10 @@
 and a rate limiter that keeps to a vendor's documented limits and obeys its slow-down signals.
 
 One `EndpointGuard` per (system, endpoint) in a process. Thread-safe: connectors call it from
-worker threads when they keep several requests in flight.
+worker threads when they keep several requests in flight. The limiter's budget is the process's
+own (`MemoryLeases`) unless the registry is told to share it (`GuardRegistry.share`): on
+PostgreSQL the wiring keys each system's budget by its vendor account and keeps it in the
+database, so every q2c process spends one budget (`engine/budget.py`, `engine/shared_budget.py`).
 """
 
 from __future__ import annotations
@@ -10,11 +13,14 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from q2c.engine.budget import LeaseBook, MemoryLeases, RateLimit, RateLimiter
 from q2c.engine.errors import CircuitOpen
+
+__all__ = ["CircuitBreaker", "EndpointGuard", "GuardRegistry", "GuardStats", "RateLimit", "RateLimiter",
+           "RetryPolicy", "budget_name"]
 
 
 @dataclass(frozen=True)
@@ -70,58 +76,6 @@ class CircuitBreaker:
 
 
 @dataclass
-class RateLimit:
-    """A vendor's documented limit: `requests` per `window_seconds`, and/or `concurrency` in flight."""
-
-    requests: int | None = None
-    window_seconds: float = 1.0
-    concurrency: int | None = None
-
-
-class RateLimiter:
-    """Sliding-window request budget + concurrency slots + a pause set by Retry-After."""
-
-    def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.limit = limit
-        self._clock = clock
-        self._sleep = sleep
-        self._sent: deque[float] = deque()
-        self._lock = threading.Lock()
-        self._paused_until = 0.0
-        self._slots = threading.BoundedSemaphore(limit.concurrency) if limit.concurrency else None
-        self.waited_seconds = 0.0
-
-    def acquire(self) -> None:
-        while True:
-            with self._lock:
-                now = self._clock()
-                wait = self._paused_until - now
-                if wait <= 0 and self.limit.requests:
-                    while self._sent and now - self._sent[0] >= self.limit.window_seconds:
-                        self._sent.popleft()
-                    if len(self._sent) >= self.limit.requests:
-                        wait = self.limit.window_seconds - (now - self._sent[0])
-                if wait <= 0:
-                    if self.limit.requests:
-                        self._sent.append(now)
-                    break
-            self.waited_seconds += wait
-            self._sleep(wait)
-        if self._slots is not None:
-            self._slots.acquire()
-
-    def release(self) -> None:
-        if self._slots is not None:
-            self._slots.release()
-
-    def pause(self, seconds: float) -> None:
-        """The vendor asked us to wait (Retry-After): nobody sends on this endpoint until then."""
-        with self._lock:
-            self._paused_until = max(self._paused_until, self._clock() + max(seconds, 0.0))
-
-
-@dataclass
 class GuardStats:
     requests: int = 0
     rate_limited: int = 0
@@ -133,12 +87,13 @@ class EndpointGuard:
     """Everything that stands between a connector and one vendor endpoint."""
 
     def __init__(self, system: str, endpoint: str, *, limit: RateLimit | None = None,
-                 retry: RetryPolicy | None = None, breaker: CircuitBreaker | None = None) -> None:
+                 retry: RetryPolicy | None = None, breaker: CircuitBreaker | None = None,
+                 limiter: RateLimiter | None = None) -> None:
         self.system = system
         self.endpoint = endpoint
         self.retry = retry or RetryPolicy()
         self.breaker = breaker or CircuitBreaker()
-        self.limiter = RateLimiter(limit or RateLimit())
+        self.limiter = limiter or RateLimiter(limit or RateLimit(), budget=f"{system}:{endpoint}", system=system)
         self.stats = GuardStats()
         self._stats_lock = threading.Lock()
 
@@ -147,19 +102,45 @@ class EndpointGuard:
             setattr(self.stats, name, getattr(self.stats, name) + 1)
 
 
+def budget_name(system: str, endpoint: str, account: str | None = None) -> str:
+    """What a limit belongs to: the vendor account when known (ids compared case-blind: NetSuite's
+    `1234567_SB1` and `1234567_sb1` are one account), so two configs of one account share it."""
+    return f"{system}:{account.strip().casefold()}:{endpoint}" if account else f"{system}:{endpoint}"
+
+
 class GuardRegistry:
     """One guard per (system, endpoint) for the whole process, so every caller shares the budget."""
 
     def __init__(self) -> None:
         self._guards: dict[tuple[str, str], EndpointGuard] = {}
         self._lock = threading.Lock()
+        self._local: LeaseBook = MemoryLeases()
+        self._shared: LeaseBook | None = None
+        self._accounts: dict[str, str] = {}
+
+    def share(self, book: LeaseBook, accounts: Mapping[str, str]) -> None:
+        """Keep the limits of the systems in `accounts` (system -> vendor account id) in `book`, which
+        other processes share. Systems whose account is not known keep their limits in this process.
+        Call it before any request is sent: the guards made so far get limiters in the new book."""
+        with self._lock:
+            self._shared = book
+            self._accounts = {system: account for system, account in accounts.items() if account}
+            for guard in self._guards.values():
+                guard.limiter = self._limiter(guard.system, guard.endpoint, guard.limiter.limit)
+
+    def _limiter(self, system: str, endpoint: str, limit: RateLimit) -> RateLimiter:
+        account = self._accounts.get(system)
+        if self._shared is not None and account is not None:
+            return RateLimiter(limit, budget=budget_name(system, endpoint, account), book=self._shared, system=system)
+        return RateLimiter(limit, budget=budget_name(system, endpoint), book=self._local, system=system)
 
     def get(self, system: str, endpoint: str, *, limit: RateLimit | None = None,
             retry: RetryPolicy | None = None, breaker: CircuitBreaker | None = None) -> EndpointGuard:
         with self._lock:
             key = (system, endpoint)
             if key not in self._guards:
-                self._guards[key] = EndpointGuard(system, endpoint, limit=limit, retry=retry, breaker=breaker)
+                self._guards[key] = EndpointGuard(system, endpoint, retry=retry, breaker=breaker,
+                                                  limiter=self._limiter(system, endpoint, limit or RateLimit()))
             return self._guards[key]
 
     def all(self) -> list[EndpointGuard]:

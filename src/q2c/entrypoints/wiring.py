@@ -13,10 +13,11 @@ from rich.console import Console
 from q2c.config import HubConfig
 from q2c.connectors.registry import Role, connector
 from q2c.engine.resilience import GuardRegistry
+from q2c.engine.shared_budget import DatabaseLeases
 from q2c.engine.worker import DeliveryPolicy, Worker
 from q2c.entrypoints.logs import configure_logging
 from q2c.store import queue
-from q2c.store.db import create_db_engine, migrate
+from q2c.store.db import create_db_engine, is_postgres, migrate
 from q2c.workflows.handlers import corrections, handlers, subjects
 from q2c.workflows.hub import Hub
 
@@ -29,11 +30,30 @@ def system_adapter(config: HubConfig, role: Role, guards: GuardRegistry) -> Any:
     return connector(settings.type).build(settings, role, guards)
 
 
+def vendor_accounts(config: HubConfig) -> dict[str, str]:
+    """The vendor account of each configured system that names one (`account_id`: NetSuite, Harvest)."""
+    found: dict[str, str] = {}
+    for role in Role:
+        settings = getattr(config.systems, role.value)
+        account = getattr(settings, "account_id", None)
+        if isinstance(account, str) and account:
+            found[settings.type] = account
+    return found
+
+
+def share_limits(guards: GuardRegistry, engine: Any, config: HubConfig) -> None:
+    """On PostgreSQL, every q2c process on the database spends one budget per vendor account (NetSuite's
+    concurrency, Harvest's requests per 15 s). On SQLite, one process, the budgets stay in memory."""
+    if is_postgres(engine):
+        guards.share(DatabaseLeases(engine), vendor_accounts(config))
+
+
 def build_hub(config: HubConfig, *, guards: GuardRegistry | None = None, engine: Any = None) -> Hub:
     guards = guards or GuardRegistry()
     if engine is None:
         engine = create_db_engine(config.database, pool_size=max(5, config.delivery.workers + 3))
         migrate(engine)
+    share_limits(guards, engine, config)
     return Hub(engine=engine, config=config, crm=system_adapter(config, Role.CRM, guards),
                tracker=system_adapter(config, Role.TRACKER, guards), erp=system_adapter(config, Role.ERP, guards),
                guards=guards)

@@ -76,10 +76,17 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+MIGRATION_LOCK_KEY = 0x71_32_63_6D  # "q2cm": the advisory lock migrations hold on PostgreSQL
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the latest revision (idempotent; safe to run at every start)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
+        if is_postgres(conn):
+            # several workers restarting onto a new revision at once: one migrates, the others wait and
+            # then find nothing to do (without it, the second one fails on alembic_version's key)
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

@@ -14,6 +14,9 @@
   itself changes the field; later reads apply them instead of seeing a false edit.
 - `audit_log` + `audit_head`: append-only, hash-chained trail of every change.
 - `cursors`: where each poll left off. `runs`: one row per sync/billing/revenue run with its figures.
+- `rate_leases` + `rate_pauses`: a vendor's limits shared by every q2c process on one PostgreSQL
+  database (`store/rate_leases.py`): one row per concurrency slot or per request of a window's budget,
+  leased by the process sending, and the pause a vendor asked for (Retry-After). Unused on SQLite.
 """
 
 from __future__ import annotations
@@ -184,4 +187,24 @@ runs = sa.Table(
     sa.Column("started_at", TS, nullable=False),
     sa.Column("finished_at", TS),
     sa.Column("stats", sa.JSON, nullable=False),
+)
+
+# A vendor budget ("netsuite:1234567_sb1:account/in-flight") has one row per slot; a slot is free when
+# `expires_at` is null or past, whoever `holder` was (a holder that crashed stops renewing), or when the
+# holder's process is gone: `presence` names the advisory lock that process holds while it lives.
+rate_leases = sa.Table(
+    "rate_leases",
+    metadata,
+    sa.Column("budget", sa.String(300), primary_key=True),
+    sa.Column("slot", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("holder", sa.String(120)),
+    sa.Column("presence", sa.Integer),
+    sa.Column("expires_at", TS),
+)
+
+rate_pauses = sa.Table(
+    "rate_pauses",
+    metadata,
+    sa.Column("budget", sa.String(300), primary_key=True),
+    sa.Column("until", TS, nullable=False),
 )
