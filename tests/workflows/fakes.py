@@ -39,6 +39,7 @@ from q2c.domain.model import (
 from q2c.domain.money import Money
 from q2c.domain.naming import SystemNames
 from q2c.domain.violations import Violation
+from q2c.engine.errors import FeedGap
 from q2c.store.db import create_db_engine, migrate
 from q2c.workflows.hub import Hub
 from q2c.workflows.ports import CrmChange, Deal, ProjectState, Timebill, TimePage, WriteResult
@@ -67,11 +68,18 @@ class FakeCrm:
         self.written_back[deal.opportunity.id] = {"customer": customer_number, "contract": contract_id,
                                                   "project": project_id}
 
+    changes: list[CrmChange] = field(default_factory=list)
+    retained_from: int = 0  # the oldest change position the CRM still keeps
+    owned: frozenset[str] = frozenset()
+
     def opportunity_changes(self, after: int | None) -> list[CrmChange]:
-        return []
+        if after is not None and after + 1 < self.retained_from:
+            raise FeedGap("crm", f"position {after} is older than the oldest kept, {self.retained_from}")
+        start = self.retained_from if after is None else after + 1
+        return [c for c in self.changes if c.position >= start]
 
     def erp_owned_fields(self) -> frozenset[str]:
-        return frozenset()
+        return self.owned
 
     def complete_milestone(self, opportunity_id: str, milestone_id: str, on: date) -> None:
         opp = self.opportunities[opportunity_id]

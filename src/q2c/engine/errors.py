@@ -39,6 +39,11 @@ class AuthFailed(ConnectorError):
     """Credentials refused. Not retried: a person must fix the configuration."""
 
 
+class FeedGap(ConnectorError):
+    """A change feed cannot resume where q2c left off: the vendor no longer keeps the events after it
+    (Salesforce keeps change events 72 hours). The events in the gap are gone; a person must be told."""
+
+
 class RecordRejected(ConnectorError):
     """The vendor refused this record (validation, missing reference). Permanent until someone fixes it."""
 

@@ -1,6 +1,7 @@
 """The CRM's change feed: won deals arrive as soon as they are won; our own writes coming back are
 ignored (echo suppression); a change by anyone else to a field the ERP owns is a conflict, surfaced
-as an exception and never copied anywhere.
+as an exception and never copied anywhere. When the feed cannot resume where it left off (the CRM no
+longer keeps those events), the gap is an open exception and the feed goes on from the oldest event kept.
 """
 
 from __future__ import annotations
@@ -8,12 +9,19 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy.engine import Connection
+
 from q2c.domain.violations import Violation
+from q2c.engine.errors import FeedGap
+from q2c.engine.worker import Effects
 from q2c.store import audit, cursors
 from q2c.store import exceptions as exception_store
+from q2c.store.queue import WorkItem
 from q2c.workflows.hub import Hub
 from q2c.workflows.project_setup import KIND as SETUP_KIND
 from q2c.workflows.project_setup import enqueue_won_deal
+
+FEED_KIND = "crm.change_feed"  # the change feed itself: events lost between two reads
 
 
 @dataclass
@@ -22,6 +30,7 @@ class ChangeStats:
     echoes: int = 0
     won: int = 0
     conflicts: int = 0
+    gaps: int = 0
 
 
 def cursor_name(hub: Hub) -> str:
@@ -33,10 +42,16 @@ def consume_crm_changes(hub: Hub) -> ChangeStats:
     crm, erp = hub.crm.names, hub.erp.names
     with hub.engine.connect() as conn:
         stored = cursors.get_cursor(conn, cursor_name(hub))
-    changes = hub.crm.opportunity_changes(int(stored) if stored else None)
+    owned = hub.crm.erp_owned_fields()
+    try:
+        changes = hub.crm.opportunity_changes(int(stored) if stored else None)
+    except FeedGap as gap:
+        assert stored is not None  # a feed read from its start has no gap
+        stats.gaps += 1
+        _record_gap(hub, stored, gap, owned)
+        changes = hub.crm.opportunity_changes(None)  # from the oldest event the CRM still keeps
     if not changes:
         return stats
-    owned = hub.crm.erp_owned_fields()
     with hub.engine.begin() as conn:
         for change in changes:
             stats.events += 1
@@ -68,3 +83,31 @@ def consume_crm_changes(hub: Hub) -> ChangeStats:
                         stats.won += 1
         cursors.set_cursor(conn, cursor_name(hub), str(max(c.position for c in changes)))
     return stats
+
+
+def _record_gap(hub: Hub, stored: str, gap: FeedGap, owned: frozenset[str]) -> None:
+    """The events after `stored` are gone: edits to fields the ERP owns made then went unseen."""
+    crm, erp = hub.crm.names, hub.erp.names
+    fields = ", ".join(sorted(owned)) or "none"
+    v = Violation(
+        system=crm.system, object="change feed", record_id=f"after {stored}", field=None, rule="crm.change_feed_gap",
+        message=f"{crm.label} no longer keeps the change events after position {stored} ({gap.message}), so edits "
+                f"made then to fields {erp.label} owns went unseen; won deals are still found by the won-deal poll",
+        action=f"Check the {erp.label}-owned fields ({fields}) of the opportunities changed in {crm.label} while "
+               "q2c was not reading its changes, then replay this exception to close it")
+    correlation = uuid.uuid4().hex
+    with hub.engine.begin() as conn:
+        exception_store.raise_exception(conn, v, work_kind=FEED_KIND, aggregate=f"{crm.system}:change_feed",
+                                        payload={"after": stored}, correlation_id=correlation)
+        audit.append(conn, [audit.AuditEntry(
+            actor=hub.actor, system=crm.system, action="feed_gap", entity="change feed", record_id=stored,
+            correlation_id=correlation, after={"resumed_from": "oldest retained", "reason": gap.message})])
+
+
+def acknowledge_feed_gap(hub: Hub, item: WorkItem) -> Effects | None:
+    """Replay of a feed gap: the person has checked what the gap could hide, so the exception closes."""
+
+    def write(conn: Connection) -> None:
+        exception_store.resolve_open_for_aggregate(conn, work_kind=FEED_KIND, aggregate=item.aggregate)
+
+    return write

@@ -10,7 +10,7 @@ from q2c.engine.replay import CorrectionPolicy
 from q2c.engine.worker import Handler, Outcome, SubjectsOf, per_item
 from q2c.store.exceptions import Subject
 from q2c.store.queue import WorkItem
-from q2c.workflows import billing_run, project_setup, revenue_close, time_approved
+from q2c.workflows import billing_run, crm_changes, project_setup, revenue_close, time_approved
 from q2c.workflows.hub import Hub
 from q2c.workflows.time_corrections import correct_time
 
@@ -23,6 +23,7 @@ def handlers(hub: Hub) -> dict[str, Handler]:
         time_approved.KIND: deliver,
         time_approved.REMAP_KIND: per_item(partial(time_approved.remap_time_entry, hub)),
         time_approved.ACCOUNT_KIND: per_item(partial(time_approved.recheck_tracker_account, hub)),
+        crm_changes.FEED_KIND: per_item(partial(crm_changes.acknowledge_feed_gap, hub)),
         project_setup.KIND: per_item(partial(project_setup.set_up_deal, hub)),
         billing_run.KIND: per_item(partial(billing_run.bill_contract, hub)),
         revenue_close.KIND: per_item(partial(revenue_close.close_contract, hub)),

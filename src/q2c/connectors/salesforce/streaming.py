@@ -26,14 +26,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from q2c.connectors.salesforce.client import SYSTEM, SalesforceClient
-from q2c.engine.errors import AuthFailed, ConnectorError, TransientError
+from q2c.engine.errors import AuthFailed, ConnectorError, FeedGap, TransientError
 
 OPPORTUNITY_CHANNEL = "/data/OpportunityChangeEvent"
 REPLAY_NEW = -1
 REPLAY_ALL = -2
 
 
-class ReplayUnavailable(ConnectorError):
+class ReplayUnavailable(FeedGap):
     """The stored replay id is outside the org's retention: resume from a SOQL poll instead."""
 
 
