@@ -46,7 +46,8 @@ def consume_crm_changes(hub: Hub) -> ChangeStats:
     try:
         changes = hub.crm.opportunity_changes(int(stored) if stored else None)
     except FeedGap as gap:
-        assert stored is not None  # a feed read from its start has no gap
+        if stored is None:
+            raise  # a feed read from its start has no gap: this is the CRM failing, not a lost stretch
         stats.gaps += 1
         _record_gap(hub, stored, gap, owned)
         changes = hub.crm.opportunity_changes(None)  # from the oldest event the CRM still keeps
