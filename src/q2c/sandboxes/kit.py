@@ -9,13 +9,15 @@ namespace is the only thing a real vendor would not have; connectors never call 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import uvicorn
@@ -248,3 +250,24 @@ def free_port(host: str) -> int:
 def serve_forever(sandbox: Sandbox, *, host: str, port: int) -> None:
     """Run a sandbox in the foreground (the `q2c sandbox NAME` command)."""
     uvicorn.run(sandbox.app, host=host, port=port, log_level="info", lifespan="off")
+
+
+def render_json(value: Any) -> str:
+    """JSON text for sandbox values; `Decimal` becomes a JSON number without passing through float."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{render_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(render_json(v) for v in value) + "]"
+    raise TypeError(f"cannot render {type(value).__name__} as JSON")

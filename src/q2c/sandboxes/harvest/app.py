@@ -29,8 +29,9 @@ from q2c.sandboxes.harvest.fields import as_int
 from q2c.sandboxes.harvest.limits import HARVEST_LIMITS, harvest_throttle
 from q2c.sandboxes.harvest.paging import MAX_PER_PAGE, Paging, envelope, filter_rows, filters_of, window
 from q2c.sandboxes.harvest.served import Account, Served, ServedHere
-from q2c.sandboxes.harvest.wire import JSON_MEDIA, Json, body_of, json_response, render
+from q2c.sandboxes.harvest.wire import JSON_MEDIA, Json, body_of, json_response
 from q2c.sandboxes.kit import Faults, Sandbox, VendorLimits
+from q2c.sandboxes.kit import render_json as render
 
 __all__ = ["HARVEST_LIMITS", "MAX_PER_PAGE", "HarvestSandbox", "Paging", "create_sandbox", "harvest_throttle"]
 

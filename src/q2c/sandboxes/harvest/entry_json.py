@@ -15,7 +15,7 @@ from q2c.sandboxes.harvest.clients import Clients
 from q2c.sandboxes.harvest.entry import TimeEntry
 from q2c.sandboxes.harvest.people import People, full_name
 from q2c.sandboxes.harvest.projects import Projects
-from q2c.sandboxes.harvest.wire import render
+from q2c.sandboxes.kit import render_json as render
 
 _HUNDREDTH = Decimal("0.01")
 _QUARTER = Decimal(4)

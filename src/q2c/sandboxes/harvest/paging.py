@@ -25,7 +25,8 @@ from starlette.responses import Response
 
 from q2c.sandboxes.harvest.errors import HarvestRefusal
 from q2c.sandboxes.harvest.fields import as_bool, as_int, parse_instant
-from q2c.sandboxes.harvest.wire import JSON_MEDIA, Json, render
+from q2c.sandboxes.harvest.wire import JSON_MEDIA, Json
+from q2c.sandboxes.kit import render_json as render
 
 MAX_PER_PAGE = 2000
 

@@ -8,7 +8,6 @@ then refused as "not a number") is read straight into `Decimal`, and written bac
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from q2c.sandboxes.harvest.errors import Refused
+from q2c.sandboxes.kit import render_json as render
 
 Json = dict[str, Any]
 JSON_MEDIA = "application/json; charset=utf-8"
@@ -24,27 +24,6 @@ JSON_MEDIA = "application/json; charset=utf-8"
 def read_json(raw: str | bytes) -> Any:
     """Parse JSON text; fractions and the non-finite constants become `Decimal`, never float."""
     return json.loads(raw, parse_float=Decimal, parse_constant=Decimal)
-
-
-def render(value: Any) -> str:
-    """JSON text for sandbox values; `Decimal` becomes a JSON number without passing through float."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, Mapping):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{render(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(render(v) for v in value) + "]"
-    raise TypeError(f"cannot render {type(value).__name__} as JSON")
 
 
 def json_response(body: Any, status: int = 200) -> Response:

@@ -19,6 +19,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
+from q2c.sandboxes.kit import render_json as render
+
 Json = dict[str, Any]
 JSON_MEDIA = "application/json; charset=utf-8"
 
@@ -30,26 +32,6 @@ class TogglRefusal(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-def render(value: Any) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, Mapping):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{render(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(render(v) for v in value) + "]"
-    raise TypeError(f"cannot render {type(value).__name__} as JSON")
 
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
