@@ -54,7 +54,7 @@ class Rounding(StrEnum):
 def to_decimal(value: Any, *, what: str = "amount") -> Decimal:
     """Parse a number from a payload into `Decimal` without passing through binary float error.
 
-    Vendor JSON carries numbers as floats (Harvest hours 2.11): `str()` of the float is the
+    Vendor JSON carries numbers as floats (hours 2.11): `str()` of the float is the
     shortest repr, which is the decimal the vendor meant.
     """
     if isinstance(value, Decimal):

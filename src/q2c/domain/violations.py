@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict
 class Violation(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    system: str  # where the record lives / must be fixed: "salesforce", "harvest", "netsuite", "q2c"
-    object: str  # "Opportunity", "time_entry", "job", ...
+    system: str  # where the record lives / must be fixed: a connector's name, or "q2c"
+    object: str  # that system's name for the record type
     record_id: str
     field: str | None
     rule: str  # stable machine name, e.g. "project.closed"
