@@ -1,8 +1,8 @@
 """SOQL's words and literals, as the SOQL and SOSL Reference spells them.
 
 - Quoted strings ("Quoted String Escape Sequences"): backslash escapes \\n \\r \\t \\b \\f (either
-  case), \\" \\' \\\\ and \\uXXXX; \\% and \\_ only inside a LIKE pattern; any other backslash is an
-  error. \\b is read as a backspace: the reference's English table says "bell", its other
+  case), \\" \\' \\\\ and \\u with four hex digits; \\% and \\_ only inside a LIKE pattern; any
+  other backslash is an error. \\b is read as a backspace: the reference's English table says "bell", its other
   languages and every client (simple-salesforce included) say backspace.
 - Dates YYYY-MM-DD and datetimes YYYY-MM-DDThh:mm:ss followed by Z, +hh:mm or -hh:mm, unquoted
   ("Date Formats and Date Literals"). Milliseconds (…:ss.SSSZ) are accepted too: from recall, not
