@@ -22,7 +22,7 @@ from q2c.config import TEMPLATE_PLACEHOLDERS, ConfigError, HubConfig, load_confi
 from q2c.connectors.netsuite.auth import generate_m2m_keypair
 from q2c.domain.money import Money
 from q2c.domain.violations import Violation
-from q2c.entrypoints import cli
+from q2c.entrypoints import cli, cli_support
 from q2c.entrypoints.config_template import TEMPLATE
 from q2c.sandboxes.registry import sandbox_names
 from q2c.store import audit, overrides
@@ -48,8 +48,9 @@ FILLED = {
 @pytest.fixture(autouse=True)
 def wide_consoles(monkeypatch: pytest.MonkeyPatch) -> None:
     """Consoles that write to whatever stdout/stderr the runner installs, 400 columns wide, no colour."""
-    monkeypatch.setattr(cli, "console", Console(width=400, color_system=None))
-    monkeypatch.setattr(cli, "err", Console(width=400, color_system=None, stderr=True))
+    for module in (cli, cli_support):
+        monkeypatch.setattr(module, "console", Console(width=400, color_system=None))
+        monkeypatch.setattr(module, "err", Console(width=400, color_system=None, stderr=True))
 
 
 def q2c(*args: str) -> Result:

@@ -21,7 +21,7 @@ from q2c.connectors.netsuite.auth import generate_m2m_keypair
 from q2c.connectors.registry import Role
 from q2c.domain.violations import Violation
 from q2c.engine.errors import AuthFailed, RateLimited, RecordRejected, TransientError
-from q2c.entrypoints import cli
+from q2c.entrypoints import cli, cli_support
 from q2c.entrypoints.preflight import Check, check_role, check_systems, explain
 from q2c.entrypoints.sandbox_up import RunningSandboxes, SandboxDirError, prepare_directory, start_sandboxes
 from q2c.sandboxes.kit import Faults, free_port
@@ -29,8 +29,9 @@ from q2c.sandboxes.kit import Faults, free_port
 
 @pytest.fixture(autouse=True)
 def wide_consoles(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "console", Console(width=400, color_system=None))
-    monkeypatch.setattr(cli, "err", Console(width=400, color_system=None, stderr=True))
+    for module in (cli, cli_support):
+        monkeypatch.setattr(module, "console", Console(width=400, color_system=None))
+        monkeypatch.setattr(module, "err", Console(width=400, color_system=None, stderr=True))
 
 
 @pytest.fixture(scope="module")

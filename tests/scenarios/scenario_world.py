@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 from typer.testing import CliRunner, Result
 
-from q2c.entrypoints import cli
+from q2c.entrypoints import cli, cli_support
 from q2c.entrypoints.demo import PEOPLE, DemoWorld
 from q2c.store import exceptions as exception_store
 from q2c.store import records
@@ -97,8 +97,9 @@ class ScenarioWorld(DemoWorld):
 
     # --- q2c, as an integration engineer or a controller runs it -------------------------------------------
     def q2c(self, *args: str) -> Result:
-        cli.console = Console(width=400, color_system=None)
-        cli.err = Console(width=400, color_system=None, stderr=True)
+        for module in (cli, cli_support):
+            module.console = Console(width=400, color_system=None)
+            module.err = Console(width=400, color_system=None, stderr=True)
         return CliRunner().invoke(cli.app, [*args, "-c", str(self.config_path)], env={"Q2C_CONFIG": None})
 
     def open_exceptions(self) -> list[dict[str, Any]]:

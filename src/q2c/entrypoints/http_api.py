@@ -15,11 +15,11 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Path, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 
@@ -154,12 +154,14 @@ def _webhook_openapi() -> dict[str, Any]:
 
 def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_000_000,
                health_extra: EndpointFigures | None = None, overdue_after_seconds: float = 60.0,
-               corrections: Mapping[str, CorrectionPolicy] | None = None) -> FastAPI:
+               corrections: Mapping[str, CorrectionPolicy] | None = None,
+               routers: Sequence[APIRouter] = ()) -> FastAPI:
     """The API over one hub database. `max_body_bytes` bounds the webhook's body (every other body is bounded
     by MAX_API_BODY_BYTES); `health_extra` returns the vendor endpoints' figures for /health
     (`{"endpoints": [...]}`); `overdue_after_seconds` is how long a due retry may wait for a worker before
     /health calls it overdue; `corrections` says, per kind of work, how a corrected payload is checked
-    (a kind without one refuses corrected payloads)."""
+    (a kind without one refuses corrected payloads). `routers` are the feature routes that need the whole hub
+    (contract changes, invoices, reference data), each built by its own module over the hub (see `wiring`)."""
     app = FastAPI(title="q2c", version="0.1.0",
                   description="Quote-to-cash sync hub: webhooks, exceptions, replay, health. Every error has "
                               'the shape {"error": {"status", "code", "message", "field"}}.')
@@ -240,6 +242,9 @@ def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_0
         return AuditVerification(ok=result.ok, entries=result.entries, first_bad_seq=result.first_bad_seq,
                                  reason=result.reason)
 
+    for router in routers:
+        router.route_class = app.router.route_class
+        app.include_router(router)
     _finish_openapi(app)
     return app
 

@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Any
 
+from fastapi import APIRouter
 from rich.console import Console
 
 from q2c.config import HubConfig
@@ -141,6 +142,11 @@ def schedule(hub: Hub, stop: threading.Event) -> None:
         stop.wait(hub.config.time.poll_seconds)
 
 
+def hub_routers(hub: Hub) -> list[APIRouter]:
+    """The API routes that act through the hub's connectors, one router per feature module."""
+    return []
+
+
 def serve_forever(hub: Hub) -> None:
     import uvicorn
 
@@ -155,7 +161,7 @@ def serve_forever(hub: Hub) -> None:
         t.start()
     secret = hub.config.http.webhook_secret or ""
     app = create_app(hub.engine, webhook_secret=secret, max_body_bytes=hub.config.http.webhook_max_bytes,
-                     health_extra=lambda: endpoint_health(hub), corrections=corrections())
+                     health_extra=lambda: endpoint_health(hub), corrections=corrections(), routers=hub_routers(hub))
     server = uvicorn.Server(uvicorn.Config(app, host=hub.config.http.host, port=hub.config.http.port,
                                            log_level="info"))
 
