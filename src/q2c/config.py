@@ -172,6 +172,14 @@ class HttpSettings(Strict):
 _DATABASE_BACKENDS = ("sqlite", "postgresql", "postgres")
 
 
+class ContractChangeSettings(Strict):
+    """Contract changes: when an approved change needs a second person before it is applied."""
+
+    # A change that moves the revenue of the open period by more than this (in the contract's currency) needs a
+    # second approver; none: only a change that touches a closed period does.
+    second_approval_over: Decimal | None = Field(default=None, ge=0)
+
+
 class HubConfig(Strict):
     database: str = "sqlite:///q2c.sqlite"
     systems: Systems
@@ -185,6 +193,7 @@ class HubConfig(Strict):
     revenue_accounts: RevenueAccounts = RevenueAccounts()
     fx_rates: tuple[FxRateSetting, ...] = ()  # dated rates, for entities whose functional currency differs
     http: HttpSettings = HttpSettings()
+    contract_changes: ContractChangeSettings = ContractChangeSettings()
     payment_terms: tuple[str, ...] = ("Net 15", "Net 30", "Net 45", "Net 60", "Due on receipt")
     log_format: Literal["text", "json"] = "text"
 

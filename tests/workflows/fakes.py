@@ -60,9 +60,15 @@ class FakeCrm:
         stamp = datetime(2026, 11, 2, tzinfo=UTC)
         return [(o.id, stamp) for o in self.opportunities.values() if o.is_won]
 
+    # opportunity -> whether a change of its terms is approved (absent: the CRM names no approval field)
+    approved: dict[str, bool] = field(default_factory=dict)
+    effective: dict[str, date] = field(default_factory=dict)
+
     def deal(self, opportunity_id: str) -> Deal:
         opportunity = self.opportunities[opportunity_id]
-        return Deal(opportunity=opportunity, customers=dict(self.customers))
+        return Deal(opportunity=opportunity, customers=dict(self.customers),
+                    change_approved=self.approved.get(opportunity_id), change_effective=self.effective.get(
+                        opportunity_id))
 
     def write_back(self, deal: Deal, *, customer_number: str, contract_id: str, project_id: str) -> None:
         self.written_back[deal.opportunity.id] = {"customer": customer_number, "contract": contract_id,

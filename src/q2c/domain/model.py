@@ -102,6 +102,7 @@ class Opportunity(Canonical):
     end_date: date | None = None
     lines: tuple[OpportunityLine, ...] = ()
     source_updated_at: datetime | None = None
+    amends_id: str | None = None  # a change order: the canonical id of the won deal whose terms it changes
 
     @field_validator("source_updated_at")
     @classmethod

@@ -115,6 +115,11 @@ def sync(config: ConfigOption = Path("q2c.yaml"),
             stats = poll_won_deals(hub)
             console.print(f"deals: {stats.seen} won since last poll, {stats.enqueued} new")
             drain(hub, console=console)
+            from q2c.workflows.contract_changes import poll_contract_changes
+
+            checked = poll_contract_changes(hub)
+            drain(hub, console=console)
+            console.print(f"contract changes: {checked} contracts compared with the CRM's deals")
         if what in ("time", "all"):
             t = poll_time(hub)
             console.print(f"time: {t.entries} entries on {t.pages} pages, {t.groups_enqueued} batches queued, "

@@ -45,6 +45,7 @@ from q2c.store import audit, links, records, time_entries
 from q2c.store import exceptions as exception_store
 from q2c.store.exceptions import Subject
 from q2c.store.queue import WorkItem
+from q2c.workflows import contract_versions
 from q2c.workflows.hub import Hub
 from q2c.workflows.integrity import contract_violations
 from q2c.workflows.periods import load_calendar
@@ -185,14 +186,18 @@ def _bill_schedule(run: _Run, contract: Contract, phase: ContractPhase, invoices
 
 
 def with_current_milestones(hub: Hub, contract: Contract) -> Contract:
-    """Milestone status is owned by the CRM: the contract with its milestones as the CRM has them now."""
+    """The contract's milestones with their status as the CRM holds it now (the deal's and its change orders').
+
+    Only the milestones of the terms in force count: one the CRM added since is part of a contract change
+    that is not applied yet (see `contract_versions.with_milestone_status`)."""
     if not any(p.milestones for p in contract.phases):
         return contract
-    deal = hub.crm.deal(contract.opportunity_id)
-    # Phases were planned one per opportunity line, in line order (see domain.engagement).
-    phases = tuple(phase.model_copy(update={"milestones": line.milestones}) if phase.milestones else phase
-                   for phase, line in zip(contract.phases, deal.opportunity.lines, strict=False))
-    return contract.model_copy(update={"phases": phases})
+    with hub.engine.connect() as conn:
+        terms = contract_versions.load_terms(conn, contract.id)
+    deals = [contract.opportunity_id, *(co.id for co in (terms.change_orders if terms else ()))]
+    live = {m.id: m for opportunity_id in deals for line in hub.crm.deal(opportunity_id).opportunity.lines
+            for m in line.milestones}
+    return contract_versions.with_milestone_status(contract, live)
 
 
 def _over_cap_violation(contract: Contract, phase: ContractPhase, over: Sequence[RatedTime],

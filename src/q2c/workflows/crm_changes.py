@@ -17,6 +17,7 @@ from q2c.engine.worker import Effects
 from q2c.store import audit, cursors
 from q2c.store import exceptions as exception_store
 from q2c.store.queue import WorkItem
+from q2c.workflows.contract_changes import contract_of_opportunity, enqueue_check
 from q2c.workflows.hub import Hub
 from q2c.workflows.project_setup import KIND as SETUP_KIND
 from q2c.workflows.project_setup import enqueue_won_deal
@@ -31,6 +32,7 @@ class ChangeStats:
     won: int = 0
     conflicts: int = 0
     gaps: int = 0
+    terms_checked: int = 0
 
 
 def cursor_name(hub: Hub) -> str:
@@ -82,6 +84,12 @@ def consume_crm_changes(hub: Hub) -> ChangeStats:
                 for opportunity_id in change.opportunity_ids:
                     if enqueue_won_deal(conn, opportunity_id, source=f"{crm.system}.changes"):
                         stats.won += 1
+            else:
+                for opportunity_id in change.opportunity_ids:  # a set-up deal's terms may have changed
+                    contract_id = contract_of_opportunity(conn, opportunity_id)
+                    if contract_id is not None:
+                        enqueue_check(conn, contract_id)
+                        stats.terms_checked += 1
         cursors.set_cursor(conn, cursor_name(hub), str(max(c.position for c in changes)))
     return stats
 

@@ -10,7 +10,7 @@ from q2c.engine.replay import CorrectionPolicy
 from q2c.engine.worker import Handler, Outcome, SubjectsOf, per_item
 from q2c.store.exceptions import Subject
 from q2c.store.queue import WorkItem
-from q2c.workflows import billing_run, crm_changes, project_setup, revenue_close, time_approved
+from q2c.workflows import billing_run, contract_changes, crm_changes, project_setup, revenue_close, time_approved
 from q2c.workflows.hub import Hub
 from q2c.workflows.time_corrections import correct_time
 
@@ -27,6 +27,7 @@ def handlers(hub: Hub) -> dict[str, Handler]:
         project_setup.KIND: per_item(partial(project_setup.set_up_deal, hub)),
         billing_run.KIND: per_item(partial(billing_run.bill_contract, hub)),
         revenue_close.KIND: per_item(partial(revenue_close.close_contract, hub)),
+        contract_changes.KIND: per_item(partial(contract_changes.check_contract, hub)),
     }
 
 
@@ -42,6 +43,7 @@ def subjects() -> dict[str, SubjectsOf]:
         project_setup.KIND: _opportunity,
         billing_run.KIND: billing_run.contract_subject,
         revenue_close.KIND: billing_run.contract_subject,
+        contract_changes.KIND: billing_run.contract_subject,
     }
 
 

@@ -73,6 +73,10 @@ class Deal:
     opportunity: Opportunity
     customers: Mapping[str, Customer]  # the account and its ancestors, by canonical id
     field_names: Mapping[str, str] = field(default_factory=dict)  # canonical field -> CRM field
+    # Whether the CRM approves the deal's current terms as a contract change: None when the CRM names no
+    # approval field (a change to a won deal then counts as approved in the CRM).
+    change_approved: bool | None = None
+    change_effective: date | None = None  # the date the CRM gives the change as effective, if it records one
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from q2c.domain.billing import BillingError, monthly_schedule
 from q2c.domain.engagement import TaskTemplate, ancestors_top_down, plan_engagement
-from q2c.domain.model import BillingType, Contract, Customer, Project
+from q2c.domain.model import BillingType, Contract, Customer, Opportunity, Project
 from q2c.domain.revenue import RevenueContract, RevenueError, revenue_contract_from
 from q2c.domain.validation.deal import DealReferenceData, deal_violations
 from q2c.domain.violations import Violation
@@ -29,6 +29,7 @@ from q2c.engine.worker import Effects
 from q2c.store import audit, cursors, inbox, links, queue, records
 from q2c.store import exceptions as exception_store
 from q2c.store.queue import WorkItem
+from q2c.workflows import contract_versions
 from q2c.workflows.hub import Hub
 
 KIND = "deal.setup"
@@ -95,6 +96,8 @@ def set_up_deal(hub: Hub, item: WorkItem) -> Effects | None:
     opportunity = deal.opportunity
     if not opportunity.is_won:
         return None  # re-opened since it was enqueued: nothing to set up
+    if opportunity.amends_id is not None:
+        return _change_order(hub, item, opportunity)
     problems = deal_violations(opportunity, deal.customers, reference_data(hub), system=hub.crm.names.system,
                                fields=deal.field_names)
     if problems:
@@ -124,7 +127,28 @@ def set_up_deal(hub: Hub, item: WorkItem) -> Effects | None:
     return _setup_effects(hub, item, deal_customers=chain, contract=contract, project=project,
                           refs={"customer": customer_numbers, "contract": contract_ref, "project": project_ref,
                                 "tracker": tracker_ref},
-                          revenue_payload=_jsonable(revenue))
+                          revenue=revenue, opportunity=opportunity)
+
+
+def _change_order(hub: Hub, item: WorkItem, opportunity: Opportunity) -> Effects:
+    """A won change order amends the deal it names: it is a contract change of that deal, not a new engagement."""
+    from q2c.workflows.contract_changes import contract_of_opportunity, enqueue_check
+
+    with hub.engine.connect() as conn:
+        contract_id = contract_of_opportunity(conn, opportunity.amends_id or "")
+    if contract_id is None:
+        raise Rejected([Violation(
+            system=hub.crm.names.system, object=hub.crm.names.object("opportunity"), record_id=opportunity.id,
+            field="amends_id", rule="deal.change_order_unknown_deal",
+            message=f"the change order amends {opportunity.amends_id}, which q2c has not set up as a contract",
+            action="Check the change order's link to its original deal in the CRM, or set that deal up first, "
+                   "then replay")])
+
+    def write(conn: Connection) -> None:
+        enqueue_check(conn, contract_id, change_order=opportunity.id)
+        exception_store.resolve_open_for_aggregate(conn, work_kind=KIND, aggregate=item.aggregate)
+
+    return write
 
 
 def _plan_checked(contract: Contract) -> RevenueContract:
@@ -156,17 +180,9 @@ def _plan_violation(contract: Contract, rule: str, message: str) -> Violation:
                      action=f"Correct the deal's lines in the CRM (opportunity {contract.opportunity_id}), then replay")
 
 
-def _jsonable(value: object) -> dict[str, object]:
-    dump = getattr(value, "model_dump", None)
-    if callable(dump):
-        result = dump(mode="json")
-        if isinstance(result, dict):
-            return result
-    return {"repr": repr(value)}
-
-
 def _setup_effects(hub: Hub, item: WorkItem, *, deal_customers: list[Customer], contract: Contract,
-                   project: Project, refs: dict[str, object], revenue_payload: dict[str, object]) -> Effects | None:
+                   project: Project, refs: dict[str, object], revenue: RevenueContract,
+                   opportunity: Opportunity) -> Effects | None:
     crm, tracker, erp = hub.crm.names, hub.tracker.names, hub.erp.names
 
     def write(conn: Connection) -> None:
@@ -194,8 +210,8 @@ def _setup_effects(hub: Hub, item: WorkItem, *, deal_customers: list[Customer], 
                                     content_hash(project.model_dump(mode="json")), None))
         link_rows.append(links.Link("contract", contract.id, crm.system, crm.external_id(contract.opportunity_id),
                                     content_hash(contract.model_dump(mode="json")), None))
-        rows.append(records.Record("revenue_contract", contract.id, f"contract:{contract.id}", "open", 1,
-                                   content_hash(revenue_payload), revenue_payload))
+        rows.extend(contract_versions.revenue_records(contract.id, revenue, change_id=None))
+        rows.append(contract_versions.terms_record(contract.id, contract_versions.DealTerms(opportunity)))
         records.upsert_records(conn, rows)
         links.upsert_links(conn, link_rows)
         trail.append(audit.AuditEntry(actor=hub.actor, system=crm.system, action="write_back",

@@ -43,7 +43,6 @@ from q2c.domain.revenue import (
     recognise,
     recognition_from_json,
     recognition_to_json,
-    revenue_contract_from,
 )
 from q2c.domain.violations import Violation
 from q2c.engine.errors import Rejected
@@ -52,6 +51,7 @@ from q2c.engine.worker import Effects
 from q2c.store import audit, links, records, time_entries
 from q2c.store import exceptions as exception_store
 from q2c.store.queue import WorkItem
+from q2c.workflows import contract_versions
 from q2c.workflows.accounts import account_map
 from q2c.workflows.billing_run import with_current_milestones
 from q2c.workflows.cash_receipts import cash_facts
@@ -133,21 +133,26 @@ def hours_to_date(conn: Connection, project: Project | None, rc: RevenueContract
             for key, hours in sorted(totals.items())]
 
 
-def contract_revenue(hub: Hub, contract_id: str, period: Period, *, check_open: bool = True) -> ContractRevenue | None:
+def contract_revenue(hub: Hub, contract_id: str, period: Period, *, check_open: bool = True,
+                     terms: tuple[Contract, RevenueContract] | None = None) -> ContractRevenue | None:
     """Read the contract, its invoices (status fresh from the ERP), milestones (fresh from the CRM), hours and
-    the last posted recognition, and recognise its revenue for `period`. None for an unknown contract."""
+    the last posted recognition, and recognise its revenue for `period` under the revenue contract version in
+    force (or under `terms`, a contract and revenue contract proposed by a change, to show its effect).
+    None for an unknown contract."""
     with hub.engine.connect() as conn:
         rec = records.get_record(conn, entity="contract", canonical_id=contract_id)
         if rec is None:
             return None
         contract = Contract.model_validate(rec.payload)
+        revenue_contract = contract_versions.stored_revenue_contract(conn, contract)
+        if terms is not None:
+            contract, revenue_contract = terms
         invoices = [Invoice.model_validate(r.payload) for r in
                     records.list_records(conn, entity="invoice", aggregate=f"contract:{contract_id}")]
         project = next((Project.model_validate(r.payload) for r in
                         records.list_records(conn, entity="project", aggregate=f"contract:{contract_id}")), None)
         calendar = load_calendar(conn, contract.legal_entity)
         prior, earlier_hours = _prior(conn, contract_id, period)
-        revenue_contract = revenue_contract_from(contract)
         hours_now = hours_to_date(conn, project, revenue_contract, period)
         cash = cash_facts(conn, contract_id)
     if check_open and not calendar.is_open(period):
@@ -161,7 +166,6 @@ def contract_revenue(hub: Hub, contract_id: str, period: Period, *, check_open: 
     states = hub.erp.invoice_states([i.id for i in invoices]) if invoices else {}
     invoices = [i.model_copy(update={"status": states.get(i.id, i.status)}) for i in invoices]
     contract = with_current_milestones(hub, contract)
-    revenue_contract = revenue_contract_from(contract)
     hours_facts = [*earlier_hours, *(h for h in hours_now if h.id not in {e.id for e in earlier_hours})]
     facts: list[ProgressFact] = [f for inv in invoices for f in billed_from_invoice(inv)]
     facts += list(milestone_facts(contract))

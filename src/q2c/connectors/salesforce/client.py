@@ -43,7 +43,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -396,6 +396,13 @@ class SalesforceClient:
                                f"WHERE Id = {literal(account_id)}"))
         return rows[0] if rows else None
 
+    def opportunity_fields(self) -> ObjectFields:
+        """Opportunity's fields, with the contract-change fields the settings name (approval, change order)."""
+        cfg = self.config
+        extra = tuple(f for f in (cfg.change_approval_field, cfg.change_order_field, cfg.change_effective_date_field)
+                      if f and f not in OPPORTUNITY.reads)
+        return replace(OPPORTUNITY, reads=OPPORTUNITY.reads + extra) if extra else OPPORTUNITY
+
     def opportunity_bundle(self, opportunity_id: str) -> dict[str, Any]:
         """The opportunity with its account, the account's parents (nearest first), lines and milestones, and
         the org's currency when it is a single-currency org (`org_currency`, else None).
@@ -403,7 +410,8 @@ class SalesforceClient:
         FieldsMissing (about the opportunity) when the org lacks a field q2c reads, with every such field named.
         """
         problems: list[FieldProblem] = []
-        for spec in (OPPORTUNITY, ACCOUNT, LINE_ITEM, MILESTONE):
+        opportunity_spec = self.opportunity_fields()
+        for spec in (opportunity_spec, ACCOUNT, LINE_ITEM, MILESTONE):
             try:
                 self.select_fields(spec, record_id=opportunity_id)
             except FieldsMissing as exc:
@@ -411,7 +419,7 @@ class SalesforceClient:
         if problems:
             raise FieldsMissing(problems, opportunity_id)
         opp_id = literal(opportunity_id)
-        rows = list(self.query(f"SELECT {self._select(OPPORTUNITY, opportunity_id)} FROM Opportunity "
+        rows = list(self.query(f"SELECT {self._select(opportunity_spec, opportunity_id)} FROM Opportunity "
                                f"WHERE Id = {opp_id}"))
         if not rows:
             raise RecordRejected(Violation(

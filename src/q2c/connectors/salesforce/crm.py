@@ -9,7 +9,7 @@ not where the session stands (a new process, or a poll whose events were not sto
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import date, datetime
 
 from q2c.connectors.salesforce.client import SalesforceClient
 from q2c.connectors.salesforce.fields import FieldsMissing
@@ -86,7 +86,21 @@ class SalesforceCrm:
             raise Rejected(list(problems))
         names = FIELD_NAMES if bundle.get("org_currency") is None else {**FIELD_NAMES,
                                                                         "currency": SINGLE_CURRENCY_FIELD}
-        return Deal(opportunity=opportunity, customers={c.id: c for c in customers}, field_names=names)
+        raw = bundle["opportunity"]
+        cfg = self.client.config
+        approved = None
+        if cfg.change_approval_field:
+            names = {**names, "change_approved": f"Opportunity.{cfg.change_approval_field}"}
+            value = raw.get(cfg.change_approval_field)
+            approved = str(value).lower() in {v.lower() for v in cfg.change_approval_values} if value is not None \
+                else False
+        amends = raw.get(cfg.change_order_field) if cfg.change_order_field else None
+        if amends:
+            opportunity = opportunity.model_copy(update={"amends_id": canonical_id(str(amends))})
+        effective = raw.get(cfg.change_effective_date_field) if cfg.change_effective_date_field else None
+        return Deal(opportunity=opportunity, customers={c.id: c for c in customers}, field_names=names,
+                    change_approved=approved,
+                    change_effective=date.fromisoformat(str(effective)[:10]) if effective else None)
 
     def write_back(self, deal: Deal, *, customer_number: str, contract_id: str, project_id: str) -> None:
         account = deal.customers.get(deal.opportunity.customer_id)

@@ -48,6 +48,14 @@ class SalesforceSettings(SystemSettings):
     # How long one poll keeps the Streaming API connect open for change events to arrive (Salesforce holds a
     # connect up to 110 s; an event ends the wait at once). 0 takes only what is already queued.
     change_events_wait_seconds: float = Field(default=2.0, ge=0, le=110)
+    # Contract changes: the Opportunity field whose value approves a change to a won deal's terms (a checkbox
+    # such as Change_Approved__c, or a picklist with `change_approval_values`); none means a change to a won
+    # deal counts as approved. `change_order_field` is the lookup on a change-order opportunity naming the
+    # original deal (e.g. Original_Opportunity__c): a won change order amends that deal instead of being set up.
+    change_approval_field: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    change_approval_values: tuple[str, ...] = ("true",)
+    change_order_field: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    change_effective_date_field: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
 
     @field_validator("login_url")
     @classmethod

@@ -14,6 +14,7 @@ from q2c.domain.revenue.balances import (
     opening_balances,
     portfolio,
 )
+from q2c.domain.revenue.contract_json import revenue_contract_from_json, revenue_contract_to_json
 from q2c.domain.revenue.contracts import milestone_facts, revenue_contract_from, revenue_contract_id
 from q2c.domain.revenue.errors import (
     AllocationRefused,
@@ -160,6 +161,8 @@ __all__ = [
     "recognition_to_json",
     "reestimate_variable",
     "revenue_contract_from",
+    "revenue_contract_from_json",
     "revenue_contract_id",
+    "revenue_contract_to_json",
     "waterfall",
 ]

@@ -292,6 +292,8 @@ def _prospective(rc: RevenueContract, mod: ContractModification, decision: Treat
             id=ob.id, name=f"{ob.name} (transferred before modification {mod.id})", method=ob.method,
             ssp=ob.ssp, phase_id=ob.phase_id, service_line=ob.service_line,
             terminated_at=from_units(earned - credit, cur),
+            # every milestone fact belongs to the remaining part or was earned before: none re-measures this one
+            transferred_milestones=tuple(sorted({*ob.transferred_milestones, *(m.id for m in ob.milestones)})),
             closed=ClosedPart(mod.id, on, decision.paragraph, from_units(earned, cur), from_units(credit, cur),
                               m.text)))
         satisfied.append((ob.id, Fraction(min(earned, allocated), allocated) if allocated else Fraction(1)))

@@ -145,6 +145,12 @@ OPPORTUNITY = _object("Opportunity", "Opportunity", "006", [
     FieldSpec("End_Date__c", "date", "End Date"),
     FieldSpec("ERP_Contract_Id__c", "string", "ERP Contract ID", external_id=True, length=40),
     FieldSpec("ERP_Project_Id__c", "string", "ERP Project ID", length=40),
+    # the org's contract-change process: a checkbox that approves a change of terms, and the lookup from a
+    # change-order opportunity to the deal it amends
+    FieldSpec("Change_Approved__c", "boolean", "Change Approved", default=False),
+    FieldSpec("Change_Effective_Date__c", "date", "Change Effective Date"),
+    FieldSpec("Original_Opportunity__c", "reference", "Original Opportunity", reference_to="Opportunity",
+              relationship_name="Original_Opportunity__r", length=18),
 ])
 
 OPPORTUNITY_LINE_ITEM = _object("OpportunityLineItem", "Opportunity Product", "00k", [

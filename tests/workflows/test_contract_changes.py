@@ -1,0 +1,203 @@
+"""Contract changes through the service layer, against in-memory systems: what is held, what is applied, and
+that nothing of a change reaches billing or revenue before it is applied.
+
+The deal (see `fakes.deal`): T&M line USD 20,000 estimate, cap 12,000; milestone line USD 15,000: Blueprint
+5,000 and Go-live 10,000; Alice (Consultant) 150/h. Contract C-006A, project P-006A (tasks DESIGN/BUILD/INTERNAL
+on the T&M phase C-006A-1, DESIGN-2/BUILD-2/INTERNAL-2 on the milestone phase C-006A-2).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from fakes import FakeWorld, fake_world, usd
+
+from q2c.domain.model import Contract, Invoice, Milestone, MilestoneStatus
+from q2c.domain.revenue import ModificationTreatment, Period
+from q2c.entrypoints.wiring import drain
+from q2c.store import exceptions as exception_store
+from q2c.store import records
+from q2c.workflows import contract_changes
+from q2c.workflows.contract_changes import ChangeError, State
+from q2c.workflows.contract_versions import versions
+from q2c.workflows.integrity import all_violations
+from q2c.workflows.periods import set_period_state
+from q2c.workflows.revenue_close import account_map, posted_revenue
+
+P, C, OPP = "P-006A", "C-006A", "SF-006A"
+
+
+def invoices(w: FakeWorld) -> dict[str, Decimal]:
+    with w.hub.engine.connect() as conn:
+        return {r.canonical_id: Invoice.model_validate(r.payload).total.amount
+                for r in records.list_records(conn, entity="invoice")}
+
+
+def revenue(w: FakeWorld, period: str) -> Decimal:
+    with w.hub.engine.connect() as conn:
+        rec = records.get_record(conn, entity="revenue_recognition", canonical_id=f"{C}:{period}")
+    assert rec is not None, f"no revenue posted for {period}"
+    return Decimal(rec.payload["recognised"])
+
+
+def contract(w: FakeWorld) -> Contract:
+    with w.hub.engine.connect() as conn:
+        rec = records.get_record(conn, entity="contract", canonical_id=C)
+    assert rec is not None
+    return Contract.model_validate(rec.payload)
+
+
+def changes(w: FakeWorld) -> list[records.Record]:
+    with w.hub.engine.connect() as conn:
+        return contract_changes.list_changes(conn, include_ended=True)
+
+
+def check(w: FakeWorld) -> None:
+    contract_changes.poll_contract_changes(w.hub)
+    drain(w.hub)
+
+
+def rules_hold(w: FakeWorld) -> None:
+    with w.hub.engine.connect() as conn:
+        assert all_violations(conn) == []
+        latest = max((r for r in records.list_records(conn, entity="revenue_recognition")),
+                     key=lambda r: r.payload["period"], default=None)
+        if latest is not None:
+            assert posted_revenue(conn, C, "USD", account_map(w.hub)) == usd(latest.payload["cumulative"])
+
+
+def amend(w: FakeWorld, *, cap: str = "20000.00", end: date = date(2027, 2, 28), cutover: bool = True) -> None:
+    """The scope change as sales records it: cap raised, end date a month later, a 5,000 milestone added."""
+    opp = w.crm.opportunities[OPP]
+    tm, ms = opp.lines
+    milestones = (*ms.milestones, Milestone(id="SF-M3", name="Cutover", amount=usd("5000.00"))) if cutover \
+        else ms.milestones
+    w.crm.opportunities[OPP] = opp.model_copy(update={"end_date": end, "lines": (
+        tm.model_copy(update={"cap": usd(cap)}),
+        ms.model_copy(update={"amount": usd("20000.00") if cutover else ms.amount, "milestones": milestones}))})
+
+
+def test_a_change_waits_for_approval_and_its_milestone_is_neither_billed_nor_recognised_before(
+        tmp_path: Path) -> None:
+    """November: Alice BUILD 4 x 8 h x 150 = 4,800; Blueprint completed Nov 20. Close Nov 30: T&M 4,800,
+    Blueprint 5,000, revenue 9,800; November closed.
+    December: sales raises the cap 12,000 -> 20,000, moves the end to Feb 28 and adds Cutover (5,000), not yet
+    approved in the CRM; Cutover is completed Dec 10 all the same. Alice Dec 1-8 6 x 8 h = 48 h x 150 = 7,200 +
+    Dec 9 8 h (1,200): the old cap leaves 12,000 - 4,800 = 7,200, so 1,200 is over it. Close Dec 31: T&M
+    7,200, no Cutover invoice, revenue 7,200 (Cutover is not a term yet).
+    The change is approved in the CRM, effective Jan 4. Treatment: cumulative catch-up (T&M and milestone
+    terms changed), catch-up 0 (milestones weigh their amounts: Blueprint 5,000 of 20,000 x 20,000 = 5,000,
+    as before). Close Jan 31: the raised cap releases the 1,200; Cutover (reached Dec 10, a late fact) is billed
+    5,000 and recognised in January: revenue 1,200 + 5,000 = 6,200. November stays 9,800."""
+    w = fake_world(tmp_path)
+    w.set_up()
+    w.crm.approved[OPP] = False
+    nov = [w.tracker.log(P, "BUILD", "alice@example.com", date(2026, 11, d), "8") for d in (3, 4, 5, 6)]
+    w.tracker.approve(*nov)
+    w.sync()
+    w.crm.complete_milestone(OPP, "SF-M1", date(2026, 11, 20))
+    w.close(date(2026, 11, 30))
+    assert revenue(w, "2026-11") == Decimal("9800.00")
+    assert set_period_state(w.hub, legal_entity="US01", period=Period(2026, 11), closed=True, actor="controller")
+
+    amend(w)
+    w.crm.complete_milestone(OPP, "SF-M3", date(2026, 12, 10))
+    check(w)
+    (held,) = changes(w)
+    assert held.state == State.PENDING_APPROVAL
+    assert held.payload["plan"]["amendments"] == [
+        "deal end_date: 2027-01-31 -> 2027-02-28", "line SF-00kT cap: USD 12,000.00 -> USD 20,000.00",
+        "line SF-00kM amount: USD 15,000.00 -> USD 20,000.00",
+        "line SF-00kM milestone SF-M3 added (Cutover, USD 5,000.00)"]
+    assert contract(w).phases[0].cap == usd("12000.00") and contract(w).end_date == date(2027, 1, 31)
+
+    dec = [w.tracker.log(P, "BUILD", "alice@example.com", date(2026, 12, d), "8") for d in (1, 2, 3, 4, 7, 8, 9)]
+    w.tracker.approve(*dec)
+    w.sync()
+    w.close(date(2026, 12, 31))
+    assert invoices(w) == {f"INV-{C}-1-20261130": Decimal("4800.00"), "INV-SF-M1": Decimal("5000.00"),
+                           f"INV-{C}-1-20261231": Decimal("7200.00")}
+    assert revenue(w, "2026-12") == Decimal("7200.00")
+    rules_hold(w)
+
+    w.crm.approved[OPP] = True
+    w.crm.effective[OPP] = date(2027, 1, 4)
+    check(w)
+    (applied,) = changes(w)
+    assert applied.state == State.APPLIED, applied.payload.get("why_held")
+    plan = applied.payload["plan"]
+    assert plan["treatment"] == ModificationTreatment.CUMULATIVE_CATCH_UP
+    assert plan["revenue"]["catch_up"] == "0.00" and plan["closed_periods_touched"] == []
+    amended = contract(w)
+    assert amended.phases[0].cap == usd("20000.00") and amended.end_date == date(2027, 2, 28)
+    assert [m.id for m in amended.phases[1].milestones] == ["SF-M1", "SF-M2", "SF-M3"]
+    assert w.erp.kind("salesorder")[C].phases[0].cap == usd("20000.00")
+    with w.hub.engine.connect() as conn:
+        assert [v.version for v in versions(conn, C)] == [1, 2]
+
+    w.close(date(2027, 1, 31))
+    assert invoices(w)[f"INV-{C}-1-20270131"] == Decimal("1200.00")
+    assert invoices(w)["INV-SF-M3"] == Decimal("5000.00")
+    assert revenue(w, "2027-01") == Decimal("6200.00")
+    assert revenue(w, "2026-11") == Decimal("9800.00")
+    with w.hub.engine.connect() as conn:
+        assert exception_store.search(conn) == []
+    rules_hold(w)
+    check(w)  # nothing changed since: no new change
+    assert [c.state for c in changes(w)] == [State.APPLIED]
+
+
+def test_a_change_the_facts_do_not_decide_waits_for_the_controller_and_a_rejection_is_remembered(
+        tmp_path: Path) -> None:
+    """A new fixed-fee line (USD 8,000, 40 h) together with the raised cap: new lines and changed ones at once,
+    which the controller decides (ASC 606-10-25-13(c)). Held as `needs_treatment`, an open exception names the
+    change; apply without a treatment is refused; rejected, it is not raised again for the same terms."""
+    from q2c.domain.model import BillingType, OpportunityLine
+
+    w = fake_world(tmp_path)
+    w.set_up()
+    opp = w.crm.opportunities[OPP]
+    w.crm.opportunities[OPP] = opp.model_copy(update={"lines": (
+        opp.lines[0].model_copy(update={"cap": usd("15000.00")}), opp.lines[1],
+        OpportunityLine(id="SF-00kF", service_offering="IMPL", billing_type=BillingType.FIXED_FEE,
+                        amount=usd("8000.00"), estimated_hours=Decimal(40)))})
+    check(w)
+    (held,) = changes(w)
+    assert held.state == State.NEEDS_TREATMENT
+    with w.hub.engine.connect() as conn:
+        (exc,) = exception_store.search(conn)
+    assert exc.violation.rule == "contract.change_held" and exc.open_subjects[0].record_id == held.canonical_id
+    with pytest.raises(ChangeError, match="needs its treatment chosen"):
+        contract_changes.approve(w.hub, held.canonical_id, actor="carol")
+    contract_changes.reject(w.hub, held.canonical_id, actor="carol", reason="sales to split it into two changes")
+    check(w)
+    assert [c.state for c in changes(w)] == [State.REJECTED]
+    with w.hub.engine.connect() as conn:
+        assert exception_store.search(conn) == []
+    assert len(contract(w).phases) == 2
+
+
+def test_a_milestone_repriced_with_nothing_recognised_yet_is_applied_and_recognised_on_the_new_terms(
+        tmp_path: Path) -> None:
+    """Go-live 10,000 -> 12,000 (line 15,000 -> 17,000) before any close: catch-up treatment, version 2.
+    Blueprint and Go-live completed in November: revenue 5,000 + 12,000 = 17,000, billed 17,000."""
+    w = fake_world(tmp_path)
+    w.set_up()
+    opp = w.crm.opportunities[OPP]
+    ms = opp.lines[1]
+    w.crm.opportunities[OPP] = opp.model_copy(update={"lines": (opp.lines[0], ms.model_copy(update={
+        "amount": usd("17000.00"), "milestones": (ms.milestones[0], ms.milestones[1].model_copy(
+            update={"amount": usd("12000.00")}))}))})
+    w.crm.effective[OPP] = date(2026, 11, 10)
+    check(w)
+    assert [c.state for c in changes(w)] == [State.APPLIED]
+    w.crm.complete_milestone(OPP, "SF-M1", date(2026, 11, 20))
+    w.crm.complete_milestone(OPP, "SF-M2", date(2026, 11, 25))
+    w.close(date(2026, 11, 30))
+    assert invoices(w) == {"INV-SF-M1": Decimal("5000.00"), "INV-SF-M2": Decimal("12000.00")}
+    assert revenue(w, "2026-11") == Decimal("17000.00")
+    assert all(m.status is MilestoneStatus.PENDING for m in contract(w).phases[1].milestones)  # status stays live
+    rules_hold(w)
