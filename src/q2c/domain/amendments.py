@@ -19,7 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from q2c.domain.model import Milestone, Opportunity, OpportunityLine
-from q2c.domain.money import Money
+from q2c.domain.money import Money, quantize
 
 
 class AmendmentKind(StrEnum):
@@ -121,7 +121,9 @@ def _show(value: object) -> str:
     if value is None:
         return "none"
     if isinstance(value, Money):
-        return f"{value.currency} {value.amount:,}"
+        return f"{value.currency} {quantize(value.amount, value.currency):,}"
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

@@ -24,11 +24,12 @@ from q2c.entrypoints.api_models import PATTERN_MEANINGS, ErrorDetail, ErrorRespo
 log = logging.getLogger("q2c.api")
 
 CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-         413: "payload_too_large", 422: "validation_error", 500: "internal_error", 503: "unavailable"}
+         409: "conflict", 413: "payload_too_large", 422: "validation_error", 500: "internal_error", 503: "unavailable"}
 DESCRIPTIONS = {
     400: "The request is well-formed but cannot be done as asked (the message says why).",
     401: "The webhook signature is missing, stale or does not match the body.",
-    404: "No such exception.",
+    404: "The record named in the path does not exist.",
+    409: "The record is not in a state that allows this (the message says what it is waiting for).",
     413: "The body is over the configured size limit.",
     422: "A parameter or body field is invalid; `field` names it.",
     503: "The database does not answer; try again later.",

@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
+from q2c.entrypoints.cli_changes import changes_app
 from q2c.entrypoints.cli_support import (
     ConfigOption,
     _config,
@@ -65,6 +66,7 @@ app.add_typer(period_app, name="period")
 app.add_typer(revenue_app, name="revenue")
 app.add_typer(cash_app, name="cash")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(changes_app, name="changes")
 
 @app.command()
 def init(path: Annotated[Path, typer.Argument(help="Where to write the config.")] = Path("q2c.yaml"),
@@ -115,16 +117,17 @@ def sync(config: ConfigOption = Path("q2c.yaml"),
             stats = poll_won_deals(hub)
             console.print(f"deals: {stats.seen} won since last poll, {stats.enqueued} new")
             drain(hub, console=console)
-            from q2c.workflows.contract_changes import poll_contract_changes
-
-            checked = poll_contract_changes(hub)
-            drain(hub, console=console)
-            console.print(f"contract changes: {checked} contracts compared with the CRM's deals")
         if what in ("time", "all"):
             t = poll_time(hub)
             console.print(f"time: {t.entries} entries on {t.pages} pages, {t.groups_enqueued} batches queued, "
                           f"{t.rejects} unreadable")
             drain(hub, console=console)
+        if what in ("deals", "all"):  # after the time, so a change's plan is measured on the latest hours
+            from q2c.workflows.contract_changes import poll_contract_changes
+
+            checked = poll_contract_changes(hub)
+            drain(hub, console=console)
+            console.print(f"contract changes: {checked} contracts compared with the CRM's deals")
     except ConnectorError as exc:
         raise _connector_failure(exc, cfg) from None
     if _print_open_exceptions(hub.engine, limit=20):

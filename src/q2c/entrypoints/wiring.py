@@ -145,7 +145,9 @@ def schedule(hub: Hub, stop: threading.Event) -> None:
 
 def hub_routers(hub: Hub) -> list[APIRouter]:
     """The API routes that act through the hub's connectors, one router per feature module."""
-    return []
+    from q2c.entrypoints.api_changes import changes_router
+
+    return [changes_router(hub)]
 
 
 def serve_forever(hub: Hub) -> None:

@@ -31,6 +31,7 @@ from q2c.domain.billing import (
     RatedTime,
     milestone_invoice,
     monthly_schedule,
+    respread,
     schedule_invoice,
     time_and_materials_invoice,
 )
@@ -174,8 +175,15 @@ def _bill_schedule(run: _Run, contract: Contract, phase: ContractPhase, invoices
                    taken: set[str]) -> None:
     if contract.end_date is None:
         return  # refused at setup: a fixed fee without milestones needs the contract term
-    schedule = monthly_schedule(phase, start=contract.start_date, end=contract.end_date)
-    billed = {line.instalment_id for inv in invoices for line in inv.lines if line.instalment_id}
+    billed_amounts: dict[str, Money] = {}
+    for inv in invoices:
+        for line in inv.lines:
+            if line.instalment_id and line.phase_id == phase.id:
+                billed_amounts[line.instalment_id] = billed_amounts.get(
+                    line.instalment_id, Money.zero(contract.currency)) + line.amount
+    # after a change of the fee or the term, what is billed stays billed and the rest carries the new fee
+    schedule = respread(monthly_schedule(phase, start=contract.start_date, end=contract.end_date), billed_amounts)
+    billed = set(billed_amounts)
     base = f"INV-{phase.id}-{run.placement.post_date:%Y%m%d}"
     invoice = schedule_invoice(invoice_id=_invoice_id(base, taken), contract=contract, phase=phase,
                                schedule=schedule, invoice_date=run.asked, billed_instalment_ids=billed)

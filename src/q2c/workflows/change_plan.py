@@ -182,7 +182,7 @@ def plan_change(hub: Hub, *, change_id: str, contract: Contract, project: Projec
         posted = sorted({str(r.payload.get("period")) for r in records.list_records(
             conn, entity=RECOGNITION, aggregate=f"contract:{contract.id}", states=["posted"])})
         held = _over_cap(conn, project, contract)
-    period = calendar.first_open_from(Period.of(max(effective, hub.today())))
+    period = calendar.first_open_from(Period.of(effective))  # where the next close puts the catch-up
     try:
         fresh = revenue_contract_from(amended)
         old_terms = contract_revenue(hub, contract.id, period, check_open=False)

@@ -160,3 +160,30 @@ def test_any_schedule_adds_up_to_the_fee(fee: Decimal, weights: list[int], mode:
         return
     assert sum((i.amount.amount for i in schedule.instalments), Decimal(0)) == fee
     assert all(i.amount.amount >= 0 for i in schedule.instalments)
+
+
+def test_after_a_fee_change_billed_instalments_stay_and_the_rest_carries_the_new_fee() -> None:
+    """20,000 over three months: 6,666.67 + 6,666.67 + 6,666.66. November billed at 6,666.67; the fee rises to
+    25,000: December and January carry 25,000 - 6,666.67 = 18,333.33, 9,166.67 + 9,166.66. Cut to 5,000 after
+    two months billed (13,333.34): January carries -8,333.34. All three billed, then +1,000: an adjustment
+    instalment of 1,000 due with January."""
+    from q2c.domain.billing import monthly_schedule, respread
+
+    phase = FF_PHASE.model_copy(update={"amount": usd("20000.00")})
+    plan = monthly_schedule(phase, start=date(2026, 11, 2), end=date(2027, 1, 31))
+    assert [i.amount for i in plan.instalments] == [usd("6666.67"), usd("6666.67"), usd("6666.66")]
+    nov, dec, jan = (i.id for i in plan.instalments)
+    raised = respread(monthly_schedule(phase.model_copy(update={"amount": usd("25000.00")}),
+                                       start=date(2026, 11, 2), end=date(2027, 1, 31)), {nov: usd("6666.67")})
+    assert [i.amount for i in raised.instalments] == [usd("6666.67"), usd("9166.67"), usd("9166.66")]
+    cut = respread(monthly_schedule(phase.model_copy(update={"amount": usd("5000.00")}), start=date(2026, 11, 2),
+                                    end=date(2027, 1, 31)), {nov: usd("6666.67"), dec: usd("6666.67")})
+    assert [i.amount for i in cut.instalments] == [usd("6666.67"), usd("6666.67"), usd("-8333.34")]
+    all_billed = {nov: usd("6666.67"), dec: usd("6666.67"), jan: usd("6666.66")}
+    more = respread(monthly_schedule(phase.model_copy(update={"amount": usd("21000.00")}), start=date(2026, 11, 2),
+                                     end=date(2027, 1, 31)), all_billed)
+    assert [(i.id, i.amount, i.due_date) for i in more.instalments][-1] == (f"{phase.id}-adj", usd("1000.00"),
+                                                                           date(2027, 1, 31))
+    assert sum(i.amount.amount for i in more.instalments) == Decimal("21000.00")
+    unchanged = monthly_schedule(phase, start=date(2026, 11, 2), end=date(2027, 1, 31))
+    assert respread(unchanged, {nov: usd("6666.67")}) == unchanged

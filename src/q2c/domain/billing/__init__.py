@@ -45,6 +45,7 @@ from q2c.domain.billing.schedules import (
     Instalment,
     instalments_due,
     monthly_schedule,
+    respread,
     schedule_from_percentages,
     schedule_invoice,
 )
@@ -106,6 +107,7 @@ __all__ = [
     "rate_for",
     "rate_time_entry",
     "reprice_preview",
+    "respread",
     "retainer_drawdown",
     "retainer_invoice",
     "schedule_from_percentages",

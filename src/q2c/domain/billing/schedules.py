@@ -8,12 +8,14 @@
 * A fixed fee sold without milestones is billed monthly over the contract term by default
   (`monthly_schedule`): equal instalments in minor units, the remainder spread one unit at a time
   over the first months, due on the last day of each month, so the schedule adds up to the fee.
+* After an approved change of the fee (`respread`), what is billed stays billed and the instalments not
+  billed yet carry the rest of the new fee, so the schedule still adds up to it.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -110,6 +112,39 @@ def monthly_schedule(phase: ContractPhase, *, start: date, end: date) -> Billing
                    amount=Money(amount=(base + (1 if n <= extra else 0)) * unit, currency=currency))
         for n, due in enumerate(months, start=1))
     return BillingSchedule(phase_id=phase.id, fee=phase.amount, instalments=instalments)
+
+
+def respread(schedule: BillingSchedule, billed: Mapping[str, Money]) -> BillingSchedule:
+    """The schedule after a change of the fee: billed instalments stay as billed, and what the fee leaves
+    (fee less billed) is spread over the instalments not billed yet, equally in minor units, the remainder over
+    the first of them. With none left, an adjustment instalment due with the last one bills (or, negative,
+    credits) the difference, so billing always comes to the fee."""
+    currency = schedule.fee.currency
+    billed_total = sum((m.amount for m in billed.values()), Decimal(0))
+    left = schedule.fee.amount - billed_total
+    kept = [i.model_copy(update={"amount": billed[i.id]}) if i.id in billed else i for i in schedule.instalments]
+    open_ = [i for i in kept if i.id not in billed]
+    if sum((i.amount.amount for i in open_), Decimal(0)) == left:
+        return schedule if all(i.id not in billed or billed[i.id] == i.amount for i in schedule.instalments) \
+            else schedule.model_copy(update={"instalments": tuple(kept)})
+    unit = minor_unit(currency)
+    fee = schedule.fee.amount
+
+    def percent(amount: Decimal) -> Decimal:
+        return Decimal(100) * amount / fee if fee else Decimal(0)
+
+    if not open_:
+        last = kept[-1]
+        extra = Instalment(id=f"{schedule.phase_id}-adj", number=last.number + 1, due_date=last.due_date,
+                           percent=percent(left), amount=Money(amount=left, currency=currency))
+        return schedule.model_copy(update={"instalments": (*kept, extra)})
+    units = int(left / unit)
+    base, extra_units = divmod(abs(units), len(open_))
+    sign = -1 if units < 0 else 1
+    spread = {i.id: sign * (base + (1 if n < extra_units else 0)) * unit for n, i in enumerate(open_)}
+    out = tuple(i.model_copy(update={"amount": Money(amount=spread[i.id], currency=currency),
+                                     "percent": percent(spread[i.id])}) if i.id in spread else i for i in kept)
+    return schedule.model_copy(update={"instalments": out})
 
 
 def instalments_due(schedule: BillingSchedule, *, as_of: date,
