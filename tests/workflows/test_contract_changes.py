@@ -201,3 +201,78 @@ def test_a_milestone_repriced_with_nothing_recognised_yet_is_applied_and_recogni
     assert revenue(w, "2026-11") == Decimal("17000.00")
     assert all(m.status is MilestoneStatus.PENDING for m in contract(w).phases[1].milestones)  # status stays live
     rules_hold(w)
+
+
+def test_a_won_change_order_amends_its_deal_instead_of_being_set_up(tmp_path: Path) -> None:
+    """A change-order opportunity SF-006B, linked to SF-006A, adds a T&M line (USD 4,000, cap 4,000) and is won:
+    it is not set up as a second engagement; it becomes change CHG-C-006A-1 adding phase C-006A-3 (a separate
+    contract: T&M at the rate card) with tasks DESIGN-3/BUILD-3/INTERNAL-3. Alice logs 8 h on BUILD-3 Nov 12:
+    1,200, billed on the new phase's invoice. A later poll of SF-006A sees no change: the change order's line
+    stays part of the terms in force."""
+    from q2c.domain.model import BillingType, Opportunity, OpportunityLine
+
+    w = fake_world(tmp_path)
+    w.set_up()
+    w.crm.opportunities["SF-006B"] = Opportunity(
+        id="SF-006B", name="Acme cloud migration: data", customer_id="SF-001A", stage="Closed Won", is_won=True,
+        close_date=date(2026, 11, 10), amount=usd("4000.00"), legal_entity="US01", amends_id=OPP, lines=(
+            OpportunityLine(id="SF-00kD", service_offering="IMPL", billing_type=BillingType.TIME_AND_MATERIALS,
+                            amount=usd("4000.00"), estimated_hours=Decimal(20), cap=usd("4000.00")),))
+    w.crm.effective["SF-006A"] = date(2026, 11, 10)
+    w.set_up()
+    with w.hub.engine.connect() as conn:
+        assert [r.canonical_id for r in records.list_records(conn, entity="contract")] == [C]
+    (applied,) = changes(w)
+    assert applied.state == State.APPLIED and applied.payload["source"] == "change order SF-006B"
+    assert applied.payload["plan"]["treatment"] == ModificationTreatment.SEPARATE_CONTRACT
+    assert [p.id for p in contract(w).phases] == [f"{C}-1", f"{C}-2", f"{C}-3"]
+    assert {t.code for t in w.erp.kind("job")[P].tasks} >= {"DESIGN-3", "BUILD-3", "INTERNAL-3"}
+    entry = w.tracker.log(P, "BUILD-3", "alice@example.com", date(2026, 11, 12), "8")
+    w.tracker.approve(entry)
+    w.sync()
+    w.close(date(2026, 11, 30))
+    assert invoices(w) == {f"INV-{C}-3-20261130": Decimal("1200.00")}
+    check(w)
+    assert [c.state for c in changes(w)] == [State.APPLIED]
+    rules_hold(w)
+
+
+def test_the_api_lists_shows_approves_and_rejects_changes(tmp_path: Path) -> None:
+    """The same rules over HTTP: 404 for an unknown change, 409 for an approval without the treatment the
+    change waits for, 202 for an approval (applied once the queue is drained), 422 for an unknown treatment."""
+    from fastapi.testclient import TestClient
+
+    from q2c.domain.model import BillingType, OpportunityLine
+    from q2c.entrypoints.api_changes import changes_router
+    from q2c.entrypoints.http_api import create_app
+
+    w = fake_world(tmp_path)
+    w.set_up()
+    opp = w.crm.opportunities[OPP]
+    w.crm.opportunities[OPP] = opp.model_copy(update={"lines": (
+        opp.lines[0].model_copy(update={"cap": usd("15000.00")}), opp.lines[1],
+        OpportunityLine(id="SF-00kF", service_offering="IMPL", billing_type=BillingType.FIXED_FEE,
+                        amount=usd("8000.00"), estimated_hours=Decimal(40)))})
+    check(w)
+    (held,) = changes(w)
+    app = create_app(w.hub.engine, webhook_secret="whsec-test", routers=[changes_router(w.hub)])
+    with TestClient(app) as client:
+        listed = client.get("/changes").json()
+        assert [c["id"] for c in listed] == [held.canonical_id] and listed[0]["state"] == "needs_treatment"
+        assert client.get("/changes/CHG-nope").status_code == 404
+        refused = client.post(f"/changes/{held.canonical_id}/apply", json={"actor": "carol"})
+        assert refused.status_code == 409 and refused.json()["error"]["field"] == "treatment"
+        bad = client.post(f"/changes/{held.canonical_id}/apply", json={"actor": "carol", "treatment": "guess"})
+        assert bad.status_code == 422
+        accepted = client.post(f"/changes/{held.canonical_id}/apply", json={
+            "actor": "carol", "treatment": "termination_and_new_contract", "reason": "distinct remaining services"})
+        assert accepted.status_code == 202
+        drain(w.hub)
+        shown = client.get(f"/changes/{held.canonical_id}").json()
+        assert shown["state"] == "applied" and shown["approvals"][0]["by"] == "api:carol"
+        assert client.get("/changes").json() == []
+        assert len(client.get("/changes", params={"all": "true"}).json()) == 1
+        again = client.post(f"/changes/{held.canonical_id}/reject", json={"actor": "dave", "reason": "late"})
+        assert again.status_code == 409
+        assert "/changes/{change_id}/apply" in client.get("/openapi.json").json()["paths"]
+    assert len(contract(w).phases) == 3
