@@ -178,6 +178,9 @@ class ContractChangeSettings(Strict):
     # A change that moves the revenue of the open period by more than this (in the contract's currency) needs a
     # second approver; none: only a change that touches a closed period does.
     second_approval_over: Decimal | None = Field(default=None, ge=0)
+    # How often `q2c serve` compares every contract with its deal in the CRM (each comparison reads the deal);
+    # the CRM's change events bring a change to a set-up deal in between.
+    poll_seconds: float = Field(default=3600.0, gt=0)
 
 
 class HubConfig(Strict):

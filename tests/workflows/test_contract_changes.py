@@ -276,3 +276,25 @@ def test_the_api_lists_shows_approves_and_rejects_changes(tmp_path: Path) -> Non
         assert again.status_code == 409
         assert "/changes/{change_id}/apply" in client.get("/openapi.json").json()["paths"]
     assert len(contract(w).phases) == 3
+
+
+def test_a_change_event_of_a_set_up_deal_checks_it_at_once_and_the_scheduler_polls_all_only_when_due(
+        tmp_path: Path) -> None:
+    """The CRM reports an edit of SF-006A (not a win, not q2c's own write): its contract is checked at once and
+    the raised cap is applied. The scheduler's full poll runs once per `contract_changes.poll_seconds`."""
+    from q2c.workflows.crm_changes import consume_crm_changes
+    from q2c.workflows.ports import CrmChange
+
+    w = fake_world(tmp_path)
+    w.set_up()
+    amend(w, cutover=False)
+    w.crm.changes.append(CrmChange(opportunity_ids=(OPP,), changed_fields=("Cap_Amount__c",), values={},
+                                   origin="a user", by_q2c=False, position=1))
+    stats = consume_crm_changes(w.hub)
+    assert stats.terms_checked == 1
+    drain(w.hub)
+    assert [c.state for c in changes(w)] == [State.APPLIED]
+    assert contract(w).phases[0].cap == usd("20000.00")
+    assert contract_changes.poll_contract_changes_when_due(w.hub) == 1
+    assert contract_changes.poll_contract_changes_when_due(w.hub) == 0  # not due again for an hour
+    assert contract_changes.poll_contract_changes(w.hub) == 1  # `q2c sync` always compares

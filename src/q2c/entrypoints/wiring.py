@@ -129,13 +129,13 @@ def _stop_on_signals() -> threading.Event:
 
 def schedule(hub: Hub, stop: threading.Event) -> None:
     """The polling scheduler: won deals and time entries, every `time.poll_seconds`."""
-    from q2c.workflows.contract_changes import poll_contract_changes
+    from q2c.workflows.contract_changes import poll_contract_changes_when_due
     from q2c.workflows.crm_changes import consume_crm_changes
     from q2c.workflows.project_setup import poll_won_deals
     from q2c.workflows.time_approved import poll_time
 
     while not stop.is_set():
-        for poll in (consume_crm_changes, poll_won_deals, poll_contract_changes, poll_time):
+        for poll in (consume_crm_changes, poll_won_deals, poll_contract_changes_when_due, poll_time):
             try:
                 poll(hub)
             except Exception:

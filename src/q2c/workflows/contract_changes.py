@@ -32,11 +32,12 @@ from sqlalchemy.engine import Connection
 
 from q2c.domain.amendments import amendments
 from q2c.domain.model import Contract, Customer, Opportunity, Project
+from q2c.domain.naming import SystemNames
 from q2c.domain.revenue import ModificationTreatment
 from q2c.domain.violations import Violation
 from q2c.engine.hashing import content_hash
 from q2c.engine.worker import Effects
-from q2c.store import audit, links, queue, records
+from q2c.store import audit, cursors, links, queue, records
 from q2c.store import exceptions as exception_store
 from q2c.store.exceptions import Subject
 from q2c.store.queue import WorkItem
@@ -68,9 +69,26 @@ class ChangeError(ValueError):
     """A request about a change that cannot be met (unknown id, already applied, a missing answer)."""
 
 
-def poll_contract_changes(hub: Hub) -> int:
-    """The poll behind the change feed: every active contract's terms compared with the CRM's deal."""
+POLL_CURSOR = "contract_changes.last_full_poll"
+
+
+def poll_contract_changes(hub: Hub, *, force: bool = True) -> int:
+    """The poll behind the change feed: every active contract's terms compared with the CRM's deal (each
+    check reads the deal, so the scheduler runs it every `contract_changes.poll_seconds`, `force=False`, and
+    relies on the CRM's change events in between; `q2c sync` and `q2c changes detect` always run it)."""
+    now = datetime.now(UTC)
+    with hub.engine.begin() as conn:
+        last = cursors.get_cursor(conn, POLL_CURSOR)
+        if not force and last is not None and \
+                (now - datetime.fromisoformat(last)).total_seconds() < hub.config.contract_changes.poll_seconds:
+            return 0
+        cursors.set_cursor(conn, POLL_CURSOR, now.isoformat())
     return enqueue_change_checks(hub)
+
+
+def poll_contract_changes_when_due(hub: Hub) -> int:
+    """The scheduler's poll: at most every `contract_changes.poll_seconds`."""
+    return poll_contract_changes(hub, force=False)
 
 
 def enqueue_change_checks(hub: Hub, contract_ids: list[str] | None = None) -> int:
@@ -88,11 +106,11 @@ def enqueue_check(conn: Connection, contract_id: str, **payload: str) -> None:
                   payload={"contract_id": contract_id, **payload}, correlation_id=uuid.uuid4().hex)
 
 
-def contract_of_opportunity(conn: Connection, opportunity_id: str) -> str | None:
-    for rec in records.list_records(conn, entity="contract"):
-        if rec.payload.get("opportunity_id") == opportunity_id:
-            return rec.canonical_id
-    return None
+def contract_of_opportunity(conn: Connection, opportunity_id: str, *, crm: SystemNames) -> str | None:
+    """The contract set up from a deal, by the link set-up recorded to the CRM's opportunity."""
+    link = links.find_by_external(conn, entity="contract", system=crm.system,
+                                  external_id=crm.external_id(opportunity_id))
+    return None if link is None else link.canonical_id
 
 
 # --- the work item ---------------------------------------------------------------------------------------

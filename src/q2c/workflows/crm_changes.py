@@ -86,7 +86,7 @@ def consume_crm_changes(hub: Hub) -> ChangeStats:
                         stats.won += 1
             else:
                 for opportunity_id in change.opportunity_ids:  # a set-up deal's terms may have changed
-                    contract_id = contract_of_opportunity(conn, opportunity_id)
+                    contract_id = contract_of_opportunity(conn, opportunity_id, crm=crm)
                     if contract_id is not None:
                         enqueue_check(conn, contract_id)
                         stats.terms_checked += 1

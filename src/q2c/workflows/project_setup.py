@@ -135,7 +135,7 @@ def _change_order(hub: Hub, item: WorkItem, opportunity: Opportunity) -> Effects
     from q2c.workflows.contract_changes import contract_of_opportunity, enqueue_check
 
     with hub.engine.connect() as conn:
-        contract_id = contract_of_opportunity(conn, opportunity.amends_id or "")
+        contract_id = contract_of_opportunity(conn, opportunity.amends_id or "", crm=hub.crm.names)
     if contract_id is None:
         raise Rejected([Violation(
             system=hub.crm.names.system, object=hub.crm.names.object("opportunity"), record_id=opportunity.id,
