@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from q2c.domain.engagement import TaskTemplate, plan_engagement
+from q2c.domain.engagement import TaskTemplate, keep_retainer_term, plan_engagement
 from q2c.domain.model import Contract, ContractPhase, Customer, Opportunity, Project, RateCard, Task
 
 
@@ -36,6 +36,8 @@ def amend_engagement(contract: Contract, project: Project, *, before: Opportunit
                                                     rate_card=rate_card, offering_tasks=offering_tasks,
                                                     source_id=source_id)
     kept = phase_ids_by_line(contract, before)
+    old_phases = {p.id: p for p in contract.phases}
+    old_lines = {line.id: line for line in before.lines}
     next_number = max((phase_number(p.id, contract.id) for p in contract.phases), default=0) + 1
     fresh_to_kept: dict[str, str] = {}
     phases: list[ContractPhase] = []
@@ -45,7 +47,10 @@ def amend_engagement(contract: Contract, project: Project, *, before: Opportunit
             phase_id = f"{contract.id}-{next_number}"
             next_number += 1
         fresh_to_kept[fresh.id] = phase_id
-        phases.append(fresh.model_copy(update={"id": phase_id}))
+        planned = fresh.model_copy(update={"id": phase_id})
+        if phase_id in old_phases and line.id in old_lines:  # a deal's new end date alone does not stretch a retainer
+            planned = keep_retainer_term(old_phases[phase_id], planned, before=old_lines[line.id], after=line)
+        phases.append(planned)
     new_contract = fresh_contract.model_copy(update={
         "id": contract.id, "phases": tuple(phases), "rate_card": contract.rate_card,
         "billing_terms": contract.billing_terms, "customer_id": contract.customer_id})

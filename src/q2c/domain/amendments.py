@@ -60,7 +60,8 @@ class Amendment:
 # The terms that make up the agreement. What is not listed (a milestone's status and completion date, the
 # stage, the close date, the CRM's own update stamp) is a fact of delivery or of the pipeline.
 DEAL_TERMS = ("customer_id", "legal_entity", "start_date", "end_date")
-LINE_TERMS = ("billing_type", "service_offering", "amount", "cap", "estimated_hours")
+LINE_TERMS = ("billing_type", "service_offering", "amount", "cap", "estimated_hours", "service_start", "term_months",
+              "overage_rate", "rollover_months")
 MILESTONE_TERMS = ("name", "amount", "due_date")
 
 

@@ -8,18 +8,27 @@ Each line of the deal becomes its own phase with its own tasks, so time logged t
 belongs to exactly one phase (T&M time is invoiced by the hour, time on a fixed fee counts towards
 its progress). A task takes its catalogue code as it is, unless an earlier phase already has a task
 of that code: then it takes the code with its phase number (BUILD on phase 1, BUILD-2 on phase 2).
+
+A retainer phase carries its own term, fixed here: it starts on the line's service date (else the deal's
+start) and runs the line's term months (else to the deal's end date as it is now), with the line's hours
+spread evenly over its months. So a later change of the deal's end date does not stretch a retainer; an
+amended engagement keeps the term of a retainer whose line did not change (`keep_retainer_term`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from q2c.domain.billing.retainers import hours_per_month, months_between, term_end_after
 from q2c.domain.model import (
+    BillingType,
     Contract,
     ContractPhase,
     Customer,
     Opportunity,
+    OpportunityLine,
     Project,
     RateCard,
     Task,
@@ -50,7 +59,8 @@ def plan_engagement(opportunity: Opportunity, customer: Customer, *, legal_entit
         ContractPhase(id=f"{contract_id}-{i}",
                       name=f"{line.service_offering or 'Services'} ({line.billing_type.value})",
                       billing_type=line.billing_type, amount=line.amount, cap=line.cap, milestones=line.milestones,
-                      service_offering=line.service_offering, estimated_hours=line.estimated_hours)
+                      service_offering=line.service_offering, estimated_hours=line.estimated_hours,
+                      **retainer_terms(opportunity, line))
         for i, line in enumerate(opportunity.lines, start=1))
     contract = Contract(id=contract_id, customer_id=customer.id, opportunity_id=opportunity.id, name=opportunity.name,
                         legal_entity=legal_entity, currency=opportunity.amount.currency,
@@ -67,6 +77,30 @@ def plan_engagement(opportunity: Opportunity, customer: Customer, *, legal_entit
     project = Project(id=project_id, contract_id=contract_id, customer_id=customer.id, name=opportunity.name,
                       tasks=tuple(tasks.values()))
     return contract, project
+
+
+def retainer_terms(opportunity: Opportunity, line: OpportunityLine) -> dict[str, Any]:
+    """The phase fields of a retainer line: its term, prepaid hours a month, overage rate and rollover."""
+    if line.billing_type is not BillingType.RETAINER:
+        return {}
+    start = line.service_start or opportunity.start_date or opportunity.close_date
+    end = term_end_after(start, line.term_months) if line.term_months is not None else opportunity.end_date
+    hours = None
+    if end is not None and line.estimated_hours is not None:
+        hours = hours_per_month(line.estimated_hours, months_between(start, end),
+                                where=f"opportunity line {line.id} field estimated_hours")
+    return {"term_start": start, "term_end": end, "retainer_hours": hours, "overage_rate": line.overage_rate,
+            "rollover_months": line.rollover_months}
+
+
+def keep_retainer_term(kept: ContractPhase, planned: ContractPhase, *, before: OpportunityLine,
+                       after: OpportunityLine) -> ContractPhase:
+    """`planned` (the phase re-planned from the amended deal) with the term `kept` had, when the retainer's
+    line itself did not change: a new end date of the deal alone does not stretch a retainer."""
+    if planned.billing_type is not BillingType.RETAINER or before != after:
+        return planned
+    return planned.model_copy(update={"term_start": kept.term_start, "term_end": kept.term_end,
+                                      "retainer_hours": kept.retainer_hours})
 
 
 def ancestors_top_down(customer: Customer, customers: Mapping[str, Customer]) -> list[Customer]:

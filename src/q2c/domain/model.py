@@ -88,6 +88,14 @@ class OpportunityLine(Canonical):
     estimated_hours: Decimal | None = None
     cap: Money | None = None  # not-to-exceed for time and materials
     milestones: tuple[Milestone, ...] = ()
+    # Retainers: `amount` is the whole retainer over its own term, which starts on `service_start` (else the
+    # deal's start) and runs `term_months` calendar months (else to the deal's end as it is at set-up);
+    # `estimated_hours` are the hours prepaid over that term, `overage_rate` prices hours beyond them, and
+    # unused hours of a month may still be used for `rollover_months` more months (none: they expire).
+    service_start: date | None = None
+    term_months: int | None = Field(default=None, ge=1, le=1200)
+    overage_rate: Money | None = None
+    rollover_months: int | None = Field(default=None, ge=0, le=1200)
 
 
 class Opportunity(Canonical):
@@ -153,13 +161,19 @@ class RateCard(Canonical):
 class ContractPhase(Canonical):
     name: str
     billing_type: BillingType
-    amount: Money  # fee for fixed fee / milestone / retainer; estimate for T&M
+    amount: Money  # fee for fixed fee / milestone; the whole retainer over its term; estimate for T&M
     cap: Money | None = None  # not-to-exceed (T&M)
     milestones: tuple[Milestone, ...] = ()
     service_offering: str | None = None
     estimated_hours: Decimal | None = None  # the hours sold (input method of a fixed fee; T&M estimate)
-    retainer_hours: Decimal | None = None
+    retainer_hours: Decimal | None = None  # prepaid hours per month of a retainer (None: an amount retainer)
     overage_rate: Money | None = None
+    # A retainer's own term (first and last day, whole calendar months from the month of the first), fixed at
+    # set-up so that a later change of the contract's end date does not stretch it; None: the contract's term
+    # (phases planned before retainers carried their own).
+    term_start: date | None = None
+    term_end: date | None = None
+    rollover_months: int | None = Field(default=None, ge=0)  # months unused retainer hours stay usable
 
 
 class Contract(Canonical):
@@ -255,6 +269,8 @@ class InvoiceStatus(StrEnum):
     DRAFT = "draft"
     POSTED = "posted"
     CREDITED = "credited"
+    PAID = "paid"  # posted, and settled in full in the ERP (a payment or a credit applied to it)
+    VOIDED = "voided"  # taken back in the ERP by a void; q2c books the void as a reversal beside it
 
 
 class Invoice(Canonical):

@@ -50,6 +50,7 @@ from q2c.workflows import contract_versions
 from q2c.workflows.hub import Hub
 from q2c.workflows.integrity import contract_violations
 from q2c.workflows.periods import load_calendar
+from q2c.workflows.retainer_billing import bill_retainer_phase
 
 KIND = "billing.contract"
 
@@ -125,6 +126,12 @@ def bill_contract(hub: Hub, item: WorkItem) -> Effects | None:
             _bill_milestones(run, contract, phase, invoices)
         elif phase.billing_type is BillingType.FIXED_FEE:
             _bill_schedule(run, contract, phase, invoices, taken)
+        elif phase.billing_type is BillingType.RETAINER:
+            retained = bill_retainer_phase(hub, contract, phase, project, invoices, rated, taken, asked=run.asked,
+                                           post_date=run.placement.post_date)
+            if retained.invoice is not None:
+                run.billed.append(_Billed(retained.invoice, phase, retained.entry_ids,
+                                          explanation=retained.explanation))
     for b in run.billed:
         if b.invoice is not None:
             b.erp_ref = hub.erp.upsert_invoice(b.invoice, legal_entity=contract.legal_entity,

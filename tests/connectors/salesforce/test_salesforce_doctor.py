@@ -25,7 +25,7 @@ def test_a_complete_org_passes(config: SalesforceSettings, server: SandboxServer
     result = check(config, "systems.crm", 5.0)
     assert result.ok, result.detail
     assert "opportunities readable" in result.detail and "multicurrency org" in result.detail
-    assert "45 fields q2c reads present, write-back fields editable" in result.detail
+    assert "46 fields q2c reads present, write-back fields editable" in result.detail
 
 
 def test_a_single_currency_org_passes_and_says_its_currency(config: SalesforceSettings, server: SandboxServer,

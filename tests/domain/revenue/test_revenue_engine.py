@@ -79,7 +79,8 @@ def test_contract_phases_become_obligations_with_methods_from_billing_types() ->
     rc = revenue_contract_from(CONTRACT, estimated_hours={"PH-FF": Decimal(100)})
     methods = {ob.id: ob.method for ob in rc.obligations}
     assert methods == {"PH-TM": RecognitionMethod.RIGHT_TO_INVOICE, "PH-MS": RecognitionMethod.OUTPUT_MILESTONES,
-                       "PH-FF": RecognitionMethod.INPUT_HOURS, "PH-RT": RecognitionMethod.RATABLE_MONTHLY}
+                       "PH-FF": RecognitionMethod.INPUT_HOURS, "PH-RT": RecognitionMethod.RATABLE_MONTHLY,
+                       "PH-RT:overage": RecognitionMethod.RIGHT_TO_INVOICE}  # the retainer's overage, as invoiced
     assert rc.price.total() == usd(37000)  # T&M is variable, recognised as invoiced
     assert rc.allocation.allocated("PH-MS") == usd(15000)  # SSP defaults to the phase amount
     assert rc.allocation.allocated("PH-TM") is None

@@ -27,8 +27,10 @@ Opportunity
     ERP_Contract_Id__c and ERP_Project_Id__c (written back by q2c, owned by the ERP).
 OpportunityLineItem
     OpportunityId, Service_Offering__c, Billing_Type__c (picklist: "Fixed Fee",
-    "Time and Materials", "Milestone", "Retainer"), TotalPrice, Quantity (estimated hours),
-    Cap_Amount__c (not-to-exceed for Time and Materials).
+    "Time and Materials", "Milestone", "Retainer"), TotalPrice, Quantity (estimated hours; on a
+    Retainer the hours prepaid over its term), ServiceDate (a Retainer's first day),
+    Cap_Amount__c (not-to-exceed for Time and Materials), and the Retainer fields the settings name
+    (term months, overage rate, rollover months).
 Opportunity_Milestone__c (custom object, master-detail to Opportunity)
     Opportunity__c, Line_Item_Id__c (the 18-character id of its product line: Salesforce allows no
     lookup to OpportunityLineItem), Name, Amount__c, Due_Date__c, Status__c ("Pending",
@@ -403,15 +405,29 @@ class SalesforceClient:
                       if f and f not in OPPORTUNITY.reads)
         return replace(OPPORTUNITY, reads=OPPORTUNITY.reads + extra) if extra else OPPORTUNITY
 
+    def retainer_fields(self) -> dict[str, str]:
+        """The settings' names of the Retainer line fields, by canonical name (those configured)."""
+        named = {"term_months": self.config.line_term_months_field,
+                 "overage_rate": self.config.line_overage_rate_field,
+                 "rollover_months": self.config.line_rollover_months_field}
+        return {key: name for key, name in named.items() if name}
+
+    def line_item_fields(self) -> ObjectFields:
+        """OpportunityLineItem's fields, with the Retainer fields the settings name."""
+        extra = tuple(dict.fromkeys(f for f in self.retainer_fields().values() if f not in LINE_ITEM.reads))
+        return replace(LINE_ITEM, reads=LINE_ITEM.reads + extra) if extra else LINE_ITEM
+
     def opportunity_bundle(self, opportunity_id: str) -> dict[str, Any]:
         """The opportunity with its account, the account's parents (nearest first), lines and milestones, and
-        the org's currency when it is a single-currency org (`org_currency`, else None).
+        the org's currency when it is a single-currency org (`org_currency`, else None), and the names of the
+        Retainer line fields the settings configure (`retainer_fields`, by canonical name).
 
         FieldsMissing (about the opportunity) when the org lacks a field q2c reads, with every such field named.
         """
         problems: list[FieldProblem] = []
         opportunity_spec = self.opportunity_fields()
-        for spec in (opportunity_spec, ACCOUNT, LINE_ITEM, MILESTONE):
+        line_spec = self.line_item_fields()
+        for spec in (opportunity_spec, ACCOUNT, line_spec, MILESTONE):
             try:
                 self.select_fields(spec, record_id=opportunity_id)
             except FieldsMissing as exc:
@@ -438,13 +454,14 @@ class SalesforceClient:
             parents.append(parent)
             seen.add(parent_id)
             parent_id = parent.get("ParentId")
-        lines = list(self.query(f"SELECT {self._select(LINE_ITEM, opportunity_id)} FROM OpportunityLineItem "
+        lines = list(self.query(f"SELECT {self._select(line_spec, opportunity_id)} FROM OpportunityLineItem "
                                 f"WHERE OpportunityId = {opp_id} ORDER BY Id"))
         milestones = list(self.query(f"SELECT {self._select(MILESTONE, opportunity_id)} FROM "
                                      f"Opportunity_Milestone__c WHERE Opportunity__c = {opp_id} "
                                      "ORDER BY Due_Date__c, Id"))
         return {"opportunity": opportunity, "account": account, "parent_accounts": parents, "line_items": lines,
-                "milestones": milestones, "org_currency": self.org_currency()}
+                "milestones": milestones, "org_currency": self.org_currency(),
+                "retainer_fields": self.retainer_fields()}
 
     def write_erp_ids(self, *, account_id: str | None, opportunity_id: str | None, customer_number: str | None,
                       contract_id: str | None, project_id: str | None) -> None:

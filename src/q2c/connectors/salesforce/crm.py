@@ -42,6 +42,7 @@ FIELD_NAMES = {
     "milestones": "Opportunity_Milestone__c",
     "estimated_hours": "OpportunityLineItem.Quantity",
     "end_date": "Opportunity.End_Date__c",
+    "service_start": "OpportunityLineItem.ServiceDate",
 }
 # In a single-currency org the currency is the org's, not the opportunity's
 SINGLE_CURRENCY_FIELD = "Organization.DefaultCurrencyIsoCode"
@@ -88,6 +89,8 @@ class SalesforceCrm:
                                                                         "currency": SINGLE_CURRENCY_FIELD}
         raw = bundle["opportunity"]
         cfg = self.client.config
+        names = {**names, **{key: f"OpportunityLineItem.{field}"
+                             for key, field in self.client.retainer_fields().items()}}
         approved = None
         if cfg.change_approval_field:
             names = {**names, "change_approved": f"Opportunity.{cfg.change_approval_field}"}

@@ -47,7 +47,7 @@ OPPORTUNITY_FIELDS = ("Id", "Name", "AccountId", "StageName", "IsWon", "IsClosed
                       "CurrencyIsoCode", "Legal_Entity__c", "Start_Date__c", "End_Date__c", "ERP_Contract_Id__c",
                       "ERP_Project_Id__c", "LastModifiedById", "SystemModstamp")
 LINE_ITEM_FIELDS = ("Id", "OpportunityId", "Name", "Description", "Service_Offering__c", "Billing_Type__c",
-                    "Quantity", "UnitPrice", "TotalPrice", "Cap_Amount__c", "CurrencyIsoCode")
+                    "Quantity", "UnitPrice", "TotalPrice", "ServiceDate", "Cap_Amount__c", "CurrencyIsoCode")
 MILESTONE_FIELDS = ("Id", "Name", "Opportunity__c", "Line_Item_Id__c", "Amount__c", "Due_Date__c", "Status__c",
                     "Completed_On__c", "CurrencyIsoCode")
 
@@ -134,6 +134,14 @@ class _Reader:
 
     def number(self, field: str, *, required: bool = False) -> Decimal | None:
         return self._typed(field, required, lambda v: to_decimal(v, what=field), "number", "a number")
+
+    def months(self, field: str, *, minimum: int) -> int | None:
+        what = f"a whole number of months ({minimum} or more)"
+        value = self._typed(field, False, _whole, "months", what)
+        if value is not None and value < minimum:
+            self.flag(field, "months", f"{field} is {value}, which is not {what}")
+            return None
+        return value
 
     def day(self, field: str, *, required: bool = False) -> date | None:
         return self._typed(field, required, _as_date, "date", "a date (YYYY-MM-DD)")
@@ -297,11 +305,19 @@ def _milestone(record: Mapping[str, Any], currency: str | None, violations: list
                                     status=status, completed_on=completed_on), r)
 
 
+def _whole(value: Any) -> int:
+    number = to_decimal(value, what="months")
+    if number != number.to_integral_value():
+        raise ValueError("not a whole number")
+    return int(number)
+
+
 def _line(record: Mapping[str, Any], opportunity_id: str | None, currency: str | None,
           milestones: tuple[Milestone, ...], milestone_records: int,
-          violations: list[Violation]) -> OpportunityLine | None:
+          violations: list[Violation], retainer_fields: Mapping[str, str] | None = None) -> OpportunityLine | None:
     """`milestone_records` counts the milestones attached in Salesforce, mapped or not, so a broken
-    milestone is reported once, on itself, not again as a line without milestones."""
+    milestone is reported once, on itself, not again as a line without milestones. `retainer_fields` names
+    the org's Retainer fields (term_months, overage_rate, rollover_months), as the settings configure them."""
     r = _Reader("OpportunityLineItem", record, violations)
     before = len(violations)
     line_id = r.sf_id("Id", required=True)
@@ -335,11 +351,29 @@ def _line(record: Mapping[str, Any], opportunity_id: str | None, currency: str |
             r.flag("TotalPrice", "milestones", f"the milestones add up to {total} but TotalPrice is "
                    f"{amount.amount}")
     offering = r.text("Service_Offering__c")
+    service_start = r.day("ServiceDate")
+    retainer = _retainer_terms(r, record, billing_type, currency, retainer_fields or {})
     if len(violations) > before or line_id is None or billing_type is None or amount is None:
         return None
     return _build(lambda: OpportunityLine(
         id=canonical_id(line_id), service_offering=offering, billing_type=billing_type, amount=amount,
-        estimated_hours=hours, cap=cap, milestones=milestones), r)
+        estimated_hours=hours, cap=cap, milestones=milestones, service_start=service_start, **retainer), r)
+
+
+def _retainer_terms(r: _Reader, record: Mapping[str, Any], billing_type: BillingType | None, currency: str | None,
+                    fields: Mapping[str, str]) -> dict[str, Any]:
+    """Term months, overage rate and rollover months of a Retainer line, from the fields the settings name."""
+    out: dict[str, Any] = {}
+    for key, minimum in (("term_months", 1), ("rollover_months", 0)):
+        name = fields.get(key)
+        out[key] = r.months(name, minimum=minimum) if name else None
+    name = fields.get("overage_rate")
+    out["overage_rate"] = r.money(name, currency) if name else None
+    given = [fields[k] for k in ("term_months", "overage_rate", "rollover_months") if out[k] is not None]
+    if given and billing_type is not None and billing_type is not BillingType.RETAINER:
+        r.flag(given[0], "retainer", f"{', '.join(given)} set on a {record.get('Billing_Type__c')} line; "
+               "these terms apply only to Retainer lines")
+    return out
 
 
 def opportunity_from_salesforce(bundle: Mapping[str, Any]) -> Opportunity:
@@ -401,7 +435,8 @@ def opportunity_from_salesforce(bundle: Mapping[str, Any]) -> Opportunity:
     for record in line_records:
         attached = by_line.get(str(record.get("Id")), [])
         milestones = tuple(ms for ms in (_milestone(x, currency, violations) for x in attached) if ms is not None)
-        line = _line(record, opportunity_id, currency, milestones, len(attached), violations)
+        line = _line(record, opportunity_id, currency, milestones, len(attached), violations,
+                     _retainer_fields(bundle))
         if line is not None:
             lines.append(line)
     if lines and amount is not None and not violations:
@@ -417,6 +452,11 @@ def opportunity_from_salesforce(bundle: Mapping[str, Any]) -> Opportunity:
     _raise_if(violations)
     assert result is not None
     return result
+
+
+def _retainer_fields(bundle: Mapping[str, Any]) -> dict[str, str]:
+    named = bundle.get("retainer_fields")
+    return {str(k): str(v) for k, v in named.items()} if isinstance(named, Mapping) else {}
 
 
 def customers_from_bundle(bundle: Mapping[str, Any]) -> list[Customer]:

@@ -55,6 +55,14 @@ class SalesforceSettings(SystemSettings):
     change_approval_field: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     change_approval_values: tuple[str, ...] = ("true",)
     change_order_field: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    # Retainers: the OpportunityLineItem fields holding a Retainer line's term in months (e.g. Term_Months__c;
+    # without it a retainer runs to the deal's end date), its overage rate per hour beyond the prepaid hours
+    # (e.g. Overage_Rate__c) and how many months unused hours roll over (e.g. Rollover_Months__c; without it
+    # they expire at the end of their month). The line's ServiceDate starts its term; Quantity is the hours
+    # prepaid over the whole term.
+    line_term_months_field: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    line_overage_rate_field: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    line_rollover_months_field: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     change_effective_date_field: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
 
     @field_validator("login_url")

@@ -6,7 +6,21 @@ The mapping is the firm's default policy for professional services, each choice 
   firm may invoice for the hours worked; its consideration is variable and belongs to that phase;
 * milestone -> output method by milestones, weighted by the milestone amounts;
 * fixed fee -> input method by hours against the phase's estimated hours;
-* retainer -> straight line by month over the contract term (a stand-ready series).
+* retainer -> straight line by month over the retainer's own term (the phase's `term_start` to
+  `term_end`; the contract's term for a phase planned without one), allocated the whole retainer: a
+  stand-ready series of months (ASC 606-10-25-14(b), 25-15) whose measure of progress is time elapsed,
+  because the firm's effort to stand ready for the prepaid hours is even over the term. Overage, billed
+  beyond the prepaid hours, is variable consideration that relates entirely to the month it is billed for
+  (32-40): it gets its own right-to-invoice obligation keyed `<phase>:overage` (`overage_obligation_id`),
+  recognised as invoiced (55-18), so it never disturbs the fee's straight line.
+
+  Unused hours are the customer's unexercised rights (55-46). The policy is the first of 55-48: the firm
+  expects to be entitled to them (rollover is limited, and nothing survives the term), so that breakage is
+  recognised in proportion to the pattern of rights exercised, which for a stand-ready series is the
+  straight line itself: no separate breakage entry, nothing deferred past the term, and the fee is fixed
+  and not refundable, so no reversal is probable (55-49, 32-11). Recognising breakage only when hours
+  lapse (the remote method of 55-48) would defer each month's fee until its hours are used, an hours-used
+  measure at odds with a stand-ready promise. Billing reports the breakage for the controller.
 
 The transaction price is the sum of the fixed consideration (every phase but time and materials),
 allocated on standalone selling prices that default to the phase amounts.
@@ -28,6 +42,7 @@ from q2c.domain.revenue.obligations import (
     RecognitionMethod,
     RecognitionPolicy,
     RevenueContract,
+    SspBasis,
     StandaloneSellingPrice,
 )
 from q2c.domain.revenue.transaction_price import TransactionPrice
@@ -42,6 +57,11 @@ METHOD_BY_BILLING_TYPE = {
 
 def revenue_contract_id(contract_id: str) -> str:
     return f"RC-{contract_id}"
+
+
+def overage_obligation_id(phase_id: str) -> str:
+    """Where a retainer's overage is billed and recognised: invoice lines carry it as their phase key."""
+    return f"{phase_id}:overage"
 
 
 def revenue_contract_from(contract: Contract, *, ssp: Mapping[str, Money] | None = None,
@@ -71,6 +91,8 @@ def revenue_contract_from(contract: Contract, *, ssp: Mapping[str, Money] | None
                      if price is not None else StandaloneSellingPrice.contract_price(phase.amount))
         obligations.append(_obligation(contract, phase, method, ssp_value, hours.get(phase.id, phase.estimated_hours),
                                        where))
+        if phase.billing_type is BillingType.RETAINER:
+            obligations.append(_overage(contract, phase))
         if method is not RecognitionMethod.RIGHT_TO_INVOICE:
             fixed = fixed + phase.amount
     return RevenueContract(
@@ -95,11 +117,28 @@ def _obligation(contract: Contract, phase: ContractPhase, method: RecognitionMet
         targets = tuple(MilestoneTarget(m.id, m.name, m.amount) for m in phase.milestones)
         return PerformanceObligation(**common, milestones=targets)  # type: ignore[arg-type]
     if method is RecognitionMethod.RATABLE_MONTHLY:
-        if contract.end_date is None:
+        start = phase.term_start or contract.start_date
+        end = phase.term_end or contract.end_date
+        if end is None:
             raise InvalidContract(f"contract {contract.id} field end_date: a retainer phase ({phase.id}) is "
-                                  f"recognised over the contract term and needs the contract's end date")
-        return PerformanceObligation(**common, start=contract.start_date, end=contract.end_date)  # type: ignore[arg-type]
+                                  f"recognised over its term and needs the term's end (phase field term_end, "
+                                  f"else the contract's end date)")
+        if end < start:
+            raise InvalidContract(f"{where} field term_end: {end.isoformat()} is before the term's start "
+                                  f"{start.isoformat()}")
+        return PerformanceObligation(**common, start=start, end=end)  # type: ignore[arg-type]
     return PerformanceObligation(**common)  # type: ignore[arg-type]
+
+
+def _overage(contract: Contract, phase: ContractPhase) -> PerformanceObligation:
+    """The retainer's overage: variable consideration for the hours beyond the prepaid ones, as invoiced."""
+    ssp = StandaloneSellingPrice(
+        SspBasis.CONTRACT_PRICE, Money.zero(contract.currency),
+        "overage beyond the prepaid hours is variable consideration allocated entirely to the month it is billed "
+        "for (ASC 606-10-32-40) and recognised as invoiced (55-18); it takes no share of the fixed price")
+    return PerformanceObligation(id=overage_obligation_id(phase.id), name=f"{phase.name} overage",
+                                 method=RecognitionMethod.RIGHT_TO_INVOICE, ssp=ssp, phase_id=phase.id,
+                                 service_line=phase.service_offering)
 
 
 def milestone_facts(contract: Contract) -> list[MilestoneReached]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from q2c.domain.billing.errors import RetainerRefused
+from q2c.domain.billing.retainers import hours_per_month, months_between, term_end_after
 from q2c.domain.model import BillingType, Customer, Opportunity, OpportunityLine
 from q2c.domain.violations import Violation
 
@@ -99,10 +101,35 @@ def check_line_terms(opportunity: Opportunity, line: OpportunityLine, add: Findi
                 f"line {line.id} is a fixed fee without milestones, billed in monthly instalments over the contract "
                 "term, but the deal has no end date",
                 "Set the contract's end date on the opportunity (or add the fee's milestones)")
-    if line.billing_type is BillingType.RETAINER and opportunity.end_date is None:
+    if line.billing_type is BillingType.RETAINER:
+        check_retainer_terms(opportunity, line, add)
+
+
+def check_retainer_terms(opportunity: Opportunity, line: OpportunityLine, add: Findings) -> None:
+    """A retainer's own term (service date + term months, else to the deal's end) and its prepaid hours."""
+    start = line.service_start or opportunity.start_date or opportunity.close_date
+    if line.term_months is None and opportunity.end_date is None:
         add("Opportunity", opportunity.id, "end_date", "deal.end_date_missing",
-            f"line {line.id} is a retainer, recognised straight line over the contract term, but the deal has no "
-            "end date", "Set the contract's end date on the opportunity")
+            f"line {line.id} is a retainer, recognised straight line over its term, but it has no term months "
+            "and the deal has no end date", "Set the retainer's term months on the line item, or the contract's "
+            "end date on the opportunity")
+        return
+    end = term_end_after(start, line.term_months) if line.term_months is not None else opportunity.end_date
+    assert end is not None
+    if end < start:
+        add("OpportunityLineItem", line.id, "service_start", "deal.retainer_term",
+            f"the retainer starts {start.isoformat()}, after the deal ends {end.isoformat()}",
+            "Correct the line's service date, or give the retainer its term months")
+    elif line.estimated_hours is not None:
+        try:
+            hours_per_month(line.estimated_hours, months_between(start, end), where=f"retainer line {line.id}")
+        except RetainerRefused as exc:
+            add("OpportunityLineItem", line.id, "estimated_hours", "deal.retainer_hours", str(exc),
+                "Enter the hours prepaid over the whole term so that they divide evenly into its months")
+    if line.overage_rate is not None and line.overage_rate.currency != line.amount.currency:
+        add("OpportunityLineItem", line.id, "overage_rate", "deal.overage_rate_currency",
+            f"overage rate {line.overage_rate} is not in the line currency {line.amount.currency}",
+            "Give the overage rate in the deal currency")
 
 
 

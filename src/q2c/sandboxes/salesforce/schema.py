@@ -166,6 +166,11 @@ OPPORTUNITY_LINE_ITEM = _object("OpportunityLineItem", "Opportunity Product", "0
     FieldSpec("Service_Offering__c", "string", "Service Offering", length=80),
     FieldSpec("Billing_Type__c", "picklist", "Billing Type", picklist=BILLING_TYPES, length=255),
     FieldSpec("Cap_Amount__c", "currency", "Cap Amount"),
+    # a Retainer's terms: its length in months, the rate per hour beyond the prepaid ones, and how many
+    # months unused hours stay usable
+    FieldSpec("Term_Months__c", "double", "Term (Months)"),
+    FieldSpec("Overage_Rate__c", "currency", "Overage Rate"),
+    FieldSpec("Rollover_Months__c", "double", "Rollover (Months)"),
 ])
 
 OPPORTUNITY_MILESTONE = _object("Opportunity_Milestone__c", "Opportunity Milestone", "a1Q", [
