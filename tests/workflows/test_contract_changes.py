@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeWorld, fake_world, usd
+from fakes import deal as fakes_deal
 
 from q2c.domain.model import Contract, Invoice, Milestone, MilestoneStatus
 from q2c.domain.revenue import ModificationTreatment, Period
@@ -298,3 +299,29 @@ def test_a_change_event_of_a_set_up_deal_checks_it_at_once_and_the_scheduler_pol
     assert contract_changes.poll_contract_changes_when_due(w.hub) == 1
     assert contract_changes.poll_contract_changes_when_due(w.hub) == 0  # not due again for an hour
     assert contract_changes.poll_contract_changes(w.hub) == 1  # `q2c sync` always compares
+
+
+def test_a_later_end_date_does_not_stretch_a_retainer_whose_line_did_not_change(tmp_path: Path) -> None:
+    """A retainer line of USD 9,000 with no term months runs to the deal's end as set up (Nov 2026 to Jan 2027,
+    three months of 3,000). Sales moves the deal's end to Feb 28: a change of dates only, applied; the contract
+    ends Feb 28 but the retainer still ends Jan 31, so its fee stays 3,000 a month."""
+    from q2c.domain.model import BillingType, OpportunityLine
+
+    opp = fakes_deal().model_copy(update={"amount": usd("9000.00"), "lines": (
+        OpportunityLine(id="SF-00kR", service_offering="IMPL", billing_type=BillingType.RETAINER,
+                        amount=usd("9000.00")),)})
+    w = fake_world(tmp_path, opportunity=opp)
+    w.set_up()
+    (phase,) = contract(w).phases
+    assert (phase.term_start, phase.term_end) == (date(2026, 11, 2), date(2027, 1, 31))
+    w.crm.opportunities[OPP] = w.crm.opportunities[OPP].model_copy(update={"end_date": date(2027, 2, 28)})
+    check(w)
+    (applied,) = changes(w)
+    assert applied.state == State.APPLIED and applied.payload["plan"]["amendments"] == [
+        "deal end_date: 2027-01-31 -> 2027-02-28"]
+    amended = contract(w)
+    assert amended.end_date == date(2027, 2, 28)
+    assert (amended.phases[0].term_start, amended.phases[0].term_end) == (date(2026, 11, 2), date(2027, 1, 31))
+    w.close(date(2026, 11, 30))
+    assert invoices(w) == {f"INV-{C}-1-20261130": Decimal("3000.00")}
+    rules_hold(w)
