@@ -270,3 +270,34 @@ def test_a_repriced_milestone_with_an_added_fee_is_prospective_when_the_controll
     assert billed == Decimal("16000.00") == sum(w.recognised(c, p) for p in ("2026-11", "2026-12", "2027-01"))
     assert sum(w.netsuite_revenue().values()) == Decimal("16000.00")
     assert w.open_rules() == []
+
+
+def test_a_won_change_order_opportunity_amends_the_deal_it_names(world: ChangeWorld) -> None:
+    """The org sells scope changes as change-order opportunities: "Acme cloud migration CO-1" names the deal in
+    Original_Opportunity__c (named in the config as `change_order_field`) and sells a T&M line of 30 h, USD
+    4,500, cap 4,500. When it is won it is not a second engagement (NetSuite keeps one project and one sales
+    order): it is a change of the deal, a separate contract (T&M at the rate card), applied on the sync: phase
+    C-...-3 with its own tasks; the sales order gets a third line of 4,500.
+    Alice BUILD-3 Dec 7 6 h x 150 = 900: invoice INV-<C>-3-20261231 900, revenue December 900."""
+    w = world
+    w.settings["systems"]["crm"]["change_order_field"] = "Original_Opportunity__c"
+    w.config_path = w.write_config(w.workdir / "q2c.yaml")
+    _ok(w.q2c("sync"))
+    c = w.contract_id()
+    co = w.add_deal("Acme cloud migration CO-1", [{
+        "Description": "More migration", "Service_Offering__c": "IMPL", "Billing_Type__c": "Time and Materials",
+        "Quantity": 30, "TotalPrice": 4500, "Cap_Amount__c": 4500}],
+        Original_Opportunity__c=w.ids["opportunity"], Change_Effective_Date__c="2026-12-01")
+    _ok(w.q2c("sync"))
+    (applied,) = w.changes("--all")
+    assert applied["state"] == "applied" and applied["source"] == f"change order SF-{co}"
+    assert applied["plan"]["treatment"] == "separate_contract"
+    assert w.netsuite.state.count("job") == 1 and w.netsuite.state.count("salesorder") == 1
+    assert w.sales_order_lines(c) == [Decimal("20000.00"), Decimal("15000.00"), Decimal("4500.00")]
+    entry = w.log_time("alice", "BUILD-3", "2026-12-07", "6")
+    w.approve(entry)
+    _ok(w.q2c("sync"))
+    _ok(w.q2c("close", "--date", "2026-12-31"))
+    assert w.netsuite_invoices()[f"INV-{c}-3-20261231"] == Decimal("900.00")
+    assert w.recognised(c, "2026-12") == Decimal("900.00")
+    assert w.open_rules() == []

@@ -176,7 +176,9 @@ def check_contract(hub: Hub, item: WorkItem) -> Effects | None:
         "before": terms.to_json(), "after": crm_terms.to_json(), "after_hash": wanted,
         "change_order": change_order,
         "source": f"change order {change_order}" if change_order else f"{hub.crm.names.system} deal"}
-    approved_in_crm = deal.change_approved is not False
+    # a won change order is approved by its win; an edit of the deal itself by the CRM's approval field
+    deal_edited = bool(amendments(terms.deal, crm_terms.deal))
+    approved_in_crm = not deal_edited or deal.change_approved is not False
     change["crm_approved"] = approved_in_crm
     effective = _effective(change, deal.change_effective, deal.opportunity, hub)
     change["effective"] = effective.isoformat()
