@@ -81,6 +81,17 @@ def amend(w: FakeWorld, *, cap: str = "20000.00", end: date = date(2027, 2, 28),
         ms.model_copy(update={"amount": usd("20000.00") if cutover else ms.amount, "milestones": milestones}))})
 
 
+def add_fee_and_raise_cap(w: FakeWorld) -> None:
+    """New lines and changed ones at once: a fixed-fee line (USD 8,000, 40 h) added and the cap raised to 15,000."""
+    from q2c.domain.model import BillingType, OpportunityLine
+
+    opp = w.crm.opportunities[OPP]
+    w.crm.opportunities[OPP] = opp.model_copy(update={"lines": (
+        opp.lines[0].model_copy(update={"cap": usd("15000.00")}), opp.lines[1],
+        OpportunityLine(id="SF-00kF", service_offering="IMPL", billing_type=BillingType.FIXED_FEE,
+                        amount=usd("8000.00"), estimated_hours=Decimal(40)))})
+
+
 def test_a_change_waits_for_approval_and_its_milestone_is_neither_billed_nor_recognised_before(
         tmp_path: Path) -> None:
     """November: Alice BUILD 4 x 8 h x 150 = 4,800; Blueprint completed Nov 20. Close Nov 30: T&M 4,800,
@@ -156,15 +167,9 @@ def test_a_change_the_facts_do_not_decide_waits_for_the_controller_and_a_rejecti
     """A new fixed-fee line (USD 8,000, 40 h) together with the raised cap: new lines and changed ones at once,
     which the controller decides (ASC 606-10-25-13(c)). Held as `needs_treatment`, an open exception names the
     change; apply without a treatment is refused; rejected, it is not raised again for the same terms."""
-    from q2c.domain.model import BillingType, OpportunityLine
-
     w = fake_world(tmp_path)
     w.set_up()
-    opp = w.crm.opportunities[OPP]
-    w.crm.opportunities[OPP] = opp.model_copy(update={"lines": (
-        opp.lines[0].model_copy(update={"cap": usd("15000.00")}), opp.lines[1],
-        OpportunityLine(id="SF-00kF", service_offering="IMPL", billing_type=BillingType.FIXED_FEE,
-                        amount=usd("8000.00"), estimated_hours=Decimal(40)))})
+    add_fee_and_raise_cap(w)
     check(w)
     (held,) = changes(w)
     assert held.state == State.NEEDS_TREATMENT
@@ -243,17 +248,12 @@ def test_the_api_lists_shows_approves_and_rejects_changes(tmp_path: Path) -> Non
     change waits for, 202 for an approval (applied once the queue is drained), 422 for an unknown treatment."""
     from fastapi.testclient import TestClient
 
-    from q2c.domain.model import BillingType, OpportunityLine
     from q2c.entrypoints.api_changes import changes_router
     from q2c.entrypoints.http_api import create_app
 
     w = fake_world(tmp_path)
     w.set_up()
-    opp = w.crm.opportunities[OPP]
-    w.crm.opportunities[OPP] = opp.model_copy(update={"lines": (
-        opp.lines[0].model_copy(update={"cap": usd("15000.00")}), opp.lines[1],
-        OpportunityLine(id="SF-00kF", service_offering="IMPL", billing_type=BillingType.FIXED_FEE,
-                        amount=usd("8000.00"), estimated_hours=Decimal(40)))})
+    add_fee_and_raise_cap(w)
     check(w)
     (held,) = changes(w)
     app = create_app(w.hub.engine, webhook_secret="whsec-test", routers=[changes_router(w.hub)])
