@@ -12,19 +12,23 @@ from __future__ import annotations
 import os
 import re
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from q2c.connectors.registry import ROLE_WORDS, ConnectorSpec, Role, UnknownSystem, connector, connector_names
 from q2c.connectors.settings import SystemSettings, base_dir
+from q2c.domain.billing import rate_card_violations
 from q2c.domain.model import RateCard, RateCardLine
 from q2c.domain.money import Money, check_currency
 
@@ -86,6 +90,13 @@ class ServiceOffering(Strict):
 
 
 class RateSetting(Strict):
+    """One dated price: in force from `effective_from` to `effective_to` (both included; open-ended without it).
+
+    A rate change is a new line with a later `effective_from`: from that day it supersedes the line before
+    it (which may stay open-ended), so `Consultant 165 from 2026-11-16` beside `Consultant 150 from
+    2026-01-01` prices work from the 16th at 165 and earlier work at 150.
+    """
+
     role: str
     resource: str | None = None
     rate: Decimal
@@ -103,6 +114,19 @@ class RateCardSetting(Strict):
     @classmethod
     def _currency(cls, value: str) -> str:
         return check_currency(value)
+
+    @model_validator(mode="after")
+    def _lines(self) -> RateCardSetting:
+        """Refuse a card that cannot price one day unambiguously: a line ending before it starts, a negative
+        rate, or two lines of one role (or resource) starting the same day. Named by the first line at fault."""
+        problems = rate_card_violations(self.to_rate_card(), system="q2c")
+        if problems:
+            first = problems[0]
+            shown = "; ".join(f"{v.field}: {v.message}" for v in problems[1:])
+            raise PydanticCustomError("config_key", "{message}", {
+                "key": (first.field or "lines").replace("[", ".").replace("]", ""),
+                "message": first.message + (f" (also {shown})" if shown else "")})
+        return self
 
     def to_rate_card(self) -> RateCard:
         return RateCard(id=self.id, currency=self.currency, lines=tuple(
@@ -162,6 +186,38 @@ class FxRateSetting(Strict):
         return check_currency(value)
 
 
+FX_RATES_FILE_SUFFIXES = (".csv", ".xml", ".zip")
+
+
+class ReferenceSettings(Strict):
+    """The reference-data refresh: `q2c reference sync`, and `q2c serve` every `refresh_seconds`."""
+
+    # Euro foreign exchange reference rates in the central bank's published format: eurofxref CSV (daily
+    # or history, as downloaded, or the .zip they come in) or XML (daily, 90 days or history). Relative to
+    # the config's folder. Read on every refresh; the rates are kept in the hub, so a daily file is enough.
+    fx_rates_file: Path | None = None
+    refresh_seconds: float = Field(default=3600.0, gt=0)
+
+    @field_validator("fx_rates_file")
+    @classmethod
+    def _fx_rates_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        if value.suffix.lower() not in FX_RATES_FILE_SUFFIXES:
+            raise ValueError("must name a euro reference rates file ending in .csv, .xml or .zip (eurofxref-hist.csv, "
+                             "eurofxref-daily.xml, eurofxref.zip)")
+        path = value.expanduser()
+        return path if path.is_absolute() else base_dir(info) / path
+
+
+class BillingSettings(Strict):
+    """Whether the billing run's invoices reach the ERP at once (`auto`, the default: the hub behaves as it always
+    has, and a close recognises the month's T&M in one run) or wait as drafts in q2c for a person to approve or
+    reject them (`review`: `q2c invoices approve | reject`)."""
+
+    release: Literal["auto", "review"] = "auto"
+
+
 class HttpSettings(Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -195,6 +251,8 @@ class HubConfig(Strict):
     delivery: DeliverySettings = DeliverySettings()
     revenue_accounts: RevenueAccounts = RevenueAccounts()
     fx_rates: tuple[FxRateSetting, ...] = ()  # dated rates, for entities whose functional currency differs
+    reference: ReferenceSettings = ReferenceSettings()
+    billing: BillingSettings = BillingSettings()
     http: HttpSettings = HttpSettings()
     contract_changes: ContractChangeSettings = ContractChangeSettings()
     payment_terms: tuple[str, ...] = ("Net 15", "Net 30", "Net 45", "Net 60", "Due on receipt")
@@ -220,6 +278,37 @@ class HubConfig(Strict):
             resolved = base_dir(info) / resolved
         return url.set(database=str(resolved)).render_as_string(hide_password=False)
 
+    @model_validator(mode="after")
+    def _rate_card_ids(self) -> HubConfig:
+        """A contract names its rate card by id: two cards with one id, or a default naming no card, would
+        leave the card in force undecided."""
+        seen: dict[str, int] = {}
+        for i, card in enumerate(self.rate_cards):
+            if card.id in seen:
+                raise PydanticCustomError("config_key", "{message}", {
+                    "key": f"rate_cards.{i}.id",
+                    "message": f"rate card id {card.id!r} is already used by rate_cards.{seen[card.id]}; "
+                               "give each card its own id (a rate change is a new dated line on the same card)"})
+            seen[card.id] = i
+        for currency, card_id in self.default_rate_card.items():
+            named = self.rate_cards[seen[card_id]] if card_id in seen else None
+            if named is None or named.currency != currency:
+                found = "no card has that id" if named is None else f"that card is in {named.currency}"
+                raise PydanticCustomError("config_key", "{message}", {
+                    "key": f"default_rate_card.{currency}",
+                    "message": f"names rate card {card_id!r}, but {found}; allowed: "
+                               f"{', '.join(c.id for c in self.rate_cards if c.currency == currency) or 'none'}"})
+        return self
+
+    @property
+    def rate_cards_by_id(self) -> Mapping[str, RateCard]:
+        """Every rate card in force, by id: what live contracts are rated with."""
+        return _rate_cards(self.rate_cards)
+
+    def rate_card(self, card_id: str) -> RateCard | None:
+        """The rate card in force under this id, or None when the config no longer has it."""
+        return self.rate_cards_by_id.get(card_id)
+
     def legal_entity(self, code: str | None) -> LegalEntity | None:
         return next((e for e in self.legal_entities if e.code == code), None)
 
@@ -230,8 +319,15 @@ class HubConfig(Strict):
         wanted = self.default_rate_card.get(currency)
         for card in self.rate_cards:
             if (wanted and card.id == wanted) or (not wanted and card.currency == currency):
-                return card.to_rate_card()
+                return self.rate_cards_by_id[card.id]
         return None
+
+
+@lru_cache(maxsize=16)
+def _rate_cards(settings: tuple[RateCardSetting, ...]) -> Mapping[str, RateCard]:
+    """The canonical cards of a config's `rate_cards`, built once per distinct setting (the hot path rates
+    every time entry with them); keyed by value, so a copied config with other cards gets its own."""
+    return MappingProxyType({card.id: card.to_rate_card() for card in settings})
 
 
 class ConfigError(ValueError):

@@ -15,9 +15,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 from rich.console import Console
 from typer.testing import CliRunner, Result
 
+from q2c.config import parse_config
 from q2c.entrypoints import cli, cli_support
 from q2c.entrypoints.demo import PEOPLE, DemoWorld
 from q2c.store import exceptions as exception_store
@@ -91,6 +93,25 @@ class ScenarioWorld(DemoWorld):
     def approve(self, *entry_ids: int) -> None:
         self.harvest.state.approve(list(entry_ids))
 
+    def review_invoices(self) -> None:
+        """The firm's policy: invoices wait in q2c as drafts until someone approves them (`billing.release`)."""
+        self.settings["billing"] = {"release": "review"}
+        self.config = parse_config(self.settings, base_dir=self.workdir)
+        self.write_config(self.config_path)
+
+    def void_invoice(self, external_id: str) -> None:
+        """An accountant voids an invoice in NetSuite (the Void button: REST has no void)."""
+        answer = httpx.post(self.servers["netsuite"].url + "/__sandbox/netsuite/void",
+                            json={"type": "invoice", "externalId": external_id})
+        assert answer.status_code == 200, answer.text
+
+    def pay_invoice(self, external_id: str) -> None:
+        """The customer pays an invoice in full: a customer payment applied to it in NetSuite."""
+        ns = self.netsuite.state
+        internal = ns.internal_id("invoice", external_id)
+        assert internal is not None, f"NetSuite has no invoice {external_id}"
+        ns.pay_invoice(internal)
+
     def complete(self, milestone: str, on: str) -> None:
         self.salesforce.state.update("Opportunity_Milestone__c", self.ids[f"milestone:{milestone}"],
                                      {"Status__c": "Completed", "Completed_On__c": on})
@@ -115,6 +136,17 @@ class ScenarioWorld(DemoWorld):
         """NetSuite invoices by q2c's id (externalId): the sum of their lines."""
         return {r.values["externalid"]: sum((Decimal(str(line["amount"])) for line in r.values["item"]), Decimal(0))
                 for r in self.netsuite.state.records["invoice"].values()}
+
+    def netsuite_credit_memos(self) -> dict[str, Decimal]:
+        """NetSuite credit memos by q2c's id: the sum of their lines (positive: a credit memo is the credit)."""
+        return {r.values["externalid"]: sum((Decimal(str(line["amount"])) for line in r.values["item"]), Decimal(0))
+                for r in self.netsuite.state.records["creditmemo"].values()}
+
+    def netsuite_status(self, record_type: str, external_id: str) -> str:
+        """What NetSuite shows as the transaction's status (Open, Paid In Full, Voided, Fully Applied)."""
+        record = self.netsuite.state.by_external_id(record_type, external_id)
+        assert record is not None, f"NetSuite has no {record_type} {external_id}"
+        return self.netsuite.state.status_name(record)
 
     def netsuite_invoice_dates(self) -> dict[str, str]:
         return {r.values["externalid"]: str(r.values["trandate"])

@@ -42,7 +42,7 @@ from q2c.domain.violations import Violation
 from q2c.engine.errors import FeedGap
 from q2c.store.db import create_db_engine, migrate
 from q2c.workflows.hub import Hub
-from q2c.workflows.ports import CrmChange, Deal, ProjectState, Timebill, TimePage, WriteResult
+from q2c.workflows.ports import CrmChange, Deal, InvoiceChange, ProjectState, Timebill, TimePage, WriteResult
 
 
 def usd(amount: str | int) -> Money:
@@ -178,11 +178,42 @@ class FakeErp:
             out.append(WriteResult(t.entry.id, self._put("timebill", t.entry.id, t)))
         return out
 
+    # invoice or credit note id -> (status other than posted, the day it changed): what finance did in the ERP
+    invoice_events: dict[str, tuple[InvoiceStatus, date]] = field(default_factory=dict)
+    written_on: dict[str, date] = field(default_factory=dict)  # the day each invoice or credit note was last written
+    today: date = date(2026, 11, 30)
+
     def upsert_invoice(self, invoice: Invoice, *, legal_entity: str, project_id: str | None) -> str:
-        return self._put("invoice", invoice.id, invoice)
+        if self.invoice_events.get(invoice.id, (None,))[0] is InvoiceStatus.VOIDED:
+            from q2c.domain.violations import Violation
+            from q2c.engine.errors import RecordRejected
+
+            raise RecordRejected(Violation(system="erp", object="invoice", record_id=invoice.id, field=None,
+                                           rule="erp.voided", message="the invoice is voided and cannot change",
+                                           action="Bill the time on a new invoice"))
+        self.written_on[invoice.id] = self.today
+        return self._put("creditmemo" if invoice.kind == "credit_note" else "invoice", invoice.id, invoice)
+
+    def _documents(self) -> dict[str, Invoice]:
+        return {**self.records.get("invoice", {}), **self.records.get("creditmemo", {})}
 
     def invoice_states(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceStatus]:
-        return {i: InvoiceStatus.POSTED for i in invoice_ids if i in self.records.get("invoice", {})}
+        held = self._documents()
+        return {i: self.invoice_events.get(i, (InvoiceStatus.POSTED,))[0] for i in invoice_ids if i in held}
+
+    def invoice_changes(self, since: date | None) -> list[InvoiceChange]:
+        out = []
+        for i in self._documents():
+            status, on = self.invoice_events.get(i, (InvoiceStatus.POSTED, self.written_on.get(i, self.today)))
+            if since is None or on >= since:
+                out.append(InvoiceChange(i, status, on))
+        return sorted(out, key=lambda c: (c.changed_on or date.min, c.invoice_id))
+
+    def pay(self, invoice_id: str, on: date) -> None:
+        self.invoice_events[invoice_id] = (InvoiceStatus.PAID, on)
+
+    def void(self, invoice_id: str, on: date) -> None:
+        self.invoice_events[invoice_id] = (InvoiceStatus.VOIDED, on)
 
     def post_journal_entry(self, entry: JournalEntry) -> str:
         return self._put("journalentry", entry.id, entry)

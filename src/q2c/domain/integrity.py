@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from q2c.domain.billing import BillingError, RatedTime, rate_for
 from q2c.domain.billing.rounding import RoundingPolicy, round_amount
-from q2c.domain.model import BillingType, Contract, Invoice
+from q2c.domain.model import BillingType, Contract, Invoice, RateCard
 from q2c.domain.money import Money
 from q2c.domain.violations import Violation
 
@@ -93,15 +93,17 @@ def billing_balance(contract: Contract, time: Sequence[HeldTime], invoices: Sequ
     return out
 
 
-def rate_drift(contract: Contract, time: Sequence[HeldTime]) -> list[Violation]:
-    """Rule 3, the rate half: unbilled time carries the rate in force on its work date under the contract's card."""
+def rate_drift(contract: Contract, time: Sequence[HeldTime], rate_card: RateCard | None = None) -> list[Violation]:
+    """Rule 3, the rate half: unbilled time carries the rate in force on its work date under the contract's card
+    (`rate_card`: the card in force under its id, when it is not the copy the contract kept from its setup)."""
+    card = rate_card or contract.rate_card
     out = []
     for t in time:
         r = t.rated
         if r is None or t.standing is not Standing.UNBILLED:
             continue
         try:
-            line = rate_for(contract.rate_card, role=r.role, resource_id=r.resource_id, on=r.work_date)
+            line = rate_for(card, role=r.role, resource_id=r.resource_id, on=r.work_date)
         except BillingError as exc:
             out.append(_rate_violation(contract, r, f"no rate applies any more: {exc}"))
             continue

@@ -21,6 +21,8 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from q2c.entrypoints.cli_changes import changes_app
+from q2c.entrypoints.cli_invoices import invoices_app
+from q2c.entrypoints.cli_reference import reference_app
 from q2c.entrypoints.cli_support import (
     ConfigOption,
     _config,
@@ -67,6 +69,8 @@ app.add_typer(revenue_app, name="revenue")
 app.add_typer(cash_app, name="cash")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(changes_app, name="changes")
+app.add_typer(reference_app, name="reference")
+app.add_typer(invoices_app, name="invoices")
 
 @app.command()
 def init(path: Annotated[Path, typer.Argument(help="Where to write the config.")] = Path("q2c.yaml"),
@@ -138,11 +142,13 @@ def sync(config: ConfigOption = Path("q2c.yaml"),
 def close(config: ConfigOption = Path("q2c.yaml"),
           on: Annotated[str | None, typer.Option("--date", help="Invoice date / period end (YYYY-MM-DD).")] = None
           ) -> None:
-    """Run billing (T&M and milestones) and revenue recognition for every active contract; exit 1 if exceptions
-    are open."""
+    """Read invoice status from the ERP, check the FX rates the close needs, then run billing and revenue
+    recognition for every active contract; exit 1 if exceptions are open."""
     from q2c.engine.errors import ConnectorError
     from q2c.entrypoints.wiring import drain
     from q2c.workflows.billing_run import enqueue_billing
+    from q2c.workflows.invoice_status import poll_invoice_status
+    from q2c.workflows.reference_data import check_fx_rates
     from q2c.workflows.revenue_close import enqueue_revenue_close
 
     try:
@@ -154,6 +160,10 @@ def close(config: ConfigOption = Path("q2c.yaml"),
     _log_warnings(cfg)
     hub = _hub(cfg)
     try:
+        for gap in check_fx_rates(hub):  # before the close, not a failure during it
+            err.print(f"[yellow]missing FX rate[/yellow] {escape(gap.headline())}")
+        poll_invoice_status(hub)  # a void or payment the ERP holds is in q2c before anything is billed on it
+        drain(hub, console=console)
         n = enqueue_billing(hub, invoice_date=as_of)
         drain(hub, console=console)
         enqueue_revenue_close(hub, period_end=as_of)

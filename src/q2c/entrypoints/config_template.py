@@ -26,6 +26,12 @@ systems:
     # username: integration@your-firm.example
     # private_key_path: salesforce-jwt.pem          # RSA key of the connected app's certificate
     api_version: "59.0"
+    # Contract changes: the Opportunity field that approves a change of a won deal's terms (without one, a
+    # change to a won deal counts as approved), the field with its effective date, and the lookup on a
+    # change-order opportunity naming the deal it amends.
+    # change_approval_field: Change_Approved__c
+    # change_effective_date_field: Change_Effective_Date__c
+    # change_order_field: Original_Opportunity__c
   tracker:
     type: harvest
     base_url: https://api.harvestapp.com/v2
@@ -70,7 +76,11 @@ service_offerings:
       - {code: BUILD, name: Build}
       - {code: INTERNAL, name: Internal meetings, billable: false}
 
-# Effective-dated rate cards (a resource-specific line overrides its role's rate).
+# Effective-dated rate cards (a resource-specific line overrides its role's rate). Live contracts are
+# rated with the card in force under their card id, at the rate of each work date. A rate change is a
+# new line with a later effective_from, such as
+#   - {role: Consultant, rate: 165.00, cost_rate: 75.00, effective_from: 2026-11-16}
+# then `q2c reference reprice --preview` shows what it does to unbilled time, and `--apply` applies it.
 rate_cards:
   - id: RC-USD-2026
     currency: USD
@@ -83,6 +93,19 @@ resources:
   - {email: alice@example.com, name: Alice Example, role: Consultant}
 
 payment_terms: ["Net 15", "Net 30", "Net 45", "Net 60", "Due on receipt"]
+
+# Reference data refresh: `q2c reference sync`, and `q2c serve` every refresh_seconds.
+reference:
+  # Euro reference rates as published (eurofxref-hist.csv, its .zip, or eurofxref-daily.xml), for legal
+  # entities that keep their books in another currency than their contracts'; kept in the hub as read.
+  # fx_rates_file: eurofxref-hist.csv
+  refresh_seconds: 3600
+
+# A change that reaches into a closed period always needs two people; one that moves the open period's
+# revenue by more than this does too (`q2c changes apply`).
+contract_changes:
+  # second_approval_over: 10000.00
+  poll_seconds: 3600        # how often `q2c serve` compares every contract with its deal in the CRM
 
 time:
   max_hours_per_entry: 24

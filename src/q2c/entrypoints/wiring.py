@@ -128,26 +128,40 @@ def _stop_on_signals() -> threading.Event:
 
 
 def schedule(hub: Hub, stop: threading.Event) -> None:
-    """The polling scheduler: won deals and time entries, every `time.poll_seconds`."""
+    """The polling scheduler: won deals, time entries and invoice status from the ERP, every `time.poll_seconds`;
+    the reference-data refresh (rate cards, FX rates and the FX check) every `reference.refresh_seconds`."""
     from q2c.workflows.contract_changes import poll_contract_changes_when_due
     from q2c.workflows.crm_changes import consume_crm_changes
+    from q2c.workflows.invoice_status import poll_invoice_status
     from q2c.workflows.project_setup import poll_won_deals
+    from q2c.workflows.reference_data import refresh_reference_data
     from q2c.workflows.time_approved import poll_time
 
+    reference_due = 0.0  # monotonic time of the next reference-data refresh: the first round runs it
     while not stop.is_set():
-        for poll in (consume_crm_changes, poll_won_deals, poll_contract_changes_when_due, poll_time):
+        for poll in (consume_crm_changes, poll_won_deals, poll_contract_changes_when_due, poll_time,
+                     poll_invoice_status):
             try:
                 poll(hub)
             except Exception:
                 log.exception("poll %s failed; will try again next round", poll.__name__)
+        if time.monotonic() >= reference_due:
+            reference_due = time.monotonic() + hub.config.reference.refresh_seconds
+            try:
+                refresh_reference_data(hub)
+            except Exception:
+                log.exception("reference data refresh failed; will try again in %.0f s",
+                              hub.config.reference.refresh_seconds)
         stop.wait(hub.config.time.poll_seconds)
 
 
 def hub_routers(hub: Hub) -> list[APIRouter]:
     """The API routes that act through the hub's connectors, one router per feature module."""
     from q2c.entrypoints.api_changes import changes_router
+    from q2c.entrypoints.api_invoices import invoices_router
+    from q2c.entrypoints.api_reference import reference_router
 
-    return [changes_router(hub)]
+    return [changes_router(hub), reference_router(hub), invoices_router(hub)]
 
 
 def serve_forever(hub: Hub) -> None:

@@ -14,7 +14,9 @@ The queries here are the ones billing, revenue and the integrity checks share, s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -86,3 +88,40 @@ def record_billing(conn: Connection, entries: dict[str, records.Record], *, invo
         rows.append(records.Record(r.entity, r.canonical_id, r.aggregate, state, r.schema_version, r.content_hash,
                                    payload))
     records.upsert_records(conn, rows)
+
+
+@dataclass(frozen=True)
+class PostedTime:
+    """A posted entry as re-pricing reads it: its rating, the entry as q2c posted it (what the ERP holds), and
+    whether it is billed (then on which invoice)."""
+
+    rated: RatedTime
+    entry: dict[str, Any]
+    billed: bool
+    invoice_id: str | None
+
+
+def posted_time(conn: Connection, project_id: str) -> list[PostedTime]:
+    """Every rated entry of the project in the ERP: unbilled (synced, over a cap) and billed."""
+    return [PostedTime(RatedTime.model_validate(r.payload["rated"]), dict(r.payload.get("entry", {})),
+                       r.state == BILLED, r.payload.get("invoice_id"))
+            for r in of_project(conn, project_id, states=POSTED) if "rated" in r.payload]
+
+
+def reprice(conn: Connection, changes: Sequence[tuple[RatedTime, RatedTime]]) -> tuple[list[str], list[str]]:
+    """Swap each (old, new) rating into its entry while the entry is unbilled and still rated `old`.
+
+    Returns (re-priced, skipped): an entry billed or rated again since the preview keeps what it has, so
+    billed time never changes here and a newer rating is never overwritten."""
+    current = records.get_records(conn, entity=ENTITY, canonical_ids=[old.entry_id for old, _ in changes])
+    rows: list[records.Record] = []
+    skipped: list[str] = []
+    for old, new in changes:
+        r = current.get(old.entry_id)
+        if r is None or r.state not in (SYNCED, OVER_CAP) or r.payload.get("rated") != old.model_dump(mode="json"):
+            skipped.append(old.entry_id)
+            continue
+        rows.append(records.Record(r.entity, r.canonical_id, r.aggregate, r.state, r.schema_version, r.content_hash,
+                                   {**r.payload, "rated": new.model_dump(mode="json")}))
+    records.upsert_records(conn, rows)
+    return [r.canonical_id for r in rows], skipped

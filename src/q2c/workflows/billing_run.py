@@ -14,11 +14,19 @@ and fixed fees by their monthly schedule, as invoices in the ERP.
   the crossing entry the cap line took off, are held by a `time.over_cap` exception naming each entry.
   Every later run offers them again; when room appears (a change order raised the cap) they are billed
   and the exception closes by itself.
+* Release (`billing.release`): under `auto` each invoice goes to the ERP in the run (upsert on its id)
+  and is recorded `released`; under `review` it stays a `draft` in q2c, holding its time, its milestone
+  or instalment and its share of the cap, until a person approves or rejects it (`invoice_review`).
+  Revenue follows the ERP's status, so a draft is never recognised.
+* What an invoice bills is read net of the credit notes and void reversals that take it back: a
+  milestone or instalment on a voided invoice is billed again, under a new id (`INV-<milestone>-2`).
+* A run given `entry_ids` (a re-bill after a credit note) bills those time entries only: no milestone,
+  no instalment, no other time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -34,6 +42,7 @@ from q2c.domain.billing import (
     respread,
     schedule_invoice,
     time_and_materials_invoice,
+    unique_invoice_id,
 )
 from q2c.domain.model import BillingType, Contract, ContractPhase, Invoice, MilestoneStatus, Project
 from q2c.domain.money import Money
@@ -53,6 +62,8 @@ from q2c.workflows.periods import load_calendar
 from q2c.workflows.retainer_billing import bill_retainer_phase
 
 KIND = "billing.contract"
+REJECTED_BOOKS = "rejected:"  # the aggregate prefix of rejected drafts: out of the contract's books, still readable
+RELEASED, DRAFT = "released", "draft"  # invoice record states the run writes (the ERP's status replaces them)
 
 
 def enqueue_billing(hub: Hub, *, invoice_date: date) -> int:
@@ -85,15 +96,32 @@ class _Run:
     project_id: str | None
     billed: list[_Billed] = field(default_factory=list)
     tm_phases: list[str] = field(default_factory=list)  # phases whose over-cap holds are settled by this run
+    only: frozenset[str] | None = None  # a re-bill: these time entries and nothing else
+    release: str = "auto"
+    taken: set[str] = field(default_factory=set)  # invoice ids used so far, rejected drafts' too
 
 
-def _invoice_id(base: str, taken: Collection[str]) -> str:
-    if base not in taken:
-        return base
-    n = 2
-    while f"{base}-{n}" in taken:
-        n += 1
-    return f"{base}-{n}"
+def release_policy(hub: Hub, item: WorkItem) -> str:
+    """`auto` or `review`: the run's own (a re-bill releases at once) or the configured one."""
+    asked = item.payload.get("release")
+    return str(asked) if asked in ("auto", "review") else hub.config.billing.release
+
+
+def net_billed(documents: Sequence[Invoice], key: str) -> set[str]:
+    """Milestone (`key` "milestone_id") or instalment ids billed now: on more invoices than credit documents."""
+    count: dict[str, int] = {}
+    for doc in documents:
+        step = 1 if doc.kind == "invoice" else -1
+        for ref in {getattr(line, key) for line in doc.lines if getattr(line, key)}:
+            count[ref] = count.get(ref, 0) + step
+    return {ref for ref, n in count.items() if n > 0}
+
+
+def taken_ids(conn: Connection, contract_id: str) -> set[str]:
+    """Every invoice id the contract has used, its rejected drafts' too: an id is never given twice."""
+    return {r.canonical_id for aggregate in (f"contract:{contract_id}", f"{REJECTED_BOOKS}contract:{contract_id}")
+            for r in records.list_records(conn, entity="invoice", aggregate=aggregate)}
+
 
 
 def bill_contract(hub: Hub, item: WorkItem) -> Effects | None:
@@ -113,10 +141,15 @@ def bill_contract(hub: Hub, item: WorkItem) -> Effects | None:
         held = time_entries.held_back(conn, project.id) if project is not None else {}
         calendar = load_calendar(conn, contract.legal_entity)
         broken = contract_violations(conn, contract)
+        taken = taken_ids(conn, contract_id)
     if broken:
         raise Rejected(broken)  # nothing is billed for a contract whose time does not add up
-    run = _Run(asked, calendar.place(asked), project.id if project is not None else None)
-    taken = {i.id for i in invoices}
+    run = _Run(asked, calendar.place(asked), project.id if project is not None else None,
+               release=release_policy(hub, item), taken=taken)
+    if "entry_ids" in item.payload:
+        run.only = frozenset(str(e) for e in item.payload["entry_ids"])
+        rated = [r for r in rated if r.entry_id in run.only]
+        held = {e: h for e, h in held.items() if e in run.only}
     contract = with_current_milestones(hub, contract)
     for phase in contract.phases:
         if phase.billing_type is BillingType.TIME_AND_MATERIALS and project is not None:
@@ -126,14 +159,14 @@ def bill_contract(hub: Hub, item: WorkItem) -> Effects | None:
             _bill_milestones(run, contract, phase, invoices)
         elif phase.billing_type is BillingType.FIXED_FEE:
             _bill_schedule(run, contract, phase, invoices, taken)
-        elif phase.billing_type is BillingType.RETAINER:
+        elif phase.billing_type is BillingType.RETAINER and run.only is None:  # a re-bill bills time only
             retained = bill_retainer_phase(hub, contract, phase, project, invoices, rated, taken, asked=run.asked,
                                            post_date=run.placement.post_date)
             if retained.invoice is not None:
                 run.billed.append(_Billed(retained.invoice, phase, retained.entry_ids,
                                           explanation=retained.explanation))
     for b in run.billed:
-        if b.invoice is not None:
+        if b.invoice is not None and run.release == "auto":
             b.erp_ref = hub.erp.upsert_invoice(b.invoice, legal_entity=contract.legal_entity,
                                                project_id=project.id if project is not None else None)
     return _effects(hub, item, contract, run)
@@ -155,7 +188,7 @@ def _bill_time(run: _Run, contract: Contract, phase: ContractPhase, project: Pro
                          start=Money.zero(contract.currency))
     base = f"INV-{phase.id}-{run.placement.post_date:%Y%m%d}"
     result = time_and_materials_invoice(
-        invoice_id=_invoice_id(base, taken), contract=contract, phase=phase, rated=offered,
+        invoice_id=unique_invoice_id(base, taken), contract=contract, phase=phase, rated=offered,
         billed_to_date=billed_to_date, invoice_date=run.asked, held_back=holds)
     invoice = _dated(run, result.invoice, taken) if result.invoice is not None else None
     wholly_over = (set(result.over_cap_entry_ids) | waiting) - set(result.billed_entry_ids)
@@ -165,13 +198,18 @@ def _bill_time(run: _Run, contract: Contract, phase: ContractPhase, project: Pro
 
 
 def _bill_milestones(run: _Run, contract: Contract, phase: ContractPhase, invoices: Sequence[Invoice]) -> None:
-    billed = {line.milestone_id for inv in invoices for line in inv.lines if line.milestone_id}
+    if run.only is not None:
+        return  # a re-bill bills time only
+    billed = net_billed(invoices, "milestone_id")
+    used = run.taken
     for milestone in phase.milestones:
         if milestone.status is MilestoneStatus.PENDING or milestone.id in billed:
             continue
         if milestone.completed_on is not None and milestone.completed_on > run.asked:
             continue  # reached after the date asked for: the next run bills it
-        invoice = milestone_invoice(invoice_id=f"INV-{milestone.id}", contract=contract, phase=phase,
+        invoice_id = unique_invoice_id(f"INV-{milestone.id}", used)  # billed again after a void: under a new id
+        used.add(invoice_id)
+        invoice = milestone_invoice(invoice_id=invoice_id, contract=contract, phase=phase,
                                     milestone=milestone, invoice_date=run.asked)
         run.billed.append(_Billed(invoice.model_copy(update={"invoice_date": run.placement.post_date}), phase,
                                   milestone_id=milestone.id,
@@ -180,19 +218,20 @@ def _bill_milestones(run: _Run, contract: Contract, phase: ContractPhase, invoic
 
 def _bill_schedule(run: _Run, contract: Contract, phase: ContractPhase, invoices: Sequence[Invoice],
                    taken: set[str]) -> None:
-    if contract.end_date is None:
-        return  # refused at setup: a fixed fee without milestones needs the contract term
+    if contract.end_date is None or run.only is not None:
+        return  # refused at setup: a fixed fee without milestones needs the contract term; a re-bill bills time
     billed_amounts: dict[str, Money] = {}
     for inv in invoices:
         for line in inv.lines:
             if line.instalment_id and line.phase_id == phase.id:
                 billed_amounts[line.instalment_id] = billed_amounts.get(
                     line.instalment_id, Money.zero(contract.currency)) + line.amount
+    billed_amounts = {i: m for i, m in billed_amounts.items() if m.amount}  # taken back in full (a void): due again
     # after a change of the fee or the term, what is billed stays billed and the rest carries the new fee
     schedule = respread(monthly_schedule(phase, start=contract.start_date, end=contract.end_date), billed_amounts)
     billed = set(billed_amounts)
     base = f"INV-{phase.id}-{run.placement.post_date:%Y%m%d}"
-    invoice = schedule_invoice(invoice_id=_invoice_id(base, taken), contract=contract, phase=phase,
+    invoice = schedule_invoice(invoice_id=unique_invoice_id(base, taken), contract=contract, phase=phase,
                                schedule=schedule, invoice_date=run.asked, billed_instalment_ids=billed)
     if invoice is not None:
         run.billed.append(_Billed(_dated(run, invoice, taken), phase,
@@ -215,8 +254,8 @@ def with_current_milestones(hub: Hub, contract: Contract) -> Contract:
     return contract_versions.with_milestone_status(contract, live)
 
 
-def _over_cap_violation(contract: Contract, phase: ContractPhase, over: Sequence[RatedTime],
-                        held: Sequence[HeldBack]) -> Violation:
+def over_cap_violation(contract: Contract, phase: ContractPhase, over: Sequence[RatedTime],
+                       held: Sequence[HeldBack]) -> Violation:
     amount = sum((r.amount.amount for r in over), Decimal(0)) + sum((h.amount.amount for h in held), Decimal(0))
     hours = sum((r.hours for r in over), Decimal(0))
     ids = [r.entry_id for r in over] + [h.entry_id for h in held]
@@ -248,13 +287,17 @@ def _effects(hub: Hub, item: WorkItem, contract: Contract, run: _Run) -> Effects
             if b.invoice is not None:
                 payload = b.invoice.model_dump(mode="json")
                 digest = content_hash(payload)
+                released = run.release == "auto"
                 records.upsert_records(conn, [records.Record("invoice", b.invoice.id, f"contract:{contract.id}",
-                                                             "draft", b.invoice.schema_version, digest, payload)])
-                links.upsert_links(conn, [links.Link("invoice", b.invoice.id, erp, b.erp_ref, digest, None)])
+                                                             RELEASED if released else DRAFT,
+                                                             b.invoice.schema_version, digest, payload)])
+                if released:
+                    links.upsert_links(conn, [links.Link("invoice", b.invoice.id, erp, b.erp_ref, digest, None)])
                 after: dict[str, Any] = {"total": str(b.invoice.total.amount), "currency": b.invoice.currency,
                                          "invoice_date": b.invoice.invoice_date.isoformat(),
                                          "entries": len(b.entry_ids), "milestone": b.milestone_id,
-                                         "why": b.explanation}
+                                         "why": b.explanation,
+                                         "release": "released to the ERP" if released else "draft, in review"}
                 if run.placement.late:
                     after["asked_for"] = run.asked.isoformat()
                     after["note"] = run.placement.note
@@ -263,12 +306,13 @@ def _effects(hub: Hub, item: WorkItem, contract: Contract, run: _Run) -> Effects
                                               after=after))
             _mark_time(conn, entries, b)
             if b.over_cap or b.held_back:
-                v = _over_cap_violation(contract, b.phase, b.over_cap, b.held_back)
+                v = over_cap_violation(contract, b.phase, b.over_cap, b.held_back)
                 # Replaying it re-runs this contract's billing: after a cap increase that bills the time.
                 subjects = [Subject(time_entries.ENTITY, e) for e in
                             [*(r.entry_id for r in b.over_cap), *(h.entry_id for h in b.held_back)]]
+                rerun = {k: x for k, x in item.payload.items() if k in ("contract_id", "invoice_date")}  # a whole run
                 exception_id = exception_store.raise_exception(
-                    conn, v, work_kind=KIND, aggregate=item.aggregate, payload=dict(item.payload),
+                    conn, v, work_kind=KIND, aggregate=item.aggregate, payload=rerun,
                     correlation_id=item.correlation_id, subjects=subjects)
                 for s in subjects:
                     held_now[s.record_id] = [exception_id]

@@ -10,7 +10,18 @@ from q2c.engine.replay import CorrectionPolicy
 from q2c.engine.worker import Handler, Outcome, SubjectsOf, per_item
 from q2c.store.exceptions import Subject
 from q2c.store.queue import WorkItem
-from q2c.workflows import billing_run, contract_changes, crm_changes, project_setup, revenue_close, time_approved
+from q2c.workflows import (
+    billing_run,
+    contract_changes,
+    crm_changes,
+    invoice_review,
+    invoice_status,
+    project_setup,
+    rebill,
+    reference_data,
+    revenue_close,
+    time_approved,
+)
 from q2c.workflows.hub import Hub
 from q2c.workflows.time_corrections import correct_time
 
@@ -28,6 +39,11 @@ def handlers(hub: Hub) -> dict[str, Handler]:
         billing_run.KIND: per_item(partial(billing_run.bill_contract, hub)),
         revenue_close.KIND: per_item(partial(revenue_close.close_contract, hub)),
         contract_changes.KIND: per_item(partial(contract_changes.check_contract, hub)),
+        reference_data.REPRICE_KIND: per_item(partial(reference_data.reprice_contract, hub)),
+        reference_data.FX_KIND: per_item(partial(reference_data.recheck_fx, hub)),
+        invoice_review.RELEASE_KIND: per_item(partial(invoice_review.release_invoice, hub)),
+        invoice_status.KIND: per_item(partial(invoice_status.apply_invoice_status, hub)),
+        rebill.KIND: per_item(partial(rebill.rebill_step, hub)),
     }
 
 
@@ -44,6 +60,10 @@ def subjects() -> dict[str, SubjectsOf]:
         billing_run.KIND: billing_run.contract_subject,
         revenue_close.KIND: billing_run.contract_subject,
         contract_changes.KIND: billing_run.contract_subject,
+        reference_data.REPRICE_KIND: billing_run.contract_subject,
+        invoice_review.RELEASE_KIND: invoice_review.invoice_subject,
+        invoice_status.KIND: invoice_review.invoice_subject,
+        rebill.KIND: billing_run.contract_subject,
     }
 
 

@@ -18,7 +18,7 @@ from q2c.domain.money import Money
 from q2c.domain.revenue import AccountMap, Period
 from q2c.domain.violations import Violation
 from q2c.store import exceptions as exception_store
-from q2c.store import records, time_entries
+from q2c.store import records, reference, time_entries
 from q2c.store.time_entries import BILLED, INVALID, OVER_CAP, SYNCED
 
 JOURNAL = "journal_entry"
@@ -55,8 +55,9 @@ def contract_violations(conn: Connection, contract: Contract) -> list[Violation]
     invoices = [Invoice.model_validate(r.payload) for r in
                 records.list_records(conn, entity="invoice", aggregate=f"contract:{contract.id}")]
     time = held_time(conn, project)
+    in_force = reference.rate_card(conn, contract.rate_card.id)  # the card the time is rated with, not the one agreed
     return [*unaccounted_time(time, where=f"contract {contract.id}"), *billing_balance(contract, time, invoices),
-            *rate_drift(contract, time)]
+            *rate_drift(contract, time, in_force)]
 
 
 def all_violations(conn: Connection) -> list[Violation]:

@@ -92,6 +92,15 @@ class CrmChange:
     won: bool = False  # the change made the deal won
 
 
+@dataclass(frozen=True)
+class InvoiceChange:
+    """Where one of q2c's invoices or credit notes stands in the ERP now, and the day the ERP last changed it."""
+
+    invoice_id: str  # canonical id (the ERP's external id)
+    status: InvoiceStatus
+    changed_on: date | None
+
+
 class Crm(Protocol):
     names: SystemNames
 
@@ -122,6 +131,9 @@ class Erp(Protocol):
     def upsert_contract(self, contract: Contract, *, project_id: str) -> str: ...
     def project_states(self, project_ids: Sequence[str]) -> dict[str, ProjectState]: ...
     def upsert_timebills(self, timebills: Sequence[Timebill]) -> list[WriteResult]: ...
+    # an invoice, or a credit note (kind "credit_note", applied to the invoice its id names); upsert on the id
     def upsert_invoice(self, invoice: Invoice, *, legal_entity: str, project_id: str | None) -> str: ...
     def invoice_states(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceStatus]: ...
+    # q2c's invoices and credit notes the ERP changed on or after `since` (all of them without it)
+    def invoice_changes(self, since: date | None) -> list[InvoiceChange]: ...
     def post_journal_entry(self, entry: JournalEntry) -> str: ...

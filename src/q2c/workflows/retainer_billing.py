@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from q2c.domain.billing import BillingError, RatedTime
+from q2c.domain.billing import BillingError, RatedTime, unique_invoice_id
 from q2c.domain.billing.retainers import bill_retainer
 from q2c.domain.model import Contract, ContractPhase, Invoice, Project
 from q2c.domain.revenue.contracts import overage_obligation_id
@@ -38,14 +38,6 @@ class RetainerBilled:
     entry_ids: tuple[str, ...]
     explanation: str
 
-
-def _invoice_id(base: str, taken: set[str]) -> str:
-    if base not in taken:
-        return base
-    n = 2
-    while f"{base}-{n}" in taken:
-        n += 1
-    return f"{base}-{n}"
 
 
 def billed_time(hub: Hub, phase: ContractPhase, invoices: Sequence[Invoice]) -> dict[str, RatedTime]:
@@ -68,7 +60,8 @@ def bill_retainer_phase(hub: Hub, contract: Contract, phase: ContractPhase, proj
     tasks = {t.code for t in project.tasks if t.phase_id == phase.id} if project is not None else set()
     offered = [r for r in rated if r.task_code in tasks]
     try:
-        run = bill_retainer(invoice_id=_invoice_id(f"INV-{phase.id}-{post_date:%Y%m%d}", taken), contract=contract,
+        run = bill_retainer(invoice_id=unique_invoice_id(f"INV-{phase.id}-{post_date:%Y%m%d}", taken),
+                            contract=contract,
                             phase=phase, invoices=invoices, rated=offered,
                             billed_time=billed_time(hub, phase, invoices), as_of=asked, invoice_date=post_date)
     except BillingError as exc:

@@ -48,7 +48,7 @@ from q2c.domain.violations import Violation
 from q2c.engine.errors import Rejected
 from q2c.engine.hashing import content_hash
 from q2c.engine.worker import Effects
-from q2c.store import audit, links, records, time_entries
+from q2c.store import audit, links, records, reference, time_entries
 from q2c.store import exceptions as exception_store
 from q2c.store.queue import WorkItem
 from q2c.workflows import contract_versions
@@ -69,8 +69,14 @@ def enqueue_revenue_close(hub: Hub, *, period_end: date) -> int:
     return hub.enqueue_per_contract(KIND, period_end=period_end.isoformat())
 
 
-def fx_table(hub: Hub) -> FxTable:
-    return FxTable(tuple(FxRate(r.from_currency, r.to_currency, r.rate, r.on) for r in hub.config.fx_rates))
+def fx_table(hub: Hub, conn: Connection) -> FxTable:
+    """The dated rates the hub has: those read from the rates file (`q2c reference sync`), and the config's
+    `fx_rates`, which win on the same pair and day."""
+    rates = {(r.from_currency, r.to_currency, r.on): FxRate(r.from_currency, r.to_currency, r.rate, r.on)
+             for r in reference.fx_rates(conn)}
+    for r in hub.config.fx_rates:
+        rates[(r.from_currency, r.to_currency, r.on)] = FxRate(r.from_currency, r.to_currency, r.rate, r.on)
+    return FxTable(tuple(rates[k] for k in sorted(rates)))
 
 
 def functional_currency(hub: Hub, contract: Contract) -> str | None:
@@ -155,6 +161,7 @@ def contract_revenue(hub: Hub, contract_id: str, period: Period, *, check_open: 
         prior, earlier_hours = _prior(conn, contract_id, period)
         hours_now = hours_to_date(conn, project, revenue_contract, period)
         cash = cash_facts(conn, contract_id)
+        fx = fx_table(hub, conn)
     if check_open and not calendar.is_open(period):
         raise Rejected([Violation(
             system="q2c", object="period", record_id=f"{contract.legal_entity}:{period.label}", field=None,
@@ -175,7 +182,7 @@ def contract_revenue(hub: Hub, contract_id: str, period: Period, *, check_open: 
     try:
         recognition = recognise(revenue_contract, facts, period=period, prior=prior,
                                 calendar=calendar if check_open else None, functional_currency=functional,
-                                fx=fx_table(hub) if functional is not None else None)
+                                fx=fx if functional is not None else None)
     except RevenueError as exc:
         raise Rejected([Violation(
             system="q2c", object="contract", record_id=contract.id, field=None, rule="revenue.refused",

@@ -9,6 +9,11 @@ Deliver: `deliver_time` takes a micro-batch of those items, checks every entry (
 task known, resource known and rated by the contract's rate card, hours sane, approval state,
 edits after billing), rates the valid ones, upserts them to the ERP in one bulk call, and returns
 the hub's writes (records, links, audit, exceptions) to commit with the items' completion.
+
+Rating uses the rate card in force under the contract's card id, as the config has it now (see
+`reference_data`), at the rate of each entry's work date; the copy on the contract is what was agreed
+at setup. A card id the config no longer has holds the project's time in an exception naming the
+contract and the card.
 """
 
 from __future__ import annotations
@@ -22,7 +27,16 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from q2c.domain.billing import BillingError, rate_time_entry
-from q2c.domain.model import BillingType, Contract, ContractPhase, Project, ProjectStatus, TimeEntry, TimeEntryStatus
+from q2c.domain.model import (
+    BillingType,
+    Contract,
+    ContractPhase,
+    Project,
+    ProjectStatus,
+    RateCard,
+    TimeEntry,
+    TimeEntryStatus,
+)
 from q2c.domain.naming import SystemNames
 from q2c.domain.validation.time_entry import TimeRules, entry_violations, group_by_project, project_violations
 from q2c.domain.violations import Violation
@@ -36,6 +50,7 @@ from q2c.store.queue import WorkItem
 from q2c.store.time_entries import BILLED, ENTITY, INVALID, OVER_CAP, OVER_CAP_RULE, PENDING_APPROVAL, POSTED, SYNCED
 from q2c.workflows.hub import Hub
 from q2c.workflows.ports import Timebill
+from q2c.workflows.reference_data import publish_rate_cards, rate_card_problem, rate_cards_in_force
 from q2c.workflows.time_corrections import apply_overrides
 
 KIND = "time.deliver"
@@ -185,6 +200,8 @@ def deliver_time(hub: Hub, items: list[WorkItem]) -> Mapping[int, Outcome]:
         active = overrides.active(conn, entity=ENTITY, canonical_ids=all_ids)
     plans = [_plan(item, active) for item in items]
     rules = hub.time_rules
+    publish_rate_cards(hub)  # the hub's checks then judge this time by the card it is rated with
+    cards = rate_cards_in_force(hub)
     project_ids = sorted({e.project_id for p in plans for e in p.entries})
     with hub.engine.connect() as conn:
         known = records.get_records(conn, entity=ENTITY, canonical_ids=all_ids)
@@ -198,14 +215,14 @@ def deliver_time(hub: Hub, items: list[WorkItem]) -> Mapping[int, Outcome]:
         if state.status is ProjectStatus.CLOSED:
             projects[pid] = projects[pid].model_copy(update={"status": state.status, "closed_on": state.closed_on})
     for plan in plans:
-        _check(hub, plan, known, projects, contracts, rules)
+        _check(hub, plan, known, projects, contracts, cards, rules)
     to_send = [t for p in plans for t in p.to_send]
     results = {r.canonical_id: r for r in hub.erp.upsert_timebills(to_send)} if to_send else {}
     return {plan.item.id: _effects(hub, plan, known, results) for plan in plans}
 
 
 def _check(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], projects: Mapping[str, Project],
-           contracts: Mapping[str, Contract], rules: TimeRules) -> None:
+           contracts: Mapping[str, Contract], cards: Mapping[str, RateCard], rules: TimeRules) -> None:
     approved: list[TimeEntry] = []
     resources = hub.resources
     tracker, erp = hub.tracker.names, hub.erp.names
@@ -254,6 +271,11 @@ def _check(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], projects:
                     f"({len(approved)} entries wait)",
             action="Replay the deal setup of the project's opportunity, then replay these entries")]
         return
+    card = cards.get(contract.rate_card.id)
+    card_problem = rate_card_problem(contract, card, waiting=len(approved))
+    if card_problem is not None or card is None:
+        plan.project_problems = [card_problem] if card_problem is not None else []
+        return
     plan.blocked = []
     phases = {p.id: p for p in contract.phases}
     for entry in approved:
@@ -262,12 +284,12 @@ def _check(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], projects:
         if not problems and resource is not None:
             task = next((t for t in project.tasks if t.code == entry.task_code), None)
             try:
-                rated = rate_time_entry(entry, role=resource.role, rate_card=contract.rate_card, task=task)
+                rated = rate_time_entry(entry, role=resource.role, rate_card=card, task=task)
             except BillingError as exc:
                 problems.append(Violation(
-                    system="q2c", object="rate_card", record_id=contract.rate_card.id, field="role",
+                    system="q2c", object="rate_card", record_id=card.id, field="role",
                     rule="time.not_rateable", message=f"entry {entry.id}: {exc}",
-                    action=f"Fix rate card {contract.rate_card.id} so role '{resource.role}' has one rate in force "
+                    action=f"Fix rate card {card.id} so role '{resource.role}' has one rate in force "
                            f"on {entry.work_date} (or correct the resource's role), then replay"))
             else:
                 phase = phases.get(task.phase_id) if task is not None and task.phase_id else None
@@ -307,7 +329,8 @@ def _edited_after_billing(entry: TimeEntry, prev: records.Record, tracker: Syste
         field=tracker.field("time_entry", "hours"), rule="time.edited_after_billing",
         message=f"the entry was changed in {tracker.label} after it was billed on {invoice} "
                 f"({'; '.join(changes) or 'edited'})",
-        action=f"Revert the edit in {tracker.label}, or issue a credit note for {invoice} and replay to re-bill")
+        action=f"Revert the edit in {tracker.label}, or credit the entry's lines on {invoice} and re-bill the "
+               "corrected time with `q2c invoices rebill <this exception's id>`")
 
 
 def _effects(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], results: Mapping[str, Any]) -> Outcome:

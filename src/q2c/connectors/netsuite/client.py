@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Literal, TypeVar
 
 import httpx
@@ -36,7 +37,7 @@ from q2c.connectors.http import VendorHttp
 from q2c.connectors.netsuite import wire
 from q2c.connectors.netsuite.auth import CLIENT_ASSERTION_TYPE, TokenCache, client_assertion
 from q2c.connectors.netsuite.credentials import BearerLogin, Login, LoginRefused, SignatureLogin, Surface, server_time
-from q2c.connectors.netsuite.mapping import InvoiceState, invoice_state_from_netsuite
+from q2c.connectors.netsuite.mapping import InvoiceState, transaction_state_from_netsuite
 from q2c.connectors.netsuite.readback import written_as_sent
 from q2c.connectors.netsuite.settings import TOKEN_PATH, NetSuiteSettings
 from q2c.connectors.netsuite.suiteql import in_list, quote
@@ -54,7 +55,9 @@ SUITEQL_PATH = "/services/rest/query/v1/suiteql"
 RESTLET_CHUNK = 160
 SUITEQL_PAGE = 1000
 _IN_CHUNK = 500  # values per IN (...) list
-_TRANSACTION_TYPES = {"salesorder": "SalesOrd", "invoice": "CustInvc", "journalentry": "Journal"}
+_TRANSACTION_TYPES = {"salesorder": "SalesOrd", "invoice": "CustInvc", "creditmemo": "CustCred",
+                      "journalentry": "Journal"}
+_BILLING_TYPES = ("CustInvc", "CustCred")  # q2c's invoices and the credit memos it applies to them
 _T = TypeVar("_T")
 
 
@@ -93,6 +96,27 @@ class InvoiceStanding:
     number: str | None
     state: InvoiceState
     total: str | None
+    kind: Literal["invoice", "creditmemo"] = "invoice"
+    modified_on: date | None = None  # lastmodifieddate, to the day (SuiteQL shows it in the date format)
+
+
+def suiteql_date(value: str | None) -> date | None:
+    """A SuiteQL date as the answer writes it (the account's date format: M/D/YYYY by default; ISO accepted)."""
+    if not value:
+        return None
+    text = value.strip().split(" ")[0]
+    try:
+        if "/" in text:
+            month, day, year = (int(part) for part in text.split("/"))
+            return date(year, month, day)
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def suiteql_date_literal(day: date) -> str:
+    """A date literal SuiteQL compares a date column with, in the default date format (M/D/YYYY)."""
+    return quote(f"{day.month}/{day.day}/{day.year}")
 
 
 def _action(code: str, record_type: str, field: str | None) -> str:
@@ -524,17 +548,35 @@ class NetSuiteClient:
         return {e.email.lower(): e.internal_id for e in self.employees() if e.email and not e.inactive}
 
     def invoices(self, external_ids: Iterable[str]) -> dict[str, InvoiceStanding]:
-        """Where q2c's invoices stand in NetSuite (open, paid, voided): the 'invoice posted' path."""
+        """Where q2c's invoices and credit memos stand in NetSuite (open, paid, applied, voided): the 'invoice
+        posted' path."""
         result: dict[str, InvoiceStanding] = {}
         ids = list(dict.fromkeys(external_ids))
         for start in range(0, len(ids), _IN_CHUNK):
-            query = ("SELECT id, externalid, tranid, status, foreigntotal FROM transaction "
-                     f"WHERE type = 'CustInvc' AND externalid IN {in_list(ids[start:start + _IN_CHUNK])}")
-            for row in self.suiteql(query):
-                result[row["externalid"]] = InvoiceStanding(row["externalid"], row["id"], row.get("tranid"),
-                                                            invoice_state_from_netsuite(row.get("status", "")),
-                                                            row.get("foreigntotal"))
+            for standing in self._billing_documents(f"externalid IN {in_list(ids[start:start + _IN_CHUNK])}"):
+                result[standing.external_id] = standing
         return result
+
+    def invoices_changed(self, since: date | None) -> list[InvoiceStanding]:
+        """Invoices and credit memos with an external id whose lastmodifieddate is on or after `since` (all without
+        it), oldest change first. Dates compare to the day, so the day of the last change is read again: a
+        status seen twice changes nothing."""
+        where = "externalid IS NOT NULL"
+        if since is not None:
+            where += f" AND lastmodifieddate >= {suiteql_date_literal(since)}"
+        return self._billing_documents(where, order="lastmodifieddate, id")
+
+    def _billing_documents(self, where: str, *, order: str | None = None) -> list[InvoiceStanding]:
+        query = ("SELECT id, externalid, type, tranid, status, foreigntotal, lastmodifieddate FROM transaction "
+                 f"WHERE type IN {in_list(_BILLING_TYPES)} AND {where}" + (f" ORDER BY {order}" if order else ""))
+        out = []
+        for row in self.suiteql(query):
+            kind: Literal["invoice", "creditmemo"] = "creditmemo" if row.get("type") == "CustCred" else "invoice"
+            out.append(InvoiceStanding(row["externalid"], row["id"], row.get("tranid"),
+                                       transaction_state_from_netsuite(row.get("type", ""), row.get("status", "")),
+                                       row.get("foreigntotal"), kind, suiteql_date(row.get("lastmodifieddate"))))
+            self._remember(kind, row["externalid"], row["id"])
+        return out
 
     # --- bulk -----------------------------------------------------------------------------------
     def bulk_upsert(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[BulkResult]:

@@ -1,20 +1,25 @@
 """NetSuite as the hub's ERP (the `Erp` port): canonical records out, project and invoice status in.
 
 Every write is an upsert on q2c's canonical id (the record's externalId), so a retry or a replay
-never creates a second record. Time goes in bulk through the q2c RESTlet; the rest one by one.
-What had to change to fit NetSuite (notes shortened to the timebill memo) comes back as warnings
-on the write results.
+never creates a second record. A credit note goes in as a credit memo applied to the invoice it
+credits; invoice and credit memo status come back by SuiteQL on `transaction`, by id or by
+`lastmodifieddate` (NetSuite pushes nothing, so the hub polls). Time goes in bulk through the q2c
+RESTlet; the rest one by one. What had to change to fit NetSuite (notes shortened to the timebill
+memo) comes back as warnings on the write results.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from datetime import date
 
 from q2c.connectors.netsuite.client import NetSuiteClient
 from q2c.connectors.netsuite.mapping import (
+    InvoiceState,
     account_number,
     contract_to_salesorder,
+    credit_note_to_netsuite,
     customer_to_netsuite,
     invoice_to_netsuite,
     journal_entry_to_netsuite,
@@ -23,16 +28,18 @@ from q2c.connectors.netsuite.mapping import (
     time_entry_to_timebill,
 )
 from q2c.connectors.netsuite.suiteql import in_list
+from q2c.domain.billing.credit_notes import credited_invoice_id
 from q2c.domain.model import Contract, Customer, Invoice, InvoiceStatus, JournalEntry, Project, ProjectStatus
 from q2c.domain.naming import SystemNames
 from q2c.domain.violations import Violation
 from q2c.engine.errors import RecordRejected
-from q2c.workflows.ports import ProjectState, Timebill, WriteResult
+from q2c.workflows.ports import InvoiceChange, ProjectState, Timebill, WriteResult
 
 # NetSuite's record types for the canonical records q2c writes, and the fields a person fixes there.
 NAMES = SystemNames(system="netsuite", label="NetSuite", objects={
     "project": "job", "task": "projecttask", "time_entry": "timebill", "contract": "salesorder",
-    "customer": "customer", "invoice": "invoice", "journal_entry": "journalentry", "employee": "employee"},
+    "customer": "customer", "invoice": "invoice", "credit_note": "creditmemo", "journal_entry": "journalentry",
+    "employee": "employee"},
     fields={"project.status": "entityStatus"})
 
 
@@ -103,12 +110,29 @@ class NetSuiteErp:
 
     # --- billing and revenue --------------------------------------------------------------
     def upsert_invoice(self, invoice: Invoice, *, legal_entity: str, project_id: str | None) -> str:
-        body = invoice_to_netsuite(invoice, refs=self.client.config.references, legal_entity=legal_entity,
-                                   project_id=project_id)
+        refs = self.client.config.references
+        if invoice.kind == "credit_note":
+            credits = credited_invoice_id(invoice.id)
+            if credits is None:
+                raise RecordRejected(Violation(
+                    system="q2c", object="invoice", record_id=invoice.id, field="id",
+                    rule="netsuite.mapping.credit_note_unapplied",
+                    message=f"credit note {invoice.id} does not name the invoice it credits (CN-<n>-<invoice id>)",
+                    action="Issue the credit with `q2c invoices rebill`, which names the invoice it credits"))
+            standing = self.client.invoices([credits]).get(credits)  # a paid invoice owes nothing to apply it to
+            body = credit_note_to_netsuite(invoice, refs=refs, legal_entity=legal_entity, credits=credits,
+                                           project_id=project_id,
+                                           apply=standing is None or standing.state is not InvoiceState.PAID)
+            return self.client.upsert("creditmemo", invoice.id, body)
+        body = invoice_to_netsuite(invoice, refs=refs, legal_entity=legal_entity, project_id=project_id)
         return self.client.upsert("invoice", invoice.id, body)
 
     def invoice_states(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceStatus]:
         return {i: s.state.canonical() for i, s in self.client.invoices(invoice_ids).items()}
+
+    def invoice_changes(self, since: date | None) -> list[InvoiceChange]:
+        return [InvoiceChange(s.external_id, s.state.canonical(), s.modified_on)
+                for s in self.client.invoices_changed(since)]
 
     def _account_ids(self, numbers: Sequence[str]) -> dict[str, str]:
         with self._lock:

@@ -301,13 +301,9 @@ def time_entry_to_timebill(entry: TimeEntry, *, rate: Money, employee_id: str, t
     return Mapped(body, warnings)
 
 
-def invoice_to_netsuite(invoice: Invoice, *, refs: AccountReferences, legal_entity: str,
-                        project_id: str | None = None) -> dict[str, Any]:
-    """An invoice against the contract's sales order, with q2c's computed lines."""
-    if invoice.kind != "invoice":
-        raise _reject("invoice", invoice.id, "kind", "credit_note_unsupported",
-                      "credit notes are not sent to NetSuite as invoices",
-                      "Issue the credit memo in NetSuite against the original invoice.")
+def _item_lines(invoice: Invoice, refs: AccountReferences, *, sign: int) -> list[dict[str, Any]]:
+    """The document's lines as NetSuite item lines; `sign` -1 turns a credit note's negative lines into the
+    positive lines of a credit memo (the memo itself is the credit)."""
     lines = []
     for index, line in enumerate(invoice.lines):
         field = f"lines[{index}]"
@@ -317,21 +313,25 @@ def invoice_to_netsuite(invoice: Invoice, *, refs: AccountReferences, legal_enti
                                  field=f"{field}.item", what="service item", config_key="service_items")),
             "description": _within(line.description, limits.LINE_DESCRIPTION, obj="invoice", record_id=invoice.id,
                                    field=f"{field}.description", target="invoice line description"),
-            "quantity": line.quantity,
+            "quantity": sign * line.quantity,
             "rate": line.unit_price.amount,
-            "amount": _amount(line.amount, invoice.currency, obj="invoice", record_id=invoice.id,
-                              field=f"{field}.amount"),
+            "amount": sign * _amount(line.amount, invoice.currency, obj="invoice", record_id=invoice.id,
+                                     field=f"{field}.amount"),
         }
         if line.phase_id is not None:
             item["custcol_q2c_phase_id"] = _within(line.phase_id, limits.FREE_FORM_TEXT, obj="invoice",
                                                    record_id=invoice.id, field=f"{field}.phase_id",
                                                    target="line field custcol_q2c_phase_id")
         lines.append(item)
+    return lines
+
+
+def _document_body(invoice: Invoice, refs: AccountReferences, legal_entity: str, project_id: str | None,
+                   lines: list[dict[str, Any]]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "entity": external_ref("customer", invoice.customer_id),
         "externalId": invoice.id,
         "tranDate": invoice.invoice_date.isoformat(),
-        "createdFrom": external_ref("salesorder", invoice.contract_id),
         "currency": internal_ref(_lookup(refs.currencies, invoice.currency, obj="invoice", record_id=invoice.id,
                                          field="currency", what="currency", config_key="currencies")),
         "subsidiary": internal_ref(_lookup(refs.subsidiaries, legal_entity, obj="invoice", record_id=invoice.id,
@@ -340,6 +340,35 @@ def invoice_to_netsuite(invoice: Invoice, *, refs: AccountReferences, legal_enti
     }
     if project_id is not None:
         body["job"] = external_ref("job", project_id)
+    return body
+
+
+def invoice_to_netsuite(invoice: Invoice, *, refs: AccountReferences, legal_entity: str,
+                        project_id: str | None = None) -> dict[str, Any]:
+    """An invoice against the contract's sales order, with q2c's computed lines."""
+    if invoice.kind != "invoice":
+        raise _reject("invoice", invoice.id, "kind", "credit_note_unsupported",
+                      "credit notes are not sent to NetSuite as invoices",
+                      "Send it as a credit memo (`credit_note_to_netsuite`), applied to the invoice it credits.")
+    body = _document_body(invoice, refs, legal_entity, project_id, _item_lines(invoice, refs, sign=1))
+    body["createdFrom"] = external_ref("salesorder", invoice.contract_id)
+    return body
+
+
+def credit_note_to_netsuite(credit: Invoice, *, refs: AccountReferences, legal_entity: str, credits: str,
+                            project_id: str | None = None, apply: bool = True) -> dict[str, Any]:
+    """A credit memo with the credit note's lines (as positive amounts: the memo is the credit), applied in full
+    to the invoice it credits (`credits`, q2c's id of that invoice), so the invoice owes that much less; with
+    `apply` False (that invoice is paid) it stays open, a credit on the customer's account."""
+    if credit.kind != "credit_note":
+        raise _reject("invoice", credit.id, "kind", "not_a_credit_note", "an invoice is not sent as a credit memo",
+                      "Send it as an invoice.")
+    body = _document_body(credit, refs, legal_entity, project_id, _item_lines(credit, refs, sign=-1))
+    body["memo"] = limits.fit_summary(f"Credit of invoice {credits}", limits.TRANSACTION_MEMO)
+    if apply:
+        body["apply"] = {"items": [{"doc": external_ref("invoice", credits), "apply": True,
+                                    "amount": -_amount(credit.total, credit.currency, obj="invoice",
+                                                       record_id=credit.id, field="total")}]}
     return body
 
 
@@ -401,21 +430,23 @@ def job_status_from_netsuite(status_id: str | None, status_name: str | None, *,
 
 
 class InvoiceState(StrEnum):
-    """Where a NetSuite invoice stands (transaction.status for type CustInvc)."""
+    """Where a NetSuite invoice (transaction.status for type CustInvc) or credit memo (CustCred) stands."""
 
     OPEN = "open"
     PAID = "paid"
+    APPLIED = "applied"  # a credit memo applied in full to invoices
     PENDING_APPROVAL = "pending_approval"
     REJECTED = "rejected"
     VOIDED = "voided"
 
     @property
     def posted(self) -> bool:
-        """Posted to the GL: open or paid. This is the 'invoice posted' event."""
-        return self in (InvoiceState.OPEN, InvoiceState.PAID)
+        """Posted to the GL: open, paid or applied. This is the 'invoice posted' event."""
+        return self in (InvoiceState.OPEN, InvoiceState.PAID, InvoiceState.APPLIED)
 
     def canonical(self) -> InvoiceStatus:
-        return InvoiceStatus.POSTED if self.posted else InvoiceStatus.DRAFT
+        return {InvoiceState.PAID: InvoiceStatus.PAID, InvoiceState.VOIDED: InvoiceStatus.VOIDED}.get(
+            self, InvoiceStatus.POSTED if self.posted else InvoiceStatus.DRAFT)
 
 
 _INVOICE_CODES = {"A": InvoiceState.OPEN, "B": InvoiceState.PAID, "D": InvoiceState.PENDING_APPROVAL,
@@ -423,6 +454,24 @@ _INVOICE_CODES = {"A": InvoiceState.OPEN, "B": InvoiceState.PAID, "D": InvoiceSt
 _INVOICE_NAMES = {"open": InvoiceState.OPEN, "paid in full": InvoiceState.PAID,
                   "pending approval": InvoiceState.PENDING_APPROVAL, "rejected": InvoiceState.REJECTED,
                   "voided": InvoiceState.VOIDED}
+
+
+# credit memo status letters (CustCred:A Open, B Fully Applied, V Voided: from recall)
+_CREDIT_MEMO_CODES = {"A": InvoiceState.OPEN, "B": InvoiceState.APPLIED, "V": InvoiceState.VOIDED}
+
+
+def transaction_state_from_netsuite(transaction_type: str, status: str) -> InvoiceState:
+    """The state of an invoice (`CustInvc`) or a credit memo (`CustCred`) from its status letter or name."""
+    if transaction_type == "CustCred":
+        code = status.strip().removeprefix("CustCred:")
+        if code in _CREDIT_MEMO_CODES:
+            return _CREDIT_MEMO_CODES[code]
+        name = code.lower()
+        found = {"open": InvoiceState.OPEN, "fully applied": InvoiceState.APPLIED, "voided": InvoiceState.VOIDED}
+        if name in found:
+            return found[name]
+        raise ValueError(f"unknown NetSuite credit memo status '{status}'")
+    return invoice_state_from_netsuite(status)
 
 
 def invoice_state_from_netsuite(status: str) -> InvoiceState:

@@ -28,7 +28,7 @@ from q2c.domain.billing.errors import (
     WrongPhase,
 )
 from q2c.domain.billing.events import billing_events
-from q2c.domain.billing.ledger import billed_entry_ids, billed_to_date
+from q2c.domain.billing.ledger import billed_entry_ids, billed_to_date, unique_invoice_id
 from q2c.domain.billing.milestones import check_milestone_billable, milestone_invoice
 from q2c.domain.billing.rating import RatedTime, classify_billable, rate_card_violations, rate_for, rate_time_entry
 from q2c.domain.billing.repricing import RepriceChange, RepricePreview, apply_reprice, reprice_preview
@@ -113,5 +113,6 @@ __all__ = [
     "schedule_from_percentages",
     "schedule_invoice",
     "time_and_materials_invoice",
+    "unique_invoice_id",
     "wip",
 ]

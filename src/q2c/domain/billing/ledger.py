@@ -9,7 +9,7 @@ Draft documents count: a draft invoice already holds its entries and its share o
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from decimal import Decimal
 
 from q2c.domain.billing.errors import CurrencyMismatch
@@ -36,3 +36,14 @@ def billed_entry_ids(documents: Iterable[Invoice]) -> frozenset[str]:
         for entry_id in {e for line in doc.lines for e in line.time_entry_ids}:
             net[entry_id] += step
     return frozenset(e for e, n in net.items() if n > 0)
+
+
+def unique_invoice_id(base: str, taken: Collection[str]) -> str:
+    """`base`, or `base-2`, `-3`, ... when taken: an invoice id, once given, is never given again (a re-run
+    after a crash re-uses the id it recorded, so the ERP upsert repeats instead of raising a second invoice)."""
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"

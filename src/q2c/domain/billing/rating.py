@@ -1,6 +1,7 @@
 """Rating: which rate applies to a piece of work, and what the work is worth.
 
-Rate card rules (the ERP owns the card; q2c only reads it):
+Rate card rules (the card's system of record owns it, the hub's config or the ERP; q2c only reads it,
+and live contracts are rated with the card in force, not the copy agreed at setup):
 
 * A line applies to a role, optionally narrowed to one resource (an override), and is in force
   from ``effective_from`` to ``effective_to`` inclusive (open-ended when ``effective_to`` is None).

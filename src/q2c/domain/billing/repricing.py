@@ -2,10 +2,12 @@
 
 `reprice_preview` rates every unbilled entry again from the changed card (same role, same work
 date, same rounding) and shows, per entry whose rate or amount moves, the old and new rate and
-amount and the difference, plus the total difference. Billed entries are never re-priced: they
-are listed as untouched (a billed entry changes only through a credit note and a new invoice).
-`apply_reprice` then swaps in exactly the previewed figures, and refuses a preview that no longer
-matches the rated time it is applied to.
+amount and the difference, plus the totals. Billed entries are never re-priced: they are listed as
+untouched (a billed entry changes only through a credit note and a new invoice), and those the
+changed card would price differently are shown with the figures they keep and the ones they would
+have had, so a reader sees what the change does not reach. `apply_reprice` then swaps in exactly
+the previewed figures, and refuses a preview that no longer matches the rated time it is applied to.
+Applying a preview and previewing again finds nothing to change.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from q2c.domain.billing.errors import CurrencyMismatch, StalePreview
+from q2c.domain.billing.errors import BillingError, CurrencyMismatch, StalePreview
 from q2c.domain.billing.rating import RatedTime, rate_for
 from q2c.domain.billing.rounding import RoundingPolicy, round_amount
 from q2c.domain.model import RateCard
@@ -48,6 +50,25 @@ class RepricePreview(BaseModel):
     unchanged_entry_ids: tuple[str, ...]
     billed_untouched_entry_ids: tuple[str, ...]
     total_difference: Money
+    # Billed entries the card now prices differently: `old` is what they keep, `new` what they would have had.
+    billed_untouched: tuple[RepriceChange, ...] = ()
+
+    @property
+    def old_total(self) -> Money:
+        """What the re-priced entries are worth now."""
+        return Money(amount=sum((c.old_amount.amount for c in self.changes), Decimal(0)),
+                     currency=self.total_difference.currency)
+
+    @property
+    def new_total(self) -> Money:
+        """What they are worth at the rates in force on their work dates."""
+        return Money(amount=sum((c.new_amount.amount for c in self.changes), Decimal(0)),
+                     currency=self.total_difference.currency)
+
+    @property
+    def hours(self) -> Decimal:
+        """Hours of the re-priced entries."""
+        return sum((c.hours for c in self.changes), Decimal(0))
 
 
 def _rerate(item: RatedTime, card: RateCard, policy: RoundingPolicy) -> RatedTime:
@@ -61,12 +82,24 @@ def _rerate(item: RatedTime, card: RateCard, policy: RoundingPolicy) -> RatedTim
         "rate_effective_from": line.effective_from})
 
 
+def _change(item: RatedTime, new: RatedTime) -> RepriceChange:
+    return RepriceChange(
+        entry_id=item.entry_id, project_id=item.project_id, role=item.role, work_date=item.work_date,
+        hours=item.hours, old_rate=item.rate, new_rate=new.rate, old_amount=item.amount, new_amount=new.amount,
+        difference=new.amount - item.amount, old=item, new=new)
+
+
+def _moved(item: RatedTime, new: RatedTime) -> bool:
+    return new.rate != item.rate or new.amount != item.amount or new.cost != item.cost
+
+
 def reprice_preview(rated: Sequence[RatedTime], *, rate_card: RateCard, billed_entry_ids: Collection[str],
                     policy: RoundingPolicy = RoundingPolicy()) -> RepricePreview:
     """What the changed card would do to unbilled time, per entry and in total, before anything changes."""
     changes: list[RepriceChange] = []
     unchanged: list[str] = []
     untouched: list[str] = []
+    billed_moved: list[RepriceChange] = []
     for item in sorted(rated, key=lambda r: (r.work_date, r.entry_id)):
         if item.currency != rate_card.currency:
             raise CurrencyMismatch(
@@ -74,19 +107,23 @@ def reprice_preview(rated: Sequence[RatedTime], *, rate_card: RateCard, billed_e
                 f"{rate_card.currency}")
         if item.entry_id in billed_entry_ids:
             untouched.append(item.entry_id)
+            try:
+                would = _rerate(item, rate_card, policy)
+            except BillingError:
+                continue  # billed time is not re-priced, so a card that no longer prices it is no problem
+            if _moved(item, would):
+                billed_moved.append(_change(item, would))
             continue
         new = _rerate(item, rate_card, policy)
-        if new.rate == item.rate and new.amount == item.amount and new.cost == item.cost:
+        if not _moved(item, new):
             unchanged.append(item.entry_id)
             continue
-        changes.append(RepriceChange(
-            entry_id=item.entry_id, project_id=item.project_id, role=item.role, work_date=item.work_date,
-            hours=item.hours, old_rate=item.rate, new_rate=new.rate, old_amount=item.amount, new_amount=new.amount,
-            difference=new.amount - item.amount, old=item, new=new))
+        changes.append(_change(item, new))
     total = sum((c.difference.amount for c in changes), Decimal(0))
     return RepricePreview(rate_card_id=rate_card.id, changes=tuple(changes), unchanged_entry_ids=tuple(unchanged),
                           billed_untouched_entry_ids=tuple(untouched),
-                          total_difference=Money(amount=total, currency=rate_card.currency))
+                          total_difference=Money(amount=total, currency=rate_card.currency),
+                          billed_untouched=tuple(billed_moved))
 
 
 def apply_reprice(rated: Sequence[RatedTime], preview: RepricePreview) -> tuple[RatedTime, ...]:

@@ -81,6 +81,8 @@ LISTS: dict[str, dict[str, str]] = {
     "jobstatus": {"1": "Closed", "2": "In Progress", "3": "Not Awarded", "4": "Pending"},
     # transaction.status codes for invoices and sales orders (SuiteQL reports the letter)
     "invoicestatus": {"A": "Open", "B": "Paid In Full", "V": "Voided"},
+    # a credit memo is Open until all of it is applied to invoices (letters from recall)
+    "creditmemostatus": {"A": "Open", "B": "Fully Applied", "V": "Voided"},
     "salesorderstatus": {"A": "Pending Approval", "B": "Pending Fulfillment", "F": "Pending Billing",
                          "G": "Billed", "H": "Closed"},
     "journalstatus": {"A": "Pending Approval", "B": "Approved for Posting"},
@@ -102,6 +104,13 @@ _LINE = (
     _n("rate"),
     _n("amount"),
     _t("custcol_q2c_phase_id", max_length=FREE_FORM),
+)
+
+# The apply sublist of a credit memo or a customer payment: which invoice it settles, and by how much.
+_APPLY = (
+    _r("doc", "invoice", required=True, label="Invoice"),
+    _b("apply"),
+    _n("amount"),
 )
 
 _JOURNAL_LINE = (
@@ -166,6 +175,18 @@ SCHEMAS: dict[str, RecordSchema] = {s.type: s for s in (
         FieldSpec("item", "sublist", lines=_LINE),
     ), "transaction", "tranId", transaction_type="CustInvc", number_prefix="INV", status_list="invoicestatus",
        initial_status="A"),
+    RecordSchema("creditmemo", (
+        _r("entity", "customer", required=True, label="Customer"), _d("tranDate", required=True, label="Date"),
+        _t("externalId"), _r("job", "job"), _r("currency", "currency"), _r("subsidiary", "subsidiary"),
+        _t("memo", max_length=MEMO), _t("otherRefNum"),
+        FieldSpec("item", "sublist", lines=_LINE), FieldSpec("apply", "sublist", lines=_APPLY),
+    ), "transaction", "tranId", transaction_type="CustCred", number_prefix="CM", status_list="creditmemostatus",
+       initial_status="A"),
+    RecordSchema("customerpayment", (
+        _r("customer", "customer", required=True, label="Customer"), _d("tranDate"), _t("externalId"),
+        _n("payment", required=True, label="Payment Amount"), _r("currency", "currency"), _r("account", "account"),
+        _t("memo", max_length=MEMO), FieldSpec("apply", "sublist", lines=_APPLY),
+    ), "transaction", "tranId", transaction_type="CustPymt"),
     RecordSchema("journalentry", (
         _r("subsidiary", "subsidiary", required=True, label="Subsidiary"), _d("tranDate", required=True, label="Date"),
         _t("externalId"), _r("currency", "currency"), _t("memo", max_length=MEMO),
@@ -176,7 +197,8 @@ SCHEMAS: dict[str, RecordSchema] = {s.type: s for s in (
 
 # Record types a caller may write through REST or the bulk RESTlet (the rest are seeded setup).
 WRITABLE = frozenset({"customer", "job", "projecttask", "employee", "timebill", "salesorder", "invoice",
-                      "journalentry"})
+                      "creditmemo", "customerpayment", "journalentry"})
+VOIDED = "V"  # the status letter of a voided transaction
 
 
 @dataclass

@@ -2,9 +2,14 @@
 
 Every write ends in `store`, which keeps the external-id index right: an externalId is unique per
 record type, a record found by it is updated in place (upsert), and changing a record's
-externalId moves the index entry. A new account holds only the set-up lists an administrator
-would have entered (subsidiaries, currencies, terms, items, tax codes, accounts). Tests and the
-demo read the counters (`writes`, `token_grants`, `over_limit`, `max_in_flight`, `restlet_calls`).
+externalId moves the index entry. A credit memo or customer payment that is stored settles the
+invoices it applies to: an invoice nothing is due on any more is Paid In Full, a credit memo all
+applied is Fully Applied. `void` is a direct void as NetSuite does it (the REST record service has
+no void: a person uses the Void button, a script N/transaction): every line and so the total go to
+zero, the status becomes Voided, and nothing about it changes afterwards. A new account holds only
+the set-up lists an administrator would have entered (subsidiaries, currencies, terms, items, tax
+codes, accounts). Tests and the demo read the counters (`writes`, `token_grants`, `over_limit`,
+`max_in_flight`, `restlet_calls`).
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ from q2c.sandboxes.netsuite.records import (
     LISTS,
     OPEN_JOB_STATUS,
     SCHEMAS,
+    VOIDED,
     RecordSchema,
     StoredRecord,
 )
-from q2c.sandboxes.netsuite.rules import save_problems
+from q2c.sandboxes.netsuite.rules import applied_to, save_problems
 from q2c.sandboxes.netsuite.setup import AccountSetup
 from q2c.sandboxes.netsuite.values import read_body
 
@@ -149,8 +155,38 @@ class NetSuiteState:
         """Billed: NetSuite refuses edits of time that is on an invoice."""
         self.records[record_type][internal_id].locked = True
 
-    def pay_invoice(self, internal_id: str) -> None:
-        self.records["invoice"][internal_id].status = "B"
+    def pay_invoice(self, internal_id: str) -> str:
+        """The customer pays what the invoice still owes: a customer payment applied to it (as
+        `POST .../customerpayment` writes one); returns the payment's internal id."""
+        invoice = self.records["invoice"][internal_id]
+        due = self._total(invoice) - applied_to(internal_id, self.records)
+        return self.seed("customerpayment", {"customer": invoice.values["entity"], "payment": due,
+                                             "apply": {"items": [{"doc": internal_id, "apply": True,
+                                                                  "amount": due}]}})
+
+    def void(self, record_type: str, internal_id: str) -> StoredRecord:
+        """A direct void (Void button, or N/transaction's void): lines and total to zero, status Voided.
+
+        An invoice with a payment or credit applied is refused, as NetSuite refuses it (wording from recall).
+        """
+        schema = SCHEMAS.get(record_type)
+        record = self.records.get(record_type, {}).get(internal_id)
+        if schema is None or record is None or schema.status_list is None \
+                or VOIDED not in LISTS[schema.status_list]:
+            raise ValueError(f"no voidable {record_type} {internal_id}")
+        if record.status == VOIDED:
+            raise ValueError(f"{record_type} {record.tran_id} is already voided")
+        if record_type == "invoice" and applied_to(internal_id, self.records) > 0:
+            raise ValueError(f"invoice {record.tran_id} has payments or credits applied: unapply them before "
+                             "voiding it")
+        for line in record.values.get("item") or []:
+            line["amount"] = Decimal(0)
+        record.status = VOIDED
+        record.modified = datetime.now(UTC)
+        self.writes[(record_type, "voided")] += 1
+        if record_type in ("creditmemo", "customerpayment"):
+            self._settle(record)
+        return record
 
     def revoke_tokens(self) -> None:
         """Every issued access token stops working, as after an expiry or a revoked mapping."""
@@ -194,7 +230,28 @@ class NetSuiteState:
                 self.external[schema.type].pop(before, None)
             if after is not None:
                 self.external[schema.type][after] = record.id
+        if schema.type in ("creditmemo", "customerpayment"):
+            self._settle(record)
         return record
+
+    @staticmethod
+    def _total(record: StoredRecord) -> Decimal:
+        return sum((line.get("amount") or Decimal(0) for line in record.values.get("item") or []), Decimal(0))
+
+    def _settle(self, document: StoredRecord) -> None:
+        """The status of each invoice a credit memo or payment applies to, and of a credit memo itself."""
+        for line in document.values.get("apply") or []:
+            invoice = self.records["invoice"].get(str(line.get("doc")))
+            if invoice is None or invoice.status == VOIDED:
+                continue
+            status = "B" if applied_to(invoice.id, self.records) >= self._total(invoice) > 0 else "A"
+            if status != invoice.status:
+                invoice.status = status
+                invoice.modified = datetime.now(UTC)
+        if document.type == "creditmemo" and document.status != VOIDED:
+            applied = sum((line.get("amount") or Decimal(0) for line in document.values.get("apply") or []
+                           if line.get("apply") is True), Decimal(0))
+            document.status = "B" if applied >= self._total(document) > 0 else "A"
 
     def _new(self, schema: RecordSchema) -> StoredRecord:
         now = datetime.now(UTC)
