@@ -189,14 +189,48 @@ class FxRateSetting(Strict):
 FX_RATES_FILE_SUFFIXES = (".csv", ".xml", ".zip")
 
 
-class ReferenceSettings(Strict):
-    """The reference-data refresh: `q2c reference sync`, and `q2c serve` every `refresh_seconds`."""
+FxSource = Literal["file", "erp", "none"]
 
+
+class ReferenceSettings(Strict):
+    """The reference-data refresh: `q2c reference sync`, and `q2c serve` every `refresh_seconds`.
+
+    `fx_source` says where the dated FX rates come from, one system of record: `file` (the rates file
+    below), `erp` (the ERP's own dated rates, e.g. NetSuite's Currency Exchange Rates; refused at the
+    first refresh when the ERP connector offers none), or `none` (only the config's `fx_rates`). Left out,
+    it is `file` when `fx_rates_file` is set and `none` otherwise, so configs written before it keep
+    their meaning (`fx_from`). The config's `fx_rates` win over either source on the same pair and day.
+    """
+
+    fx_source: FxSource | None = None
     # Euro foreign exchange reference rates in the central bank's published format: eurofxref CSV (daily
     # or history, as downloaded, or the .zip they come in) or XML (daily, 90 days or history). Relative to
     # the config's folder. Read on every refresh; the rates are kept in the hub, so a daily file is enough.
     fx_rates_file: Path | None = None
     refresh_seconds: float = Field(default=3600.0, gt=0)
+
+    @property
+    def fx_from(self) -> FxSource:
+        """Where the dated FX rates come from: `fx_source`, or what its default makes of `fx_rates_file`."""
+        if self.fx_source is not None:
+            return self.fx_source
+        return "file" if self.fx_rates_file is not None else "none"
+
+    @model_validator(mode="after")
+    def _one_fx_source(self) -> ReferenceSettings:
+        """A rates file that would not be read, or a file source without a file, is a mistake: named here."""
+        if self.fx_source == "file" and self.fx_rates_file is None:
+            raise PydanticCustomError("config_key", "{message}", {
+                "key": "fx_rates_file",
+                "message": "required key is missing with fx_source: file: the euro reference rates file "
+                           "(eurofxref-hist.csv, eurofxref-daily.xml or eurofxref.zip)"})
+        if self.fx_source in ("erp", "none") and self.fx_rates_file is not None:
+            raise PydanticCustomError("config_key", "{message}", {
+                "key": "fx_source",
+                "message": f"is {self.fx_source}, so reference.fx_rates_file would never be read; remove "
+                           "fx_rates_file, or set fx_source: file (one source of dated rates; the config's "
+                           "fx_rates win over it on the same day)"})
+        return self
 
     @field_validator("fx_rates_file")
     @classmethod

@@ -37,6 +37,7 @@ from q2c.domain.model import (
     RateCard,
     RateCardLine,
     Resource,
+    ScheduledBilling,
     Task,
     TaxProfile,
     TimeEntry,
@@ -61,6 +62,7 @@ MILESTONE = Milestone(id="M-1", name="Design signed off", amount=usd("4000.10"),
                       status=MilestoneStatus.ACCEPTED, completed_on=date(2026, 4, 28))
 LINE = OpportunityLine(id="SF-00kL1", service_offering="Implementation", billing_type=BillingType.MILESTONE,
                        amount=usd("4000.10"), estimated_hours=Decimal("80.50"), milestones=(MILESTONE,))
+SCHEDULED = ScheduledBilling(id="SF-a1S1", name="On signature", bill_date=date(2026, 3, 15), percent=Decimal("30.50"))
 TM_LINE = OpportunityLine(id="SF-00kL2", service_offering="Advisory", billing_type=BillingType.TIME_AND_MATERIALS,
                           amount=usd("12000.00"), cap=usd("15000.00"))
 OPPORTUNITY = Opportunity(id="SF-006A", name="Acme ERP rollout", customer_id="SF-001A", stage="Closed Won",
@@ -98,7 +100,7 @@ JOURNAL_ENTRY = JournalEntry(id="JE-1", entry_date=date(2026, 4, 30), legal_enti
 
 SAMPLES: list[BaseModel] = [TAX, TERMS, CUSTOMER, MILESTONE, LINE, TM_LINE, OPPORTUNITY, RATE_LINE, RATE_CARD, PHASE,
                             CONTRACT, TASK, PROJECT, RESOURCE, TIME_ENTRY, INVOICE_LINE, INVOICE, CREDIT_NOTE,
-                            BILLING_EVENT, JOURNAL_LINE, JOURNAL_ENTRY]
+                            BILLING_EVENT, JOURNAL_LINE, JOURNAL_ENTRY, SCHEDULED]
 CANONICAL_SAMPLES = [s for s in SAMPLES if isinstance(s, Canonical)]
 
 

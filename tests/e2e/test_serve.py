@@ -79,11 +79,16 @@ def test_serve_sets_up_a_deal_from_a_signed_webhook_and_syncs_time(world: DemoWo
             time.sleep(0.2)
         health = httpx.get(f"{base}/health").json()
         assert health["status"] == "degraded"  # the demo's deal without a tax id waits in the exception queue
+        # and the reference refresh holds the Harvest administrator and Carol: in Harvest, not in NetSuite, no role
         assert health["reasons"] == ["1 work item is dead: stopped on an open exception (fix it, then replay)",
-                                     "1 exception is open in the exception queue"]
+                                     "5 exceptions are open in the exception queue"]
         assert {e["system"] for e in health["endpoints"]} == {"salesforce", "harvest", "netsuite"}
         assert all(e["circuit"] == "closed" for e in health["endpoints"])
-        assert [e["rule"] for e in httpx.get(f"{base}/exceptions").json()] == ["customer.tax_id_missing"]
+        assert sorted((e["rule"], e["record_id"]) for e in httpx.get(f"{base}/exceptions").json()
+                      if e["rule"] != "customer.tax_id_missing") == [
+            (rule, who) for rule in ("reference.resource_no_role", "reference.resource_not_in_erp")
+            for who in ("admin@sandbox.example", "carol@q2c-demo.example")]
+        assert [e["rule"] for e in httpx.get(f"{base}/exceptions").json()].count("customer.tax_id_missing") == 1
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

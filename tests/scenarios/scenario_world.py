@@ -118,9 +118,8 @@ class ScenarioWorld(DemoWorld):
 
     # --- q2c, as an integration engineer or a controller runs it -------------------------------------------
     def q2c(self, *args: str) -> Result:
-        for module in (cli, cli_support):
-            module.console = Console(width=400, color_system=None)
-            module.err = Console(width=400, color_system=None, stderr=True)
+        cli.console = cli_support.console = Console(width=400, color_system=None)
+        cli.err = cli_support.err = Console(width=400, color_system=None, stderr=True)
         return CliRunner().invoke(cli.app, [*args, "-c", str(self.config_path)], env={"Q2C_CONFIG": None})
 
     def open_exceptions(self) -> list[dict[str, Any]]:

@@ -38,11 +38,21 @@ from q2c.domain.model import (
 )
 from q2c.domain.money import Money
 from q2c.domain.naming import SystemNames
+from q2c.domain.revenue import FxRate
 from q2c.domain.violations import Violation
 from q2c.engine.errors import FeedGap
 from q2c.store.db import create_db_engine, migrate
 from q2c.workflows.hub import Hub
-from q2c.workflows.ports import CrmChange, Deal, InvoiceChange, ProjectState, Timebill, TimePage, WriteResult
+from q2c.workflows.ports import (
+    CrmChange,
+    Deal,
+    InvoiceChange,
+    Person,
+    ProjectState,
+    Timebill,
+    TimePage,
+    WriteResult,
+)
 
 
 def usd(amount: str | int) -> Money:
@@ -139,6 +149,12 @@ class FakeTracker:
                        team: Sequence[Resource]) -> str:
         return f"tracker-{project.id}"
 
+    users: dict[str, bool] = field(default_factory=dict)  # who people() lists: email -> active
+
+    def people(self) -> list[Person]:
+        return [Person(system_id=f"U-{_number(email)}", email=email, name=_name(email), active=active)
+                for email, active in sorted(self.users.items())]
+
 
 @dataclass
 class FakeErp:
@@ -218,11 +234,41 @@ class FakeErp:
     def post_journal_entry(self, entry: JournalEntry) -> str:
         return self._put("journalentry", entry.id, entry)
 
+    # the ERP's dated exchange rates, each with the day it was entered or last changed there; a rate it reports
+    # that cannot be read refuses the read, as the NetSuite mapping does (`unreadable_rate`)
+    rates: list[tuple[FxRate, date]] = field(default_factory=list)
+    unreadable_rate: Violation | None = None
+    rate_reads: list[date | None] = field(default_factory=list)  # the `since` of each read
+
+    def currency_rates(self, since: date | None) -> list[FxRate]:
+        self.rate_reads.append(since)
+        if self.unreadable_rate is not None:
+            from q2c.engine.errors import RecordRejected
+
+            raise RecordRejected(self.unreadable_rate)
+        return [rate for rate, entered in self.rates if since is None or entered >= since]
+
+    former_employees: set[str] = field(default_factory=set)  # listed by resources() as inactive
+
+    def resources(self) -> list[Person]:
+        staff = {**{e: False for e in self.former_employees}, **{e: True for e in self.employees}}
+        return [Person(system_id=str(_number(email)), email=email, name=_name(email), active=active,
+                       employee_number=f"EMP-{_number(email):04d}") for email, active in sorted(staff.items())]
+
     def kind(self, name: str) -> dict[str, Any]:
         return self.records.get(name, {})
 
 
 PEOPLE = {"alice@example.com": ("Alice", "Consultant"), "bob@example.com": ("Bob", "Architect")}
+
+
+def _number(email: str) -> int:
+    """A stable number for a person in a fake system (the same on every read)."""
+    return sum(ord(c) * (i + 1) for i, c in enumerate(email)) % 10_000
+
+
+def _name(email: str) -> str:
+    return PEOPLE[email][0] if email in PEOPLE else email.split("@")[0].title()
 
 
 def hub_config(tmp: Path, database: str, *, functional: str = "USD",

@@ -2,9 +2,10 @@
 
 The CRM says only that an opportunity changed; what a controller must decide on is the change in terms:
 a line added or removed, a price, cap or estimate changed, the end date moved, a milestone added, changed
-or removed. Reading two canonical versions of the same opportunity and listing those, in a stable order,
-is the first step of the contract-change workflow (the treatment is chosen from them by
-`domain.revenue.modifications`, after approval).
+or removed, a fixed fee's billing schedule changed (its percentages or dates). Reading two canonical
+versions of the same opportunity and listing those, in a stable order, is the first step of the
+contract-change workflow (the treatment is chosen from them by `domain.revenue.modifications`, after
+approval).
 
 Performance facts are not amendments: a milestone completed, or the stage moving along the pipeline,
 changes what has been delivered, not what was agreed, so neither is listed here.
@@ -18,21 +19,21 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from q2c.domain.model import Milestone, Opportunity, OpportunityLine
+from q2c.domain.model import Milestone, Opportunity, OpportunityLine, ScheduledBilling
 from q2c.domain.money import Money, quantize
 
 
 class AmendmentKind(StrEnum):
     LINE_ADDED = "line_added"
     LINE_REMOVED = "line_removed"
-    LINE_CHANGED = "line_changed"  # one term of a line: amount, cap, estimate, billing type, offering
+    LINE_CHANGED = "line_changed"  # one term of a line: amount, cap, estimate, billing type, offering, schedule
     DEAL_CHANGED = "deal_changed"  # one term of the deal: start or end date, legal entity, customer
     MILESTONE_ADDED = "milestone_added"
     MILESTONE_REMOVED = "milestone_removed"
     MILESTONE_CHANGED = "milestone_changed"  # its amount, due date or name
 
 
-Value = Money | Decimal | date | str | None
+Value = Money | Decimal | date | str | tuple[ScheduledBilling, ...] | None
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class Amendment:
 # stage, the close date, the CRM's own update stamp) is a fact of delivery or of the pipeline.
 DEAL_TERMS = ("customer_id", "legal_entity", "start_date", "end_date")
 LINE_TERMS = ("billing_type", "service_offering", "amount", "cap", "estimated_hours", "service_start", "term_months",
-              "overage_rate", "rollover_months")
+              "overage_rate", "rollover_months", "billing_schedule")
 MILESTONE_TERMS = ("name", "amount", "due_date")
 
 
@@ -88,7 +89,7 @@ def amendments(before: Opportunity, after: Opportunity) -> tuple[Amendment, ...]
 
 def _line_amendments(before: OpportunityLine, after: OpportunityLine) -> Iterator[Amendment]:
     for term in LINE_TERMS:
-        if getattr(before, term) != getattr(after, term):
+        if _term(before, term) != _term(after, term):
             yield Amendment(AmendmentKind.LINE_CHANGED, term, getattr(before, term), getattr(after, term),
                             line_id=after.id)
     old: dict[str, Milestone] = {m.id: m for m in before.milestones}
@@ -107,6 +108,14 @@ def _line_amendments(before: OpportunityLine, after: OpportunityLine) -> Iterato
                         milestone_id=was.id)
 
 
+def _term(line: OpportunityLine, term: str) -> object:
+    """A line's term as compared: a billing schedule by its dates and percentages (what the customer pays
+    when), not by the CRM's record ids or instalment names, so records re-entered alike are no amendment."""
+    if term == "billing_schedule":
+        return tuple((s.bill_date, s.percent) for s in line.billing_schedule)
+    return getattr(line, term)
+
+
 def _line_summary(line: OpportunityLine) -> str:
     parts: Mapping[str, object] = {"billing type": line.billing_type.value, "amount": line.amount,
                                    "cap": line.cap, "offering": line.service_offering}
@@ -119,8 +128,11 @@ def _milestone_summary(milestone: Milestone) -> str:
 
 
 def _show(value: object) -> str:
-    if value is None:
+    if value is None or value == ():
         return "none"
+    if isinstance(value, tuple):
+        return ", ".join(f"{_show(s.percent)}% on {s.bill_date.isoformat()}" for s in value
+                         if isinstance(s, ScheduledBilling))
     if isinstance(value, Money):
         return f"{value.currency} {quantize(value.amount, value.currency):,}"
     if isinstance(value, Decimal):

@@ -8,6 +8,7 @@ Each line of the deal becomes its own phase with its own tasks, so time logged t
 belongs to exactly one phase (T&M time is invoiced by the hour, time on a fixed fee counts towards
 its progress). A task takes its catalogue code as it is, unless an earlier phase already has a task
 of that code: then it takes the code with its phase number (BUILD on phase 1, BUILD-2 on phase 2).
+A fixed fee's billing schedule (percentages of the fee on dates) travels with its phase as sold.
 
 A retainer phase carries its own term, fixed here: it starts on the line's service date (else the deal's
 start) and runs the line's term months (else to the deal's end date as it is now), with the line's hours
@@ -59,7 +60,8 @@ def plan_engagement(opportunity: Opportunity, customer: Customer, *, legal_entit
         ContractPhase(id=f"{contract_id}-{i}",
                       name=f"{line.service_offering or 'Services'} ({line.billing_type.value})",
                       billing_type=line.billing_type, amount=line.amount, cap=line.cap, milestones=line.milestones,
-                      service_offering=line.service_offering, estimated_hours=line.estimated_hours,
+                      billing_schedule=line.billing_schedule, service_offering=line.service_offering,
+                      estimated_hours=line.estimated_hours,
                       **retainer_terms(opportunity, line))
         for i, line in enumerate(opportunity.lines, start=1))
     contract = Contract(id=contract_id, customer_id=customer.id, opportunity_id=opportunity.id, name=opportunity.name,

@@ -88,6 +88,7 @@ class OpportunityLine(Canonical):
     estimated_hours: Decimal | None = None
     cap: Money | None = None  # not-to-exceed for time and materials
     milestones: tuple[Milestone, ...] = ()
+    billing_schedule: tuple[ScheduledBilling, ...] = ()  # a fixed fee billed by percentages on dates
     # Retainers: `amount` is the whole retainer over its own term, which starts on `service_start` (else the
     # deal's start) and runs `term_months` calendar months (else to the deal's end as it is at set-up);
     # `estimated_hours` are the hours prepaid over that term, `overage_rate` prices hours beyond them, and
@@ -135,6 +136,16 @@ class Milestone(Canonical):
     completed_on: date | None = None
 
 
+class ScheduledBilling(Canonical):
+    """One instalment of a fixed fee billed on a schedule: `percent` of the fee, billed on `bill_date`.
+
+    The id is the CRM record's, so a problem with an instalment names the record to fix."""
+
+    name: str
+    bill_date: date
+    percent: Decimal
+
+
 class RateCardLine(BaseModel):
     """One price: a role (or one named resource) at a rate, in force from a date."""
 
@@ -164,6 +175,7 @@ class ContractPhase(Canonical):
     amount: Money  # fee for fixed fee / milestone; the whole retainer over its term; estimate for T&M
     cap: Money | None = None  # not-to-exceed (T&M)
     milestones: tuple[Milestone, ...] = ()
+    billing_schedule: tuple[ScheduledBilling, ...] = ()  # a fixed fee billed by percentages on dates (else monthly)
     service_offering: str | None = None
     estimated_hours: Decimal | None = None  # the hours sold (input method of a fixed fee; T&M estimate)
     retainer_hours: Decimal | None = None  # prepaid hours per month of a retainer (None: an amount retainer)

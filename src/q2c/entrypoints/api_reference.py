@@ -1,10 +1,12 @@
 """The reference-data routes: what the hub prices and translates with, and re-pricing after a rate change.
 
-`GET /reference` answers what `q2c reference show` prints. `POST /reference/reprice` with
-`{"apply": false}` answers the preview (nothing changes); with `{"apply": true}` it queues one
-re-pricing item per contract (in order with that contract's billing runs), works those items itself
-for up to `APPLY_WAIT_SECONDS`, and answers the outcome per project. An item still waiting then (an
-ERP retry) is counted in `pending`; the hub's workers finish it and a new preview shows the result.
+`GET /reference` answers what `q2c reference show` prints (the resources with the config's role, whether
+the ERP and the tracker have them, active or not, and their employee number, as the last sync read them).
+`POST /reference/reprice` with `{"apply": false}` answers the preview (nothing changes); with
+`{"apply": true}` it queues one re-pricing item per contract (in order with that contract's billing
+runs), works those items itself for up to `APPLY_WAIT_SECONDS`, and answers the outcome per project.
+An item still waiting then (an ERP retry) is counted in `pending`; the hub's workers finish it and a
+new preview shows the result.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ def reference_router(hub: Hub) -> APIRouter:
     router = APIRouter(prefix="/reference", tags=["reference data"])
 
     @router.get("", response_model=ReferenceView, responses=error_responses(422, 503),
-                summary="Rate cards in force with their dated lines, resources with roles, FX rates with dates")
+                summary="Rate cards in force with their dated lines, resources with roles and where they are, "
+                        "FX rates with dates")
     def show(fx_limit: Annotated[int, Query(ge=0, le=100_000, description="FX rates per pair, newest first "
                                                                         "(0: all)")] = 10) -> ReferenceView:
         return reference_data.reference_view(hub, fx_limit=fx_limit)

@@ -30,9 +30,9 @@ from q2c.entrypoints.cli_support import (
     _engine,
     _hub,
     _log_warnings,
-    console,
-    err,
 )
+from q2c.entrypoints.cli_support import console as console  # re-exported: tests swap the consoles by module
+from q2c.entrypoints.cli_support import err as err
 
 if TYPE_CHECKING:
     pass

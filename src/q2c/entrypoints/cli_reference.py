@@ -1,14 +1,17 @@
 """`q2c reference`: the reference data the hub prices and translates with, its refresh, and re-pricing.
 
-- `show`: the rate cards in force with their dated lines, the resources with their roles, the FX rates by
-  pair with their dates.
+- `show`: the rate cards in force with their dated lines, the resources (the config's role beside whether
+  the ERP and the tracker have them, active or not, and the employee number), the FX rates by pair with
+  their dates.
 - `sync`: the refresh `q2c serve` also runs on a schedule: the rate cards into the hub, the FX rates from
-  the rates file the config names, then the FX check of every active contract.
+  the rates file the config names, then the FX check of every active contract; then the ERP's employees
+  and the tracker's users, matched by email with the config's resources (an exception per problem).
 - `reprice --preview` / `--apply`: what the rate cards in force do to unbilled time, per project and entry,
   and applying it (the ERP's timebills and the hub's ratings; billed time never changes).
 
-Exit codes: 0 done; 1 something needs attention (an FX rate missing, a project not re-priced: the open
-exceptions say what); 2 bad usage or config, or a system that refuses the configured credentials.
+Exit codes: 0 done; 1 something needs attention (an FX rate missing, a person not in the ERP or without a
+role, a system that could not be read, a project not re-priced: the open exceptions say what); 2 bad usage
+or config, or a system that refuses the configured credentials.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ reference_app = typer.Typer(help="Reference data: rate cards, resources, FX rate
                             no_args_is_help=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="As data.")]
+PRESENCE_WORDS = {"active": "yes, active", "inactive": "yes, inactive", "absent": "no", "not_read": "not read yet"}
 STATUS_WORDS = {"to_reprice": "to re-price", "nothing_to_reprice": "nothing to re-price (billed time shown)",
                 "refused": "refused", "applied": "applied", "not_applied": "not applied"}
 
@@ -77,10 +81,12 @@ def reference_show(config: ConfigOption = Path("q2c.yaml"), as_json: JsonOption 
         cli_support.err.print(escape(f"rate card {retired.id} is no longer in the config, but contracts "
                                      f"{', '.join(retired.contracts)} are priced by it: their time waits"))
     people = Table(title=f"resources ({len(view.resources)}), from {view.resources_source}")
-    for col in ("email", "name", "role"):
+    for col in ("email", "name", "role (config)", "in ERP", "in tracker", "employee number", "open exceptions"):
         people.add_column(col, overflow="fold")
     for r in view.resources:
-        people.add_row(escape(r.email), escape(r.name), escape(r.role))
+        people.add_row(*(escape(x) for x in (
+            r.email, r.name, r.role or "none", PRESENCE_WORDS[r.in_erp], PRESENCE_WORDS[r.in_tracker],
+            r.employee_number or "", ", ".join(r.problems))))
     out.print(people)
     source = view.fx_rates_file or "no reference.fx_rates_file"
     fx = Table(title=f"FX rates ({source}; config fx_rates win on the same day)")
@@ -96,7 +102,7 @@ def reference_show(config: ConfigOption = Path("q2c.yaml"), as_json: JsonOption 
 
 @reference_app.command("sync")
 def reference_sync(config: ConfigOption = Path("q2c.yaml"), as_json: JsonOption = False) -> None:
-    """Refresh the reference data now (as `q2c serve` does on a schedule); exit 1 if an FX rate is missing."""
+    """Refresh the reference data now (as `q2c serve` does on a schedule); exit 1 if something needs attention."""
     from q2c.workflows.reference_data import refresh_reference_data
 
     hub = _local_hub(config)
@@ -122,8 +128,31 @@ def reference_sync(config: ConfigOption = Path("q2c.yaml"), as_json: JsonOption 
             cli_support.err.print(f"[red]{escape(v.rule)}[/red] {escape(v.message)}")
         if not result.fx_missing:
             out.print("FX check: every active contract has the rates its close needs")
+        _print_people(result.people)
+    if result.people.blocking:
+        raise typer.Exit(2)
     if result.needs_attention:
         raise typer.Exit(1)
+
+
+def _print_people(sync: Any) -> None:
+    """What the resource sync read, changed and found: one line each, problems on stderr."""
+    out, err = cli_support.console, cli_support.err
+    for error in sync.errors:
+        err.print(f"[red]resources not read[/red]: {escape(error)}")
+    if not sync.read:
+        return
+    changed = f"; changed: {', '.join(sync.changed)}" if sync.changed else ""
+    gone = f"; gone: {', '.join(sync.gone)}" if sync.gone else ""
+    out.print(escape(f"people: {sync.listed} ({sync.erp_people} from the ERP, {sync.tracker_people} from the tracker, "
+                     f"matched by email with the config){changed}{gone}; {sync.closed} exception(s) closed"))
+    for line in sync.unmatched:
+        err.print(f"[yellow]not matched[/yellow] {escape(line)}")
+    for v in sync.problems:
+        err.print(f"[red]{escape(v.rule)}[/red] {escape(v.message)}")
+    if not sync.problems:
+        out.print("people: no problem (every active person has a role in the config; everyone logging time is an "
+                  "active employee)")
 
 
 def _print_reprice(report: Any) -> None:

@@ -53,6 +53,7 @@ systems:
     # token_secret: ACCESS_TOKEN_SECRET
     concurrency_limit: 5           # the account's concurrency limit (shared by all integrations)
     bulk_threshold: 20             # at or above this many records, use the q2c bulk-upsert RESTlet
+    # employee_role_field: title   # shown beside the config's role in `q2c reference show` (or a custentity field)
     # Internal ids of the account's setup records, by the names q2c uses:
     # references:
     #   subsidiaries: {US01: "1"}                   # legal entity code -> subsidiary
@@ -99,7 +100,15 @@ reference:
   # Euro reference rates as published (eurofxref-hist.csv, its .zip, or eurofxref-daily.xml), for legal
   # entities that keep their books in another currency than their contracts'; kept in the hub as read.
   # fx_rates_file: eurofxref-hist.csv
+  # Or the ERP's own dated rates (NetSuite: Currency Exchange Rates); file | erp | none, default file when
+  # fx_rates_file is set, else none (only fx_rates). The config's fx_rates win on the same day.
+  # fx_source: erp
   refresh_seconds: 3600
+
+# Invoices: `auto` sends each invoice to the ERP in the billing run; `review` keeps drafts in q2c until
+# `q2c invoices approve` releases them (revenue follows released invoices only).
+billing:
+  release: auto
 
 # A change that reaches into a closed period always needs two people; one that moves the open period's
 # revenue by more than this does too (`q2c changes apply`).

@@ -1,4 +1,4 @@
-"""The hub's copy of reference data: the rate cards in force and the FX rates read from a rates file.
+"""The hub's copy of reference data: the rate cards in force, the resources and the FX rates.
 
 Rate cards: one record per card id (`rate_card`), state `in_force` while the system of record (the
 config) has the card and `retired` after it dropped it; the payload is the canonical card. The copy
@@ -7,9 +7,16 @@ so they judge by the card the time was rated with, not by the copy a contract ke
 Replacing a card is compare-and-set on its content hash, so two processes publishing the same change
 record it once.
 
+Resources: one record per person (`resource`, id the lower-cased email), the config's resource matched with
+the ERP's employee and the tracker's user of that email as the last reference sync read them; state
+`listed` while any of the three has them, `gone` after all dropped them (kept, with what was last known).
+Replaced compare-and-set like the cards, so each change is audited once.
+
 FX rates: one record per pair and day (`fx_rate`, id `EUR/GBP/2026-11-02`), the rate as published
 or crossed, with the file it came from. Kept, so a daily file that only holds today still builds a
-history the revenue close can translate old facts with.
+history the revenue close can translate old facts with. Rates read from the ERP are kept the same way
+(source: the ERP's exchange rates), one compare-and-set per rate (`replace_fx_rate`), so two processes
+refreshing at once store and audit each change once.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -110,3 +118,31 @@ def put_fx_rates(conn: Connection, rates: Sequence[StoredFxRate], *, digests: Se
 def count_fx_rates(conn: Connection) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(records_table)
                             .where(records_table.c.entity == FX_RATE)).scalar_one())
+
+
+def replace_fx_rate(conn: Connection, rate: StoredFxRate, *, digest: str) -> tuple[bool, StoredFxRate | None]:
+    """Store one rate unless the hub holds it already: (whether this call changed it, the rate kept before).
+
+    `digest` is the content hash of its `fx_payload`; compare-and-set on it (`replace_if_changed`)."""
+    row = records.Record(FX_RATE, rate.key, f"fx:{rate.from_currency}/{rate.to_currency}", IN_FORCE, 1, digest,
+                         fx_payload(rate))
+    changed, before = replace_if_changed(conn, row)
+    if before is None:
+        return changed, None
+    p = before.payload
+    return changed, StoredFxRate(p["from"], p["to"], date.fromisoformat(p["on"]), Decimal(p["rate"]),
+                                 str(p.get("source", "")))
+
+
+RESOURCE = "resource"
+LISTED, GONE = "listed", "gone"
+_RESOURCES = "reference:resources"
+
+
+def resources(conn: Connection) -> dict[str, records.Record]:
+    """Every person the hub keeps, listed or gone, by lower-cased email."""
+    return {r.canonical_id: r for r in records.list_records(conn, entity=RESOURCE)}
+
+
+def resource_record(email: str, payload: dict[str, Any], *, digest: str, state: str = LISTED) -> records.Record:
+    return records.Record(RESOURCE, email, _RESOURCES, state, 1, digest, payload)

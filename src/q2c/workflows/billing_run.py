@@ -1,5 +1,5 @@
 """Billing: time-and-materials invoice runs from approved unbilled time, milestone billing on completion,
-and fixed fees by their monthly schedule, as invoices in the ERP.
+and fixed fees by their billing schedule (percentages on dates, as sold) or else monthly, as invoices in the ERP.
 
 `enqueue_billing` puts one item per active contract on the close lane (ahead of everything else);
 `bill_contract` handles one. Rules it keeps:
@@ -37,8 +37,8 @@ from sqlalchemy.engine import Connection
 from q2c.domain.billing import (
     HeldBack,
     RatedTime,
+    fixed_fee_schedule,
     milestone_invoice,
-    monthly_schedule,
     respread,
     schedule_invoice,
     time_and_materials_invoice,
@@ -218,8 +218,8 @@ def _bill_milestones(run: _Run, contract: Contract, phase: ContractPhase, invoic
 
 def _bill_schedule(run: _Run, contract: Contract, phase: ContractPhase, invoices: Sequence[Invoice],
                    taken: set[str]) -> None:
-    if contract.end_date is None or run.only is not None:
-        return  # refused at setup: a fixed fee without milestones needs the contract term; a re-bill bills time
+    if run.only is not None or (contract.end_date is None and not phase.billing_schedule):
+        return  # a re-bill bills time; a fixed fee billed monthly without the contract term is refused at setup
     billed_amounts: dict[str, Money] = {}
     for inv in invoices:
         for line in inv.lines:
@@ -227,8 +227,10 @@ def _bill_schedule(run: _Run, contract: Contract, phase: ContractPhase, invoices
                 billed_amounts[line.instalment_id] = billed_amounts.get(
                     line.instalment_id, Money.zero(contract.currency)) + line.amount
     billed_amounts = {i: m for i, m in billed_amounts.items() if m.amount}  # taken back in full (a void): due again
-    # after a change of the fee or the term, what is billed stays billed and the rest carries the new fee
-    schedule = respread(monthly_schedule(phase, start=contract.start_date, end=contract.end_date), billed_amounts)
+    # after a change of the fee or the term, what is billed stays billed and the rest carries the new fee: over
+    # the open months equally, or over the open instalments of a schedule sold in percentages in proportion
+    schedule = respread(fixed_fee_schedule(phase, start=contract.start_date, end=contract.end_date),
+                        billed_amounts, proportional=bool(phase.billing_schedule))
     billed = set(billed_amounts)
     base = f"INV-{phase.id}-{run.placement.post_date:%Y%m%d}"
     invoice = schedule_invoice(invoice_id=unique_invoice_id(base, taken), contract=contract, phase=phase,

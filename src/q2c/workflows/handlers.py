@@ -19,6 +19,7 @@ from q2c.workflows import (
     project_setup,
     rebill,
     reference_data,
+    reference_resources,
     revenue_close,
     time_approved,
 )
@@ -41,6 +42,7 @@ def handlers(hub: Hub) -> dict[str, Handler]:
         contract_changes.KIND: per_item(partial(contract_changes.check_contract, hub)),
         reference_data.REPRICE_KIND: per_item(partial(reference_data.reprice_contract, hub)),
         reference_data.FX_KIND: per_item(partial(reference_data.recheck_fx, hub)),
+        reference_resources.RESOURCES_KIND: per_item(partial(reference_resources.recheck_resources, hub)),
         invoice_review.RELEASE_KIND: per_item(partial(invoice_review.release_invoice, hub)),
         invoice_status.KIND: per_item(partial(invoice_status.apply_invoice_status, hub)),
         rebill.KIND: per_item(partial(rebill.rebill_step, hub)),

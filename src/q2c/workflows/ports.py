@@ -25,6 +25,7 @@ from q2c.domain.model import (
     TimeEntry,
 )
 from q2c.domain.naming import SystemNames
+from q2c.domain.revenue import FxRate
 from q2c.domain.violations import Violation
 
 
@@ -101,6 +102,22 @@ class InvoiceChange:
     changed_on: date | None
 
 
+@dataclass(frozen=True)
+class Person:
+    """Someone as the ERP or the time tracker lists them, matched to the config's resources by email.
+
+    Not a `Resource`: a resource carries the rate-card role time is rated with, and the config is the
+    system of record for that. `roles` are the system's own (the ERP's mapped title or custom field, the
+    tracker's business roles), shown beside the config's role and never used to rate time."""
+
+    system_id: str  # the system's own id of the person (NetSuite internal id, Harvest or Toggl user id)
+    email: str | None  # lower-cased; None when the system holds none (such a person cannot be matched)
+    name: str
+    active: bool
+    employee_number: str | None = None  # the ERP's employee number (NetSuite: entityId)
+    roles: tuple[str, ...] = ()
+
+
 class Crm(Protocol):
     names: SystemNames
 
@@ -121,6 +138,8 @@ class TimeTracker(Protocol):
     def reread(self, raw: Mapping[str, Any]) -> TimePage: ...
     def set_up_project(self, project: Project, customer: Customer, contract: Contract,
                        team: Sequence[Resource]) -> str: ...
+    # Everyone in the tracker account, active or not (reference data: matched to the config by email).
+    def people(self) -> list[Person]: ...
 
 
 class Erp(Protocol):
@@ -137,3 +156,9 @@ class Erp(Protocol):
     # q2c's invoices and credit notes the ERP changed on or after `since` (all of them without it)
     def invoice_changes(self, since: date | None) -> list[InvoiceChange]: ...
     def post_journal_entry(self, entry: JournalEntry) -> str: ...
+    # The ERP's dated exchange rates entered or changed on or after `since` (all without it): 1 unit of the
+    # transaction currency is `rate` units of the base (books) currency from the effective date. An ERP
+    # connector without this method offers no rates (`reference.fx_source: erp` is then refused).
+    def currency_rates(self, since: date | None) -> list[FxRate]: ...
+    # Every employee, active or not, with their employee number (reference data: matched by email).
+    def resources(self) -> list[Person]: ...

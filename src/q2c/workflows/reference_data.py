@@ -19,8 +19,10 @@ a retry repeats harmlessly), then swaps the rating of each entry that is still u
 previewed, with one audit entry per project (before and after). Applying twice changes nothing the
 second time: the preview then finds every entry at the rate in force.
 
-Resources. The ERP and time tracker ports offer no list of employees or users, so the config's
-resource list stays the source; `q2c reference show` lists it.
+Resources. `reference_resources.sync_resources` reads the ERP's employees and the tracker's users,
+matches them by email with the config's resources (the config keeps the roles that rate time), stores
+the merged view and raises an open exception per person and problem (not in the ERP, inactive, no
+role); `q2c reference show` lists it.
 
 FX rates. `sync_fx_rates` reads the euro foreign exchange reference rates file the config names
 (`reference.fx_rates_file`: the central bank's eurofxref CSV, its .zip, or the XML) and keeps, for
@@ -31,19 +33,30 @@ active contracts whose currency is not their legal entity's: every date their cl
 (invoices, cash received, the end of the contract's first period) needs a rate on or before it, as the
 close looks rates up; a date without one is an open exception naming contract, pair and date, raised
 here rather than met during the close.
+
+`reference.fx_source` picks where the dated rates come from: the file (`file`, the default when one is
+named), nothing but the config (`none`), or the ERP (`erp`): `Erp.currency_rates`, the rates the firm
+keeps there (NetSuite's Currency Exchange Rates), 1 unit of the transaction currency in the base currency
+the books are kept in. Those are read as entered or changed since the last read (all of them the first
+time, or when an entity needs a new pair), and the pairs the entities need are kept like the file's:
+each new or changed rate stored once (compare-and-set) and audited per pair and change. No crossing or
+inverting: the ERP holds a rate per base currency, and it is the one its own books use. An ERP connector
+without rates, or a rate the ERP reports that cannot be read, is an open exception naming
+`reference.fx_source` or the ERP's record; the rates kept stay, and the config's `fx_rates` still win.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import uuid
 import weakref
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Literal
@@ -56,16 +69,18 @@ from q2c.domain.model import Contract, Invoice, Project, RateCard, TimeEntry
 from q2c.domain.money import Money
 from q2c.domain.revenue import FxRate, FxTable, MissingFxRate, Period
 from q2c.domain.violations import Violation
-from q2c.engine.errors import Rejected
+from q2c.engine.errors import ConnectorError, RecordRejected, Rejected
 from q2c.engine.hashing import content_hash
 from q2c.engine.worker import Effects
 from q2c.store import audit, queue, records, reference, time_entries
 from q2c.store import exceptions as exception_store
+from q2c.store.cursors import get_cursor, set_cursor
 from q2c.store.exceptions import Subject
 from q2c.store.queue import WorkItem
 from q2c.workflows.cash_receipts import cash_facts
 from q2c.workflows.hub import Hub
 from q2c.workflows.ports import Timebill, WriteResult
+from q2c.workflows.reference_resources import ResourceSync, ResourceView, resource_views, sync_resources
 from q2c.workflows.revenue_close import functional_currency
 from q2c.workflows.revenue_close import fx_table as revenue_fx_table
 
@@ -77,8 +92,8 @@ REPRICE_REFUSED = "reference.reprice_refused"
 FX_RATE_MISSING = "reference.fx_rate_missing"
 FX_FILE_UNREADABLE = "reference.fx_file_unreadable"
 FX_FILE_AGGREGATE = "reference:fx_rates_file"
-RESOURCES_SOURCE = ("the config (`resources`): the ERP and time tracker ports offer no list of employees or "
-                    "users to read them from")
+FX_SOURCE_UNAVAILABLE = "reference.fx_source_unavailable"  # fx_source: erp, and the ERP connector has none
+FX_ERP_AGGREGATE = "reference:fx_source"  # the ERP's rates: unreadable, or not offered
 
 
 class _Frozen(BaseModel):
@@ -596,10 +611,10 @@ def fx_pairs(hub: Hub, conn: Connection) -> list[tuple[str, str]]:
 
 
 class FxSync(_Frozen):
-    source: str | None  # the file read, or None when the config names none
+    source: str | None  # the file read, the ERP's rates (fx_source: erp), or None when there is no source
     days: int = 0
     pairs: tuple[str, ...] = ()
-    not_quoted: tuple[str, ...] = ()  # pairs the file cannot give (a currency it does not quote)
+    not_quoted: tuple[str, ...] = ()  # pairs the source cannot give (a currency it does not quote)
     added: int = 0
     changed: int = 0
     error: str | None = None
@@ -613,22 +628,29 @@ def _file_problem(path: Path, message: str) -> Violation:
 
 
 def sync_fx_rates(hub: Hub, *, record_problem: bool = True) -> FxSync:
-    """Read the configured rates file and keep the rates of the pairs the entities need; audited per pair.
+    """Read the dated FX rates from `reference.fx_source` (the rates file, or the ERP) and keep the rates of the
+    pairs the entities need; audited per pair and change.
 
-    A file that cannot be read is an open exception naming it (with `record_problem`), resolved by the
+    A source that cannot be read is an open exception naming it (with `record_problem`), resolved by the
     next good read; the rates kept from earlier reads stay."""
+    return _sync_fx(hub, record_problem=record_problem)[0]
+
+
+def _sync_fx(hub: Hub, *, record_problem: bool) -> tuple[FxSync, Violation | None]:
+    """The sync, and the problem that stopped it (for the replay of its exception)."""
+    source = hub.config.reference.fx_from
+    if source == "erp":
+        return _sync_erp_rates(hub, record_problem=record_problem)
     path = hub.config.reference.fx_rates_file
-    if path is None:
-        return FxSync(source=None)
+    if source == "none" or path is None:
+        return FxSync(source=None), None
     try:
         rates = read_eurofxref(path)
     except RatesFileError as exc:
+        problem = _file_problem(path, str(exc))
         if record_problem:
-            with hub.engine.begin() as conn:
-                exception_store.raise_exception(conn, _file_problem(path, str(exc)), work_kind=FX_KIND,
-                                                aggregate=FX_FILE_AGGREGATE, payload={},
-                                                correlation_id=uuid.uuid4().hex)
-        return FxSync(source=str(path), error=str(exc))
+            _hold(hub, problem, FX_FILE_AGGREGATE)
+        return FxSync(source=str(path), error=str(exc)), problem
     with hub.engine.begin() as conn:
         pairs = fx_pairs(hub, conn)
         kept = {r.key: r for r in reference.fx_rates(conn)}
@@ -644,25 +666,132 @@ def sync_fx_rates(hub: Hub, *, record_problem: bool = True) -> FxSync:
         moved = [r for r in fresh if r.key in kept and kept[r.key].rate != r.rate]
         writes = [*new, *moved]
         reference.put_fx_rates(conn, writes, digests=[content_hash(reference.fx_payload(r)) for r in writes])
-        correlation = uuid.uuid4().hex
-        trail = []
-        for from_currency, to_currency in pairs:
-            added = [r for r in new if (r.from_currency, r.to_currency) == (from_currency, to_currency)]
-            changed = [r for r in moved if (r.from_currency, r.to_currency) == (from_currency, to_currency)]
-            if not added and not changed:
-                continue
-            trail.append(audit.AuditEntry(
-                actor=hub.actor, system="q2c", action="fx_rates", entity=reference.FX_RATE,
-                record_id=f"{from_currency}/{to_currency}", correlation_id=correlation,
-                before={"changed": {r.on.isoformat(): str(kept[r.key].rate) for r in changed}} if changed else None,
-                after={"source": rates.source, "added": len(added),
-                       "first": min(r.on for r in added).isoformat() if added else None,
-                       "last": max(r.on for r in added).isoformat() if added else None,
-                       "changed": {r.on.isoformat(): str(r.rate) for r in changed}}))
-        audit.append(conn, trail)
+        audit.append(conn, _fx_audit(hub, pairs, new, moved, {r.key: kept[r.key].rate for r in moved}, rates.source))
         exception_store.resolve_open_for_aggregate(conn, work_kind=FX_KIND, aggregate=FX_FILE_AGGREGATE)
     return FxSync(source=rates.source, days=len(rates.days), pairs=tuple(f"{a}->{b}" for a, b in pairs),
-                  not_quoted=tuple(not_quoted), added=len(new), changed=len(moved))
+                  not_quoted=tuple(not_quoted), added=len(new), changed=len(moved)), None
+
+
+def _hold(hub: Hub, problem: Violation, aggregate: str) -> None:
+    with hub.engine.begin() as conn:
+        exception_store.raise_exception(conn, problem, work_kind=FX_KIND, aggregate=aggregate, payload={},
+                                        correlation_id=uuid.uuid4().hex)
+
+
+def _fx_audit(hub: Hub, pairs: Iterable[tuple[str, str]], new: list[reference.StoredFxRate],
+              moved: list[reference.StoredFxRate], before: Mapping[str, Decimal],
+              source: str) -> list[audit.AuditEntry]:
+    """One audit entry per pair that gained or changed rates: how many were added (first and last day), and each
+    changed day's rate before and after."""
+    correlation = uuid.uuid4().hex
+    trail = []
+    for from_currency, to_currency in pairs:
+        added = [r for r in new if (r.from_currency, r.to_currency) == (from_currency, to_currency)]
+        changed = [r for r in moved if (r.from_currency, r.to_currency) == (from_currency, to_currency)]
+        if not added and not changed:
+            continue
+        trail.append(audit.AuditEntry(
+            actor=hub.actor, system="q2c", action="fx_rates", entity=reference.FX_RATE,
+            record_id=f"{from_currency}/{to_currency}", correlation_id=correlation,
+            before={"changed": {r.on.isoformat(): str(before[r.key]) for r in changed}} if changed else None,
+            after={"source": source, "added": len(added),
+                   "first": min(r.on for r in added).isoformat() if added else None,
+                   "last": max(r.on for r in added).isoformat() if added else None,
+                   "changed": {r.on.isoformat(): str(r.rate) for r in changed}}))
+    return trail
+
+
+# --- FX rates from the ERP ----------------------------------------------------------------------------------
+
+
+def erp_offers_rates(erp: object) -> bool:
+    """Whether the ERP adapter reads the ERP's dated exchange rates (`Erp.currency_rates`): a connector written
+    before the port had it offers none."""
+    return callable(getattr(erp, "currency_rates", None))
+
+
+def erp_rates_source(hub: Hub) -> str:
+    return f"{hub.erp.names.label} currency exchange rates"
+
+
+def _source_problem(hub: Hub) -> Violation:
+    label = hub.erp.names.label
+    return Violation(
+        system="q2c", object="config", record_id="reference.fx_source", field="reference.fx_source",
+        rule=FX_SOURCE_UNAVAILABLE,
+        message=f"reference.fx_source is erp, but the ERP connector ({label}) offers no currency exchange rates, so "
+                "no dated FX rate can be read from it",
+        action="Set reference.fx_source to file (with reference.fx_rates_file) or none in the q2c config, or use an "
+               "ERP connector that reads the ERP's exchange rates; then run `q2c reference sync`")
+
+
+def _erp_cursor(hub: Hub) -> str:
+    return f"{hub.erp.names.system}.currency_rates.modified_since"
+
+
+def _erp_since(stored: str | None, pairs: list[tuple[str, str]]) -> date | None:
+    """Where the last read left off, unless the entities now need a pair it did not keep: then read them all."""
+    if not stored:
+        return None
+    held = json.loads(stored)
+    if not {f"{a}->{b}" for a, b in pairs} <= set(held.get("pairs", ())):
+        return None
+    return date.fromisoformat(held["since"])
+
+
+def _sync_erp_rates(hub: Hub, *, record_problem: bool) -> tuple[FxSync, Violation | None]:
+    """The ERP's rates entered or changed since the last read (all of them the first time, or when a pair is newly
+    needed), kept like a file's: one compare-and-set per new or changed rate, audited once per change.
+
+    The next read starts a day before this one's day, so a change made late on the ERP's own calendar day (its
+    timezone may be behind the hub's) is not missed; reading a rate twice changes nothing."""
+    source = erp_rates_source(hub)
+    if not erp_offers_rates(hub.erp):
+        problem = _source_problem(hub)
+        if record_problem:
+            _hold(hub, problem, FX_ERP_AGGREGATE)
+        return FxSync(source=source, error=problem.message), problem
+    read_on = hub.today()
+    with hub.engine.connect() as conn:
+        pairs = fx_pairs(hub, conn)
+        since = _erp_since(get_cursor(conn, _erp_cursor(hub)), pairs)
+    try:
+        rates = hub.erp.currency_rates(since)
+    except RecordRejected as exc:
+        if record_problem:
+            _hold(hub, exc.violation, FX_ERP_AGGREGATE)
+        return FxSync(source=source, error=exc.violation.headline()), exc.violation
+    except ConnectorError as exc:
+        if not record_problem:
+            raise  # a replay: the queue retries it
+        return FxSync(source=source, error=f"{source} could not be read: {exc}"), None
+    wanted = set(pairs)
+    fresh = [reference.StoredFxRate(r.from_currency, r.to_currency, r.on, r.rate, source)
+             for r in rates if (r.from_currency, r.to_currency) in wanted]
+    with hub.engine.begin() as conn:
+        kept = {r.key: r for r in reference.fx_rates(conn)}
+        new: list[reference.StoredFxRate] = []
+        moved: list[reference.StoredFxRate] = []
+        before: dict[str, Decimal] = {}
+        for r in fresh:
+            if r.key in kept and kept[r.key].rate == r.rate:
+                continue
+            changed, was = reference.replace_fx_rate(conn, r, digest=content_hash(reference.fx_payload(r)))
+            if not changed:
+                continue  # another process stored the same change first, and audited it
+            if was is None:
+                new.append(r)
+            else:
+                moved.append(r)
+                before[r.key] = was.rate
+        audit.append(conn, _fx_audit(hub, pairs, new, moved, before, source))
+        have = {(r.from_currency, r.to_currency) for r in (*kept.values(), *fresh)}
+        set_cursor(conn, _erp_cursor(hub), json.dumps({"since": (read_on - timedelta(days=1)).isoformat(),
+                                                       "pairs": sorted(f"{a}->{b}" for a, b in pairs)}))
+        exception_store.resolve_open_for_aggregate(conn, work_kind=FX_KIND, aggregate=FX_ERP_AGGREGATE)
+    return FxSync(source=source, days=len({r.on for r in fresh}), pairs=tuple(f"{a}->{b}" for a, b in pairs),
+                  not_quoted=tuple(f"{a}->{b}" for a, b in pairs if (a, b) not in have), added=len(new),
+                  changed=len(moved)), None
 
 
 def fx_table(hub: Hub, conn: Connection) -> FxTable:
@@ -704,9 +833,18 @@ def contract_fx_gap(hub: Hub, conn: Connection, contract: Contract, table: FxTab
         system="q2c", object="contract", record_id=contract.id, field="fx_rates", rule=FX_RATE_MISSING,
         message=f"contract {contract.id} is in {contract.currency} and legal entity {contract.legal_entity} keeps its "
                 f"books in {books}, but no {pair} rate is in force on {first_on} ({first_why}{more}); {have}",
-        action=f"Load the {pair} rate for {first_on} or earlier: under fx_rates in the q2c config, or in the reference "
-               "rates file (reference.fx_rates_file); then run `q2c reference sync` or replay this exception. The "
-               "revenue close translates with it")
+        action=_gap_action(hub, pair, first_on, base=books, foreign=contract.currency))
+
+
+def _gap_action(hub: Hub, pair: str, on: date, *, base: str, foreign: str) -> str:
+    """Where the missing rate is loaded: the source the config reads dated rates from, or the config itself."""
+    if hub.config.reference.fx_from == "erp":
+        where = (f"in {hub.erp.names.label}'s currency exchange rates (base currency {base}, currency {foreign}), "
+                 "or under fx_rates in the q2c config")
+    else:
+        where = "under fx_rates in the q2c config, or in the reference rates file (reference.fx_rates_file)"
+    return (f"Load the {pair} rate for {on} or earlier: {where}; then run `q2c reference sync` or replay this "
+            "exception. The revenue close translates with it")
 
 
 def check_fx_rates(hub: Hub, *, contract_ids: Collection[str] | None = None) -> list[Violation]:
@@ -733,13 +871,12 @@ def check_fx_rates(hub: Hub, *, contract_ids: Collection[str] | None = None) -> 
 
 
 def recheck_fx(hub: Hub, item: WorkItem) -> Effects | None:
-    """Replay of an FX exception: read the rates file again, then check again; it closes once covered."""
-    sync = sync_fx_rates(hub, record_problem=False)
-    path = hub.config.reference.fx_rates_file
+    """Replay of an FX exception: read the rates source again, then check again; it closes once covered."""
+    _, problem = _sync_fx(hub, record_problem=False)
     contract_id = item.payload.get("contract_id")
     if contract_id is None:
-        if sync.error is not None and path is not None:
-            raise Rejected([_file_problem(path, sync.error)])
+        if problem is not None:
+            raise Rejected([problem])
     else:
         with hub.engine.connect() as conn:
             rec = records.get_record(conn, entity="contract", canonical_id=str(contract_id))
@@ -779,12 +916,6 @@ class RetiredCardView(_Frozen):
     contracts: tuple[str, ...]  # active contracts still priced by it: their time waits (an open exception)
 
 
-class ResourceView(_Frozen):
-    email: str
-    name: str
-    role: str
-
-
 class FxRateView(_Frozen):
     on: date
     rate: Decimal
@@ -807,6 +938,14 @@ class ReferenceView(_Frozen):
     resources_source: str
     fx_rates_file: str | None
     fx_pairs: tuple[FxPairView, ...]
+
+
+def resources_source(hub: Hub, *, synced: bool) -> str:
+    """Where the resources shown come from, in a sentence."""
+    systems = f"{hub.erp.names.label}'s employees and {hub.tracker.names.label}'s users"
+    if synced:
+        return f"the config (roles), matched by email with {systems} as the last `q2c reference sync` read them"
+    return f"the config only: `q2c reference sync` has not read {systems} yet"
 
 
 def reference_view(hub: Hub, *, fx_limit: int = 10) -> ReferenceView:
@@ -850,11 +989,11 @@ def reference_view(hub: Hub, *, fx_limit: int = 10) -> ReferenceView:
                                  source="config" if (a, b, r.on) in config_fx else stored_fx.get((a, b, r.on), ""))
                                  for r in shown)))
     path = hub.config.reference.fx_rates_file
+    people, synced = resource_views(hub)
     return ReferenceView(
         rate_cards=tuple(views), retired_rate_cards=retired,
-        resources=tuple(ResourceView(email=r.email or r.id, name=r.name, role=r.role)
-                        for r in sorted(hub.resources.values(), key=lambda r: r.id)),
-        resources_source=RESOURCES_SOURCE, fx_rates_file=str(path) if path is not None else None,
+        resources=people, resources_source=resources_source(hub, synced=synced),
+        fx_rates_file=str(path) if path is not None else None,
         fx_pairs=tuple(fx))
 
 
@@ -866,22 +1005,27 @@ class ReferenceSync(_Frozen):
     resources_source: str
     fx: FxSync
     fx_missing: tuple[Violation, ...]
+    people: ResourceSync  # the resources read from the ERP and the tracker, and their problems
 
     @property
     def needs_attention(self) -> bool:
-        return bool(self.fx_missing) or self.fx.error is not None
+        return bool(self.fx_missing) or self.fx.error is not None or self.people.needs_attention
 
 
 def refresh_reference_data(hub: Hub) -> ReferenceSync:
     """The scheduled reference-data refresh (`q2c reference sync`, and `q2c serve` every
     `reference.refresh_seconds`): the rate cards into the hub, the FX rates from the rates file, then the FX
-    check of every active contract."""
+    check of every active contract; then the resources from the ERP and the tracker, matched with the config's."""
     changes = publish_rate_cards(hub, recheck=True)
     fx = sync_fx_rates(hub)
     missing = check_fx_rates(hub)
+    people = sync_resources(hub)
     return ReferenceSync(
         rate_cards_in_force=len(rate_cards_in_force(hub)),
         rate_cards_changed=tuple(c.card_id for c in changes if c.after is not None),
         rate_cards_retired=tuple(c.card_id for c in changes if c.after is None),
-        resources=len(hub.resources), resources_source=RESOURCES_SOURCE, fx=fx, fx_missing=tuple(missing))
+        resources=people.listed if people.read else len(hub.resources),
+        resources_source=resources_source(hub, synced=people.read or resource_views(hub)[1]), fx=fx,
+        fx_missing=tuple(missing),
+        people=people)
 

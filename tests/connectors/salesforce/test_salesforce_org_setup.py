@@ -49,7 +49,8 @@ def test_a_single_currency_deal_is_in_the_orgs_currency(client: SalesforceClient
     assert [c.billing_terms.currency for c in won.customers.values()] == ["EUR", "EUR"]
     assert won.field_names["currency"] == SINGLE_CURRENCY_FIELD == "Organization.DefaultCurrencyIsoCode"
     read = describes(sandbox)
-    assert read == 5  # Opportunity, Account, OpportunityLineItem, Opportunity_Milestone__c, Organization
+    assert read == 6  # Opportunity, Account, OpportunityLineItem, Opportunity_Milestone__c, Billing_Schedule_Line__c,
+    # Organization
     assert crm.deal(f"SF-{deal.opportunity_id}").opportunity.amount == eur
     assert describes(sandbox) == read  # read once per client
 

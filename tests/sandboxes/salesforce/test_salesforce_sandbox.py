@@ -145,7 +145,8 @@ def test_describe_names_fields_lookups_and_children(http: httpx.Client, headers:
     assert fields["IsWon"]["updateable"] is False and fields["ERP_Contract_Id__c"]["externalId"] is True
     assert "Closed Won" in [p["value"] for p in fields["StageName"]["picklistValues"]]
     assert {c["childSObject"] for c in described["childRelationships"]} == {"OpportunityLineItem",
-                                                                            "Opportunity_Milestone__c"}
+                                                                            "Opportunity_Milestone__c",
+                                                                            "Billing_Schedule_Line__c"}
     listed = http.get(f"{V}/sobjects/", headers=headers).json()
     assert {s["name"] for s in listed["sobjects"]} >= {"Account", "Opportunity", "OpportunityLineItem"}
 

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from q2c.domain.model import Project, ProjectStatus, Task, TimeEntry, TimeEntryStatus
 from q2c.domain.money import to_decimal
 from q2c.domain.violations import Violation
+from q2c.workflows.ports import Person
 
 SYSTEM = "harvest"
 OBJECT = "time_entry"
@@ -65,6 +66,20 @@ def resource_ids_by_user(users: Iterable[Mapping[str, Any]]) -> dict[int, str]:
         if resource is not None and isinstance(user.get("id"), int):
             index[user["id"]] = resource
     return index
+
+
+def person_from_harvest(user: Mapping[str, Any]) -> Person | None:
+    """A user of `GET /v2/users` as the reference data reads them: email, name, whether active, and their
+    business roles (`roles`: names for reports, no permission; `access_roles` are permissions, not read here).
+    None for a record without a numeric id, which no time entry can point at."""
+    user_id = user.get("id")
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
+        return None
+    name = " ".join(str(user.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
+    roles = user.get("roles")
+    return Person(system_id=str(user_id), email=resource_id_for_user(user), name=name or f"user {user_id}",
+                  active=user.get("is_active") is not False,
+                  roles=tuple(str(r).strip() for r in roles if str(r).strip()) if isinstance(roles, list) else ())
 
 
 def project_codes_by_id(projects: Iterable[Mapping[str, Any]]) -> dict[int, str]:

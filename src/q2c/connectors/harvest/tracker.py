@@ -15,6 +15,7 @@ from q2c.connectors.harvest.client import HarvestClient, HarvestNotFound
 from q2c.connectors.harvest.mapping import (
     MappingError,
     canonical_time_entry_id,
+    person_from_harvest,
     project_codes_by_id,
     resource_ids_by_user,
     time_entry_from_harvest,
@@ -24,7 +25,7 @@ from q2c.connectors.harvest.time_walk import TimeEntryWalk
 from q2c.domain.model import Contract, Customer, Project, Resource, TimeEntry
 from q2c.domain.naming import SystemNames
 from q2c.domain.violations import Violation
-from q2c.workflows.ports import Reject, TimePage
+from q2c.workflows.ports import Person, Reject, TimePage
 
 
 def _plain(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -102,6 +103,11 @@ class HarvestTracker:
             if stamp is not None and (high_water is None or stamp > high_water):
                 high_water = stamp
         return TimePage(entries, rejects, high_water)
+
+    def people(self) -> list[Person]:
+        """Everyone in the account, active or not (`GET /v2/users`: the token's user must be an Administrator,
+        or a Manager who may manage people, as reading everyone's time already needs)."""
+        return [p for p in (person_from_harvest(u) for u in self.client.users()) if p is not None]
 
     def set_up_project(self, project: Project, customer: Customer, contract: Contract,
                        team: Sequence[Resource]) -> str:

@@ -87,6 +87,15 @@ class Employee:
     email: str | None
     external_id: str | None
     inactive: bool
+    first_name: str | None = None
+    last_name: str | None = None
+    entity_id: str | None = None  # the Employee ID the NetSuite UI shows: the firm's employee number
+    role: str | None = None  # the value of `employee_role_field`, when the config names one
+
+    @property
+    def name(self) -> str:
+        full = " ".join(p.strip() for p in (self.first_name, self.last_name) if p and p.strip())
+        return full or self.entity_id or f"employee {self.internal_id}"
 
 
 @dataclass(frozen=True)
@@ -538,10 +547,32 @@ class NetSuiteClient:
                 self._remember("job", row["externalid"], row["id"])
         return result
 
-    def employees(self) -> list[Employee]:
-        """Every employee with id, email and whether inactive (reference data, refreshed in batch)."""
-        return [Employee(row["id"], row.get("email"), row.get("externalid"), row.get("isinactive") == "T")
-                for row in self.suiteql("SELECT id, email, externalid, isinactive FROM employee ORDER BY id")]
+    def employees(self, *, role_field: str | None = None) -> list[Employee]:
+        """Every employee with id, email, whether inactive, name and Employee ID (entityid), and the value of
+        `role_field` (`title` or a custom entity field) when given (reference data, refreshed in batch)."""
+        extra = f", {role_field}" if role_field else ""
+        query = (f"SELECT id, email, externalid, isinactive, entityid, firstname, lastname{extra} FROM employee "
+                 "ORDER BY id")
+        try:
+            rows = list(self.suiteql(query))
+        except RecordRejected as exc:
+            if not role_field:
+                raise
+            raise RecordRejected(exc.violation.model_copy(update={
+                "object": "employee", "field": role_field,
+                "message": f"NetSuite refused to read the employee field {role_field} "
+                           f"(systems.erp.employee_role_field): {exc.violation.message}",
+                "action": "Set systems.erp.employee_role_field to title or to the id of an employee custom field "
+                          "that holds the role (or remove it), then run `q2c reference sync` again"})) from None
+
+        def text(row: Mapping[str, Any], key: str) -> str | None:
+            value = row.get(key)
+            return (str(value).strip() or None) if value is not None else None
+
+        return [Employee(row["id"], text(row, "email"), text(row, "externalid"), row.get("isinactive") == "T",
+                         first_name=text(row, "firstname"), last_name=text(row, "lastname"),
+                         entity_id=text(row, "entityid"), role=text(row, role_field) if role_field else None)
+                for row in rows]
 
     def employee_ids_by_email(self) -> dict[str, str]:
         """Active employees' internal ids by lower-cased email, for rating and posting time."""
@@ -577,6 +608,24 @@ class NetSuiteClient:
                                        row.get("foreigntotal"), kind, suiteql_date(row.get("lastmodifieddate"))))
             self._remember(kind, row["externalid"], row["id"])
         return out
+
+    # --- currency exchange rates -----------------------------------------------------------------
+    def currency_rates(self, since: date | None) -> list[dict[str, str]]:
+        """The `currencyrate` table's rows (id, basecurrency, transactioncurrency, exchangerate, effectivedate;
+        currencies as internal ids), entered or changed on or after `since` (all without it), by id.
+
+        Table and columns as NetSuite's SuiteQL has them (SuiteScript Records Browser 2026.1 "Currency Rate";
+        queried by these names, with lastmodifieddate, in public SuiteQL examples: timdietrich.me, "SuiteQL,
+        Currencies, and Exchange Rates"). `currencyratetype` (the Currency Exchange Rate Types feature) is not
+        read: it exists only where that feature is on [not confirmed how SuiteQL answers without it]. Paged as
+        every SuiteQL read; a query returns at most 100,000 rows, so `since` keeps the refreshes small."""
+        where = f" WHERE lastmodifieddate >= {suiteql_date_literal(since)}" if since is not None else ""
+        return list(self.suiteql("SELECT id, basecurrency, transactioncurrency, exchangerate, effectivedate "
+                                 f"FROM currencyrate{where} ORDER BY id"))
+
+    def currency_symbols(self) -> dict[str, str]:
+        """Every currency record's ISO code (`symbol`) by internal id."""
+        return {row["id"]: row.get("symbol", "") for row in self.suiteql("SELECT id, symbol FROM currency ORDER BY id")}
 
     # --- bulk -----------------------------------------------------------------------------------
     def bulk_upsert(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[BulkResult]:

@@ -1,4 +1,5 @@
-"""NetSuite as the hub's ERP (the `Erp` port): canonical records out, project and invoice status in.
+"""NetSuite as the hub's ERP (the `Erp` port): canonical records out, project and invoice status in,
+and the account's Currency Exchange Rates (`currencyrate`, by SuiteQL) as dated reference rates.
 
 Every write is an upsert on q2c's canonical id (the record's externalId), so a retry or a replay
 never creates a second record. A credit note goes in as a credit memo applied to the invoice it
@@ -20,6 +21,8 @@ from q2c.connectors.netsuite.mapping import (
     account_number,
     contract_to_salesorder,
     credit_note_to_netsuite,
+    currency_codes,
+    currency_rate_from_netsuite,
     customer_to_netsuite,
     invoice_to_netsuite,
     journal_entry_to_netsuite,
@@ -31,9 +34,10 @@ from q2c.connectors.netsuite.suiteql import in_list
 from q2c.domain.billing.credit_notes import credited_invoice_id
 from q2c.domain.model import Contract, Customer, Invoice, InvoiceStatus, JournalEntry, Project, ProjectStatus
 from q2c.domain.naming import SystemNames
+from q2c.domain.revenue import FxRate
 from q2c.domain.violations import Violation
 from q2c.engine.errors import RecordRejected
-from q2c.workflows.ports import InvoiceChange, ProjectState, Timebill, WriteResult
+from q2c.workflows.ports import InvoiceChange, Person, ProjectState, Timebill, WriteResult
 
 # NetSuite's record types for the canonical records q2c writes, and the fields a person fixes there.
 NAMES = SystemNames(system="netsuite", label="NetSuite", objects={
@@ -81,6 +85,16 @@ class NetSuiteErp:
             if self._employees is None or refresh:
                 self._employees = self.client.employee_ids_by_email()
             return self._employees
+
+    def resources(self) -> list[Person]:
+        """Every employee, active or not: name, Employee ID (entityId) and, when `employee_role_field` names
+        one, the role NetSuite holds for them (the config's role still rates their time)."""
+        staff = self.client.employees(role_field=self.client.config.employee_role_field)
+        with self._lock:  # the freshest list of who may post time, at no extra request
+            self._employees = {e.email.lower(): e.internal_id for e in staff if e.email and not e.inactive}
+        return [Person(system_id=e.internal_id, email=e.email.lower() if e.email else None, name=e.name,
+                       active=not e.inactive, employee_number=e.entity_id, roles=(e.role,) if e.role else ())
+                for e in staff]
 
     def upsert_timebills(self, timebills: Sequence[Timebill]) -> list[WriteResult]:
         employees = self._employee_ids()
@@ -146,3 +160,21 @@ class NetSuiteErp:
         accounts = self._account_ids([n for n in (account_number(line.account) for line in entry.lines) if n])
         body = journal_entry_to_netsuite(entry, refs=self.client.config.references, account_ids=accounts)
         return self.client.upsert("journalentry", entry.id, body)
+
+    # --- reference data -------------------------------------------------------------------------
+    def currency_rates(self, since: date | None) -> list[FxRate]:
+        """The Currency Exchange Rates entered or changed on or after `since` (all without it), each as 1 unit
+        of its transaction currency in its base currency from its effective date (mapping: transaction ->
+        base). Currencies are internal ids: `references.currencies` names them, else the currency record's
+        symbol (read only when the config leaves one out). Several rates for one pair and day: the latest
+        entry wins, as NetSuite itself uses it. A row that cannot be read refuses the read, naming it."""
+        rows = self.client.currency_rates(since)
+        refs = self.client.config.references
+        codes = currency_codes(refs, {})
+        if any(row.get(key) not in codes for row in rows for key in ("basecurrency", "transactioncurrency")):
+            codes = currency_codes(refs, self.client.currency_symbols())
+        latest: dict[tuple[str, str, date], FxRate] = {}
+        for row in rows:  # by internal id: a later entry replaces an earlier one of the same pair and day
+            rate = currency_rate_from_netsuite(row, codes=codes)
+            latest[(rate.from_currency, rate.to_currency, rate.on)] = rate
+        return [latest[key] for key in sorted(latest)]

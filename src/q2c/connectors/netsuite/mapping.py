@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
@@ -38,7 +39,8 @@ from q2c.domain.model import (
     Task,
     TimeEntry,
 )
-from q2c.domain.money import Money
+from q2c.domain.money import Money, check_currency
+from q2c.domain.revenue import FxRate
 from q2c.domain.violations import Violation
 from q2c.engine.errors import RecordRejected
 
@@ -484,3 +486,80 @@ def invoice_state_from_netsuite(status: str) -> InvoiceState:
     if name in _INVOICE_NAMES:
         return _INVOICE_NAMES[name]
     raise ValueError(f"unknown NetSuite invoice status '{status}'")
+
+
+# --- currency exchange rates -------------------------------------------------------------------------------
+#
+# NetSuite's Currency Exchange Rates (Lists > Accounting > Currency Exchange Rates) are `currencyrate`
+# records: basecurrency, transactioncurrency (references to currency records, so internal ids),
+# exchangerate and effectivedate (SuiteScript Records Browser 2026.1, "Currency Rate", internal id
+# currencyrate). "The exchange rate is equal to the base currency amount divided by the foreign currency
+# amount" (same page): 1 unit of the transaction currency is `exchangerate` units of the base currency, and a
+# subsidiary's books are kept in its base currency, so the canonical rate runs transaction -> base. Where one
+# pair has several rates on one day, NetSuite uses the latest entry (N/currency exchangeRate, help topic
+# section_4358678787); q2c takes the highest internal id as the latest entry [inferred, not confirmed].
+
+CURRENCY_RATE = "currencyrate"
+_RATE_ACTION = ("Correct currency rate {id} in NetSuite (Lists > Accounting > Currency Exchange Rates), then run "
+                "`q2c reference sync`")
+
+
+def currency_codes(refs: AccountReferences, symbols: Mapping[str, str]) -> dict[str, str]:
+    """Internal currency id -> ISO 4217 code: `references.currencies` as configured, else the currency record's
+    symbol (NetSuite's ISO code field, e.g. USD; `displaysymbol` holds the $)."""
+    codes = {internal_id: symbol.strip().upper() for internal_id, symbol in symbols.items() if symbol.strip()}
+    codes.update({internal_id: code for code, internal_id in refs.currencies.items()})
+    return codes
+
+
+def _rate_problem(row: Mapping[str, str], field: str, message: str, action: str | None = None) -> RecordRejected:
+    record_id = row.get("id") or "?"
+    return RecordRejected(Violation(
+        system=SYSTEM, object=CURRENCY_RATE, record_id=record_id, field=field,
+        rule="netsuite.mapping.currency_rate_unreadable", message=f"currency rate {record_id}: {message}",
+        action=action or _RATE_ACTION.format(id=record_id)))
+
+
+def _rate_currency(row: Mapping[str, str], field: str, codes: Mapping[str, str]) -> str:
+    internal_id = (row.get(field) or "").strip()
+    if not internal_id:
+        raise _rate_problem(row, field, f"{field} is empty")
+    code = codes.get(internal_id)
+    try:
+        return check_currency(code or "")
+    except ValueError:
+        found = f"its symbol is {code!r}, not an ISO 4217 code" if code else "no symbol was found for it"
+        raise _rate_problem(row, field, f"{field} is currency {internal_id} and {found}",
+                            f"Add the currency's ISO code under netsuite.references.currencies in the q2c config "
+                            f"(code: '{internal_id}'), or correct the symbol of currency {internal_id} in NetSuite; "
+                            "then run `q2c reference sync`") from None
+
+
+def _rate_day(row: Mapping[str, str]) -> date:
+    """The effective date as SuiteQL writes it: the account's date format (M/D/YYYY by default), or ISO."""
+    text = (row.get("effectivedate") or "").strip().split(" ")[0]
+    try:
+        if "/" in text:
+            month, day, year = (int(part) for part in text.split("/"))
+            return date(year, month, day)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _rate_problem(row, "effectivedate", f"effectivedate {text!r} is not a date (expected M/D/YYYY, the "
+                                                  "account's default date format, or YYYY-MM-DD)") from None
+
+
+def currency_rate_from_netsuite(row: Mapping[str, str], *, codes: Mapping[str, str]) -> FxRate:
+    """One `currencyrate` row as a canonical dated rate (transaction -> base currency); a value that cannot be
+    read is refused naming the record and the field, never guessed at (a rate misread is a wrong ledger)."""
+    base = _rate_currency(row, "basecurrency", codes)
+    foreign = _rate_currency(row, "transactioncurrency", codes)
+    text = (row.get("exchangerate") or "").strip()
+    try:
+        rate = Decimal(text)  # SuiteQL writes numbers as plain digits (".8612" too: Oracle drops the leading 0)
+    except InvalidOperation:
+        raise _rate_problem(row, "exchangerate", f"exchangerate {text!r} is not a number") from None
+    if not rate.is_finite() or rate <= 0:
+        raise _rate_problem(row, "exchangerate", f"exchangerate {text!r} is not a positive rate")
+    if base == foreign:
+        raise _rate_problem(row, "transactioncurrency", f"base and transaction currency are both {base}")
+    return FxRate(from_currency=foreign, to_currency=base, rate=rate, on=_rate_day(row))

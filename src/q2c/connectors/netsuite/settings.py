@@ -63,6 +63,9 @@ class NetSuiteSettings(SystemSettings):
     # code), terms (by name), service_items (by offering), billing_type_items, default_service_item,
     # tax_items (by tax code). See q2c.connectors.netsuite.mapping.AccountReferences.
     references: AccountReferences = Field(default_factory=AccountReferences)
+    # The employee field that holds a person's role, shown beside the config's (which rates time): the
+    # standard `title` (Job Title) or a free-form text custom entity field (`custentity_...`); None: no role.
+    employee_role_field: str | None = Field(default=None, examples=["title", "custentity_q2c_role"])
 
     @field_validator("account_id")
     @classmethod
@@ -71,6 +74,14 @@ class NetSuiteSettings(SystemSettings):
             raise ValueError("must be the NetSuite account id, such as 1234567 or 1234567_SB1 "
                              "(Setup > Company > Company Information)")
         return value
+
+    @field_validator("employee_role_field")
+    @classmethod
+    def _role_field(cls, value: str | None) -> str | None:
+        if value is None or value.lower() == "title" or re.fullmatch(r"custentity[a-z0-9_]+", value.lower()):
+            return None if value is None else value.lower()
+        raise ValueError("must be title (the employee's Job Title) or the id of a custom entity field, such as "
+                         "custentity_q2c_role (Customization > Lists, Records, & Fields > Entity Fields)")
 
     @field_validator("rest_base_url", "restlet_url")
     @classmethod

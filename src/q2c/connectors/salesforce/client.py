@@ -35,6 +35,10 @@ Opportunity_Milestone__c (custom object, master-detail to Opportunity)
     Opportunity__c, Line_Item_Id__c (the 18-character id of its product line: Salesforce allows no
     lookup to OpportunityLineItem), Name, Amount__c, Due_Date__c, Status__c ("Pending",
     "Completed", "Accepted"), Completed_On__c.
+Billing_Schedule_Line__c (optional custom object, master-detail to Opportunity; its name is a setting)
+    Opportunity__c, Line_Item_Id__c (as on a milestone), Name, Percent__c (of the line's fee),
+    Bill_Date__c: a Fixed Fee line's billing schedule. Read only when the org's describe has the
+    object; an org without it reads and bills exactly as before (monthly instalments).
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ from q2c.connectors.http import VendorHttp
 from q2c.connectors.salesforce.describe import Describes, ObjectInfo
 from q2c.connectors.salesforce.fields import (
     ACCOUNT,
+    BILLING_SCHEDULE,
     LINE_ITEM,
     MILESTONE,
     OPPORTUNITY,
@@ -417,17 +422,35 @@ class SalesforceClient:
         extra = tuple(dict.fromkeys(f for f in self.retainer_fields().values() if f not in LINE_ITEM.reads))
         return replace(LINE_ITEM, reads=LINE_ITEM.reads + extra) if extra else LINE_ITEM
 
+    def billing_schedule_fields(self) -> ObjectFields | None:
+        """The billing schedule object's fields, under the name the settings give it, when the org has it
+        (its describe answers); None in an org without it, or when the settings turn it off."""
+        name = self.config.billing_schedule_object
+        if name is None or self.describes.get(name) is None:
+            return None
+        return replace(BILLING_SCHEDULE, sobject=name)
+
+    def billing_schedule_names(self) -> dict[str, str]:
+        """The Salesforce names of the billing schedule's object and fields, by canonical name (for messages)."""
+        name = self.config.billing_schedule_object
+        if name is None:
+            return {}
+        return {"billing_schedule": name, "billing_schedule.percent": f"{name}.Percent__c",
+                "billing_schedule.bill_date": f"{name}.Bill_Date__c"}
+
     def opportunity_bundle(self, opportunity_id: str) -> dict[str, Any]:
         """The opportunity with its account, the account's parents (nearest first), lines and milestones, and
         the org's currency when it is a single-currency org (`org_currency`, else None), and the names of the
-        Retainer line fields the settings configure (`retainer_fields`, by canonical name).
+        Retainer line fields the settings configure (`retainer_fields`, by canonical name); in an org with the
+        billing schedule object, its records (`billing_schedules`) and its name (`billing_schedule_object`).
 
         FieldsMissing (about the opportunity) when the org lacks a field q2c reads, with every such field named.
         """
         problems: list[FieldProblem] = []
         opportunity_spec = self.opportunity_fields()
         line_spec = self.line_item_fields()
-        for spec in (opportunity_spec, ACCOUNT, line_spec, MILESTONE):
+        schedule_spec = self.billing_schedule_fields()
+        for spec in (opportunity_spec, ACCOUNT, line_spec, MILESTONE, *((schedule_spec,) if schedule_spec else ())):
             try:
                 self.select_fields(spec, record_id=opportunity_id)
             except FieldsMissing as exc:
@@ -459,9 +482,15 @@ class SalesforceClient:
         milestones = list(self.query(f"SELECT {self._select(MILESTONE, opportunity_id)} FROM "
                                      f"Opportunity_Milestone__c WHERE Opportunity__c = {opp_id} "
                                      "ORDER BY Due_Date__c, Id"))
-        return {"opportunity": opportunity, "account": account, "parent_accounts": parents, "line_items": lines,
-                "milestones": milestones, "org_currency": self.org_currency(),
-                "retainer_fields": self.retainer_fields()}
+        bundle = {"opportunity": opportunity, "account": account, "parent_accounts": parents, "line_items": lines,
+                  "milestones": milestones, "org_currency": self.org_currency(),
+                  "retainer_fields": self.retainer_fields()}
+        if schedule_spec is not None:
+            bundle["billing_schedule_object"] = schedule_spec.sobject
+            bundle["billing_schedules"] = list(self.query(
+                f"SELECT {self._select(schedule_spec, opportunity_id)} FROM {schedule_spec.sobject} "
+                f"WHERE Opportunity__c = {opp_id} ORDER BY Bill_Date__c, Id"))
+        return bundle
 
     def write_erp_ids(self, *, account_id: str | None, opportunity_id: str | None, customer_number: str | None,
                       contract_id: str | None, project_id: str | None) -> None:

@@ -90,7 +90,8 @@ class SalesforceCrm:
         raw = bundle["opportunity"]
         cfg = self.client.config
         names = {**names, **{key: f"OpportunityLineItem.{field}"
-                             for key, field in self.client.retainer_fields().items()}}
+                             for key, field in self.client.retainer_fields().items()},
+                 **self.client.billing_schedule_names()}
         approved = None
         if cfg.change_approval_field:
             names = {**names, "change_approved": f"Opportunity.{cfg.change_approval_field}"}

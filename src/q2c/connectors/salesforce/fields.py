@@ -17,6 +17,8 @@ from typing import Literal
 from q2c.connectors.salesforce.describe import ObjectInfo
 from q2c.connectors.salesforce.mapping import (
     ACCOUNT_FIELDS,
+    BILLING_SCHEDULE_FIELDS,
+    BILLING_SCHEDULE_OBJECT,
     ERP_OWNED_FIELDS,
     LINE_ITEM_FIELDS,
     MILESTONE_FIELDS,
@@ -52,6 +54,8 @@ OPPORTUNITY = ObjectFields("Opportunity", OPPORTUNITY_FIELDS, ERP_OWNED_FIELDS["
 LINE_ITEM = ObjectFields("OpportunityLineItem", LINE_ITEM_FIELDS)
 MILESTONE = ObjectFields("Opportunity_Milestone__c", MILESTONE_FIELDS)
 ALL_OBJECTS = (ACCOUNT, OPPORTUNITY, LINE_ITEM, MILESTONE)
+# Optional: read only where the org has the object (under the name the settings give), so not in ALL_OBJECTS
+BILLING_SCHEDULE = ObjectFields(BILLING_SCHEDULE_OBJECT, BILLING_SCHEDULE_FIELDS)
 
 
 def setup_path(sobject: str, field: str | None = None) -> str:

@@ -32,6 +32,7 @@ from q2c.domain.model import (
     MilestoneStatus,
     Opportunity,
     OpportunityLine,
+    ScheduledBilling,
     TaxProfile,
 )
 from q2c.domain.money import Money, UnknownCurrency, check_currency, to_decimal
@@ -50,6 +51,8 @@ LINE_ITEM_FIELDS = ("Id", "OpportunityId", "Name", "Description", "Service_Offer
                     "Quantity", "UnitPrice", "TotalPrice", "ServiceDate", "Cap_Amount__c", "CurrencyIsoCode")
 MILESTONE_FIELDS = ("Id", "Name", "Opportunity__c", "Line_Item_Id__c", "Amount__c", "Due_Date__c", "Status__c",
                     "Completed_On__c", "CurrencyIsoCode")
+BILLING_SCHEDULE_OBJECT = "Billing_Schedule_Line__c"  # the default name of the optional schedule object
+BILLING_SCHEDULE_FIELDS = ("Id", "Name", "Opportunity__c", "Line_Item_Id__c", "Percent__c", "Bill_Date__c")
 
 # Fields the ERP owns on Salesforce records: only q2c writes them, from the ERP's answers.
 ERP_OWNED_FIELDS: Mapping[str, frozenset[str]] = {
@@ -305,6 +308,20 @@ def _milestone(record: Mapping[str, Any], currency: str | None, violations: list
                                     status=status, completed_on=completed_on), r)
 
 
+def _scheduled(sobject: str, record: Mapping[str, Any], violations: list[Violation]) -> ScheduledBilling | None:
+    """One instalment of a line's billing schedule; whether the schedule adds up is a deal rule."""
+    r = _Reader(sobject, record, violations)
+    before = len(violations)
+    record_id = r.sf_id("Id", required=True)
+    name = r.text("Name", required=True)
+    percent = r.number("Percent__c", required=True)
+    bill_date = r.day("Bill_Date__c", required=True)
+    if len(violations) > before or record_id is None or name is None or percent is None or bill_date is None:
+        return None
+    return _build(lambda: ScheduledBilling(id=canonical_id(record_id), name=name, bill_date=bill_date,
+                                           percent=percent), r)
+
+
 def _whole(value: Any) -> int:
     number = to_decimal(value, what="months")
     if number != number.to_integral_value():
@@ -314,7 +331,8 @@ def _whole(value: Any) -> int:
 
 def _line(record: Mapping[str, Any], opportunity_id: str | None, currency: str | None,
           milestones: tuple[Milestone, ...], milestone_records: int,
-          violations: list[Violation], retainer_fields: Mapping[str, str] | None = None) -> OpportunityLine | None:
+          violations: list[Violation], retainer_fields: Mapping[str, str] | None = None,
+          billing_schedule: tuple[ScheduledBilling, ...] = ()) -> OpportunityLine | None:
     """`milestone_records` counts the milestones attached in Salesforce, mapped or not, so a broken
     milestone is reported once, on itself, not again as a line without milestones. `retainer_fields` names
     the org's Retainer fields (term_months, overage_rate, rollover_months), as the settings configure them."""
@@ -357,7 +375,8 @@ def _line(record: Mapping[str, Any], opportunity_id: str | None, currency: str |
         return None
     return _build(lambda: OpportunityLine(
         id=canonical_id(line_id), service_offering=offering, billing_type=billing_type, amount=amount,
-        estimated_hours=hours, cap=cap, milestones=milestones, service_start=service_start, **retainer), r)
+        estimated_hours=hours, cap=cap, milestones=milestones, billing_schedule=billing_schedule,
+        service_start=service_start, **retainer), r)
 
 
 def _retainer_terms(r: _Reader, record: Mapping[str, Any], billing_type: BillingType | None, currency: str | None,
@@ -381,7 +400,9 @@ def opportunity_from_salesforce(bundle: Mapping[str, Any]) -> Opportunity:
 
     The bundle holds "opportunity", "line_items" and "milestones"; each milestone attaches to the
     line named by its Line_Item_Id__c. Money is in the opportunity's currency (in a single-currency
-    org, the bundle's "org_currency").
+    org, the bundle's "org_currency"). An org with the billing schedule object adds "billing_schedules"
+    (its records, attached to lines the same way) and "billing_schedule_object" (its name); without
+    them every line has no schedule, as before the object existed.
     """
     violations: list[Violation] = []
     opp = bundle.get("opportunity")
@@ -431,12 +452,17 @@ def opportunity_from_salesforce(bundle: Mapping[str, Any]) -> Opportunity:
                    f"opportunity {opportunity_id}")
             continue
         by_line.setdefault(line_ref, []).append(record)
+    schedule_object = str(bundle.get("billing_schedule_object") or BILLING_SCHEDULE_OBJECT)
+    schedules = _by_line(schedule_object, bundle.get("billing_schedules") or [], opportunity_id, line_ids,
+                         violations)
     lines: list[OpportunityLine] = []
     for record in line_records:
         attached = by_line.get(str(record.get("Id")), [])
         milestones = tuple(ms for ms in (_milestone(x, currency, violations) for x in attached) if ms is not None)
+        schedule = tuple(s for s in (_scheduled(schedule_object, x, violations)
+                                     for x in schedules.get(str(record.get("Id")), [])) if s is not None)
         line = _line(record, opportunity_id, currency, milestones, len(attached), violations,
-                     _retainer_fields(bundle))
+                     _retainer_fields(bundle), schedule)
         if line is not None:
             lines.append(line)
     if lines and amount is not None and not violations:
@@ -452,6 +478,29 @@ def opportunity_from_salesforce(bundle: Mapping[str, Any]) -> Opportunity:
     _raise_if(violations)
     assert result is not None
     return result
+
+
+def _by_line(sobject: str, records: Any, opportunity_id: str | None, line_ids: set[Any],
+             violations: list[Violation]) -> dict[str, list[Mapping[str, Any]]]:
+    """A line's child records (by Line_Item_Id__c), each checked to belong to this opportunity and one of its
+    lines; one that does not is reported on itself."""
+    out: dict[str, list[Mapping[str, Any]]] = {}
+    for record in records if isinstance(records, list) else []:
+        c = _Reader(sobject, record, violations)
+        owner = c.sf_id("Opportunity__c")
+        if owner is not None and opportunity_id is not None and owner != opportunity_id:
+            c.flag("Opportunity__c", "reference", f"the record belongs to opportunity {owner}, not {opportunity_id}")
+            continue
+        line_ref = c.text("Line_Item_Id__c", required=True)
+        if line_ref is None:
+            continue
+        line_ref = normalize_id(line_ref) or line_ref  # a pasted 15-character id names the same line
+        if line_ref not in line_ids:
+            c.flag("Line_Item_Id__c", "reference", f"Line_Item_Id__c {line_ref!r} is not a product line of "
+                   f"opportunity {opportunity_id}")
+            continue
+        out.setdefault(line_ref, []).append(record)
+    return out
 
 
 def _retainer_fields(bundle: Mapping[str, Any]) -> dict[str, str]:

@@ -64,6 +64,11 @@ class SalesforceSettings(SystemSettings):
     line_overage_rate_field: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     line_rollover_months_field: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     change_effective_date_field: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    # Fixed fees billed on a schedule: the custom object whose records (Opportunity__c, Line_Item_Id__c,
+    # Percent__c, Bill_Date__c, Name) are a line's instalments. Read only where the org has it (its describe
+    # answers); an org without it bills every fixed fee monthly. None: never read.
+    billing_schedule_object: str | None = Field(default="Billing_Schedule_Line__c",
+                                                pattern=r"^[A-Za-z][A-Za-z0-9_]*__c$")
 
     @field_validator("login_url")
     @classmethod

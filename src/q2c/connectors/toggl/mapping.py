@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from q2c.connectors.toggl.approvals import Timesheet
 from q2c.domain.model import TimeEntry, TimeEntryStatus
 from q2c.domain.violations import Violation
+from q2c.workflows.ports import Person
 
 SYSTEM = "toggl"
 OBJECT = "time_entry"
@@ -85,6 +86,21 @@ def resource_ids_by_user(users: Iterable[Mapping[str, Any]]) -> dict[int, str]:
         if isinstance(user.get("id"), int) and isinstance(email, str) and email.strip():
             index[user["id"]] = email.strip().lower()
     return index
+
+
+def person_from_toggl(user: Mapping[str, Any]) -> Person | None:
+    """A member of `GET /workspaces/{wid}/users` as the reference data reads them: email, full name, and
+    active unless the workspace marks them inactive (`inactive`, or `is_active` false). Toggl has no
+    business roles (`role` there is admin or user: a permission), so none are read. None without an id."""
+    user_id = user.get("id")
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
+        return None
+    email = user.get("email")
+    name = str(user.get("fullname") or "").strip()
+    return Person(system_id=str(user_id),
+                  email=email.strip().lower() if isinstance(email, str) and email.strip() else None,
+                  name=name or f"user {user_id}",
+                  active=user.get("inactive") is not True and user.get("is_active") is not False)
 
 
 def project_codes_by_id(projects: Iterable[Mapping[str, Any]]) -> dict[int, str | None]:

@@ -24,6 +24,7 @@ from q2c.connectors.toggl.mapping import (
     entries_of_row,
     instant,
     is_running,
+    person_from_toggl,
     project_codes_by_id,
     resource_ids_by_user,
     task_codes_by_id,
@@ -36,7 +37,7 @@ from q2c.domain.model import Contract, Customer, Project, Resource, TimeEntry
 from q2c.domain.naming import SystemNames
 from q2c.domain.violations import Violation
 from q2c.engine.errors import AuthFailed
-from q2c.workflows.ports import Reject, TimePage
+from q2c.workflows.ports import Person, Reject, TimePage
 
 # Toggl's names for what q2c checks on a time entry (the fields a person changes in Toggl Track).
 NAMES = SystemNames(system="toggl", label="Toggl Track", id_prefix="TG-", fields={
@@ -185,6 +186,11 @@ class TogglTracker:
         if start is None or not isinstance(user, int):
             return None
         return directory.timesheets.covering(user, work_date(start, self.config.timezone))
+
+    # --- people --------------------------------------------------------------------------------------
+    def people(self) -> list[Person]:
+        """Every member of the workspace, active or not (`GET /workspaces/{wid}/users`)."""
+        return [p for p in (person_from_toggl(u) for u in self.client.users()) if p is not None]
 
     # --- project setup out ---------------------------------------------------------------------------
     def set_up_project(self, project: Project, customer: Customer, contract: Contract,

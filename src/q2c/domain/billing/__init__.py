@@ -43,6 +43,7 @@ from q2c.domain.billing.rounding import RoundingPolicy, RoundingScope
 from q2c.domain.billing.schedules import (
     BillingSchedule,
     Instalment,
+    fixed_fee_schedule,
     instalments_due,
     monthly_schedule,
     respread,
@@ -100,6 +101,7 @@ __all__ = [
     "classify_billable",
     "credit_note",
     "credited_entry_ids",
+    "fixed_fee_schedule",
     "instalments_due",
     "milestone_invoice",
     "monthly_schedule",

@@ -8,8 +8,12 @@
 * A fixed fee sold without milestones is billed monthly over the contract term by default
   (`monthly_schedule`): equal instalments in minor units, the remainder spread one unit at a time
   over the first months, due on the last day of each month, so the schedule adds up to the fee.
+* A fixed fee sold with a billing schedule (the phase's `billing_schedule`: percentages on dates) is
+  billed by it instead (`fixed_fee_schedule`); the dates need not fall on month ends.
 * After an approved change of the fee (`respread`), what is billed stays billed and the instalments not
-  billed yet carry the rest of the new fee, so the schedule still adds up to it.
+  billed yet carry the rest of the new fee, so the schedule still adds up to it: equally for the monthly
+  schedule, and in proportion to their percentages for a schedule sold in percentages (40% and 30% left
+  open stay 4 to 3), so a change of the fee does not move what the customer agreed to pay when.
 """
 
 from __future__ import annotations
@@ -114,11 +118,27 @@ def monthly_schedule(phase: ContractPhase, *, start: date, end: date) -> Billing
     return BillingSchedule(phase_id=phase.id, fee=phase.amount, instalments=instalments)
 
 
-def respread(schedule: BillingSchedule, billed: Mapping[str, Money]) -> BillingSchedule:
+def fixed_fee_schedule(phase: ContractPhase, *, start: date, end: date | None,
+                       policy: RoundingPolicy = RoundingPolicy()) -> BillingSchedule:
+    """The schedule a fixed fee without milestones is billed by: its own billing schedule when it was sold
+    with one (percentages on dates), else equal monthly instalments over the contract term `start`-`end`."""
+    if phase.billing_schedule:
+        return schedule_from_percentages(phase, [(s.bill_date, s.percent) for s in phase.billing_schedule],
+                                         policy=policy)
+    if end is None:
+        raise InvalidSchedule(f"billing schedule of phase {phase.id}: a fixed fee billed monthly needs the "
+                              "contract's end date")
+    return monthly_schedule(phase, start=start, end=end)
+
+
+def respread(schedule: BillingSchedule, billed: Mapping[str, Money], *, proportional: bool = False,
+             policy: RoundingPolicy = RoundingPolicy()) -> BillingSchedule:
     """The schedule after a change of the fee: billed instalments stay as billed, and what the fee leaves
     (fee less billed) is spread over the instalments not billed yet, equally in minor units, the remainder over
-    the first of them. With none left, an adjustment instalment due with the last one bills (or, negative,
-    credits) the difference, so billing always comes to the fee."""
+    the first of them; or, `proportional`, in proportion to their percentages, each rounded under the policy
+    and the last taking the rest (as `schedule_from_percentages` splits the fee). With none left, an
+    adjustment instalment due with the last one bills (or, negative, credits) the difference, so billing
+    always comes to the fee."""
     currency = schedule.fee.currency
     billed_total = sum((m.amount for m in billed.values()), Decimal(0))
     left = schedule.fee.amount - billed_total
@@ -138,13 +158,29 @@ def respread(schedule: BillingSchedule, billed: Mapping[str, Money]) -> BillingS
         extra = Instalment(id=f"{schedule.phase_id}-adj", number=last.number + 1, due_date=last.due_date,
                            percent=percent(left), amount=Money(amount=left, currency=currency))
         return schedule.model_copy(update={"instalments": (*kept, extra)})
-    units = int(left / unit)
-    base, extra_units = divmod(abs(units), len(open_))
-    sign = -1 if units < 0 else 1
-    spread = {i.id: sign * (base + (1 if n < extra_units else 0)) * unit for n, i in enumerate(open_)}
+    spread = _in_proportion(left, open_, currency, policy) if proportional else _equally(left, open_, unit)
     out = tuple(i.model_copy(update={"amount": Money(amount=spread[i.id], currency=currency),
                                      "percent": percent(spread[i.id])}) if i.id in spread else i for i in kept)
     return schedule.model_copy(update={"instalments": out})
+
+
+def _equally(left: Decimal, open_: Sequence[Instalment], unit: Decimal) -> dict[str, Decimal]:
+    units = int(left / unit)
+    base, extra_units = divmod(abs(units), len(open_))
+    sign = -1 if units < 0 else 1
+    return {i.id: sign * (base + (1 if n < extra_units else 0)) * unit for n, i in enumerate(open_)}
+
+
+def _in_proportion(left: Decimal, open_: Sequence[Instalment], currency: str,
+                   policy: RoundingPolicy) -> dict[str, Decimal]:
+    weight = sum((i.percent for i in open_), Decimal(0))
+    spread: dict[str, Decimal] = {}
+    so_far = Decimal(0)
+    for n, i in enumerate(open_, start=1):
+        share = round_amount(left * i.percent / weight, currency, policy) if n < len(open_) else left - so_far
+        spread[i.id] = share
+        so_far += share
+    return spread
 
 
 def instalments_due(schedule: BillingSchedule, *, as_of: date,

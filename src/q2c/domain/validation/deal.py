@@ -2,13 +2,15 @@
 
 The customer hierarchy, tax profile, legal entity, service offerings and billing terms are checked
 against the firm's reference data. Each violation names the CRM record and field to fix; `fields`
-maps canonical field names to the names people see in the CRM.
+maps canonical field names to the names people see in the CRM (and "billing_schedule" to the CRM's
+object holding a fixed fee's billing schedule, whose records a schedule problem names).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 from q2c.domain.billing.errors import RetainerRefused
 from q2c.domain.billing.retainers import hours_per_month, months_between, term_end_after
@@ -96,13 +98,58 @@ def check_line_terms(opportunity: Opportunity, line: OpportunityLine, add: Findi
                 f"a fixed-fee line is recognised as its hours are worked, against the hours sold, but the line has "
                 f"{'none' if line.estimated_hours is None else line.estimated_hours}",
                 "Enter the estimated hours of the fixed fee on the line item (positive)")
-        if not line.milestones and opportunity.end_date is None:
+        if not line.milestones and not line.billing_schedule and opportunity.end_date is None:
             add("Opportunity", opportunity.id, "end_date", "deal.end_date_missing",
                 f"line {line.id} is a fixed fee without milestones, billed in monthly instalments over the contract "
                 "term, but the deal has no end date",
                 "Set the contract's end date on the opportunity (or add the fee's milestones)")
     if line.billing_type is BillingType.RETAINER:
         check_retainer_terms(opportunity, line, add)
+    if line.billing_schedule:
+        check_billing_schedule(opportunity, line, add)
+
+
+def check_billing_schedule(opportunity: Opportunity, line: OpportunityLine, add: Findings) -> None:
+    """A fixed fee billed on a schedule: positive percentages adding up to exactly 100, on dates strictly
+    increasing inside the contract term, so the instalments bill the whole fee, each once, while the contract
+    runs. Each instalment's problem names its own record."""
+    schedule_object = add.names.get("billing_schedule", "billing_schedule")
+    fix = f"Correct the line's billing schedule ({schedule_object} records of line {line.id}) in the CRM"
+    if line.billing_type is not BillingType.FIXED_FEE:
+        add("OpportunityLineItem", line.id, "billing_schedule", "deal.billing_schedule_type",
+            f"the line is billed as {line.billing_type.value} but has a billing schedule of "
+            f"{len(line.billing_schedule)} instalment(s); only a fixed fee is billed on a schedule",
+            f"Remove the line's {schedule_object} records, or make the line a fixed fee")
+        return
+    if line.milestones:
+        add("OpportunityLineItem", line.id, "billing_schedule", "deal.billing_schedule_milestones",
+            f"the fixed fee has both milestones ({len(line.milestones)}) and a billing schedule; it is billed by "
+            "one of them", "Keep either the milestones or the billing schedule on the line")
+    start = opportunity.start_date or opportunity.close_date
+    end = opportunity.end_date
+    previous = None
+    for n, instalment in enumerate(line.billing_schedule, start=1):
+        label = f"instalment {n} of the billing schedule ('{instalment.name}')"
+        if instalment.percent <= 0:
+            add(schedule_object, instalment.id, "billing_schedule.percent", "deal.billing_schedule_percent",
+                f"{label} bills {instalment.percent}% of the fee; each instalment must bill a positive percentage",
+                f"{fix}: give it a percentage above 0, or delete it")
+        when = instalment.bill_date
+        if previous is not None and when <= previous:
+            add(schedule_object, instalment.id, "billing_schedule.bill_date", "deal.billing_schedule_order",
+                f"{label} is billed on {when.isoformat()}, not after the instalment before it "
+                f"({previous.isoformat()}); the dates must be strictly increasing", f"{fix}: move its date")
+        if when < start or (end is not None and when > end):
+            term = f"{start.isoformat()} to {end.isoformat()}" if end is not None else f"from {start.isoformat()}"
+            add(schedule_object, instalment.id, "billing_schedule.bill_date", "deal.billing_schedule_term",
+                f"{label} is billed on {when.isoformat()}, outside the contract term ({term})",
+                f"{fix}: bill it inside the term, or correct the deal's start or end date")
+        previous = when
+    total = sum((i.percent for i in line.billing_schedule), Decimal(0))
+    if total != 100:
+        add("OpportunityLineItem", line.id, "billing_schedule", "deal.billing_schedule_total",
+            f"the billing schedule's percentages add up to {total.normalize():f}%, not 100%; the fee would be "
+            f"billed {'short' if total < 100 else 'over'}", f"{fix} so that its percentages add up to 100")
 
 
 def check_retainer_terms(opportunity: Opportunity, line: OpportunityLine, add: Findings) -> None:

@@ -132,11 +132,11 @@ class SandboxAccount:
     def add_user(self, first_name: str, last_name: str, email: str, *, is_active: bool = True,
                  is_contractor: bool = False, default_hourly_rate: Decimal | None = None,
                  cost_rate: Decimal | None = None, access_roles: Iterable[str] = ("member",),
-                 timezone: str = "Etc/UTC") -> Json:
+                 timezone: str = "Etc/UTC", roles: Iterable[str] = ()) -> Json:
         with self._lock:
             return self._people.add(first_name, last_name, email, is_active=is_active, is_contractor=is_contractor,
                                     default_hourly_rate=default_hourly_rate, cost_rate=cost_rate,
-                                    access_roles=access_roles, timezone=timezone)
+                                    access_roles=access_roles, timezone=timezone, roles=roles)
 
     def create_user(self, body: Mapping[str, Any]) -> Json:
         with self._lock:

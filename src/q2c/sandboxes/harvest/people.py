@@ -1,5 +1,5 @@
 """The account's people (`/v2/users`): an email is unique in the account, whatever its case; access roles
-are checked as permissions.checked_roles says."""
+are checked as permissions.checked_roles says; business `roles` are free names (for reports, no permission)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,15 @@ def full_name(user: Json) -> str:
     return f"{user['first_name']} {user['last_name']}"
 
 
+def _names(value: Any, name: str) -> list[str]:
+    """An array of strings (a user's business `roles`: names for reports, no permission)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise HarvestRefusal(f"{name} must be an array of strings")
+    return list(value)  # each checked as text where the user is made
+
+
 class People:
     def __init__(self, stamps: Stamps) -> None:
         self.users: dict[int, Json] = {}
@@ -29,8 +38,9 @@ class People:
     def add(self, first_name: str, last_name: str, email: str, *, is_active: bool = True,
             is_contractor: bool = False, default_hourly_rate: Decimal | None = None,
             cost_rate: Decimal | None = None, access_roles: Iterable[str] = ("member",),
-            timezone: str = "Etc/UTC") -> Json:
+            timezone: str = "Etc/UTC", roles: Iterable[str] = ()) -> Json:
         email = as_text(email, "email").strip()
+        business_roles = [as_text(r, "roles") for r in roles]
         roles = checked_roles(access_roles)
         if "@" not in email:
             raise HarvestRefusal("Email is invalid")
@@ -43,7 +53,7 @@ class People:
             "has_access_to_all_future_projects": False, "is_contractor": is_contractor,
             "is_active": is_active, "weekly_capacity": WEEKLY_CAPACITY,
             "default_hourly_rate": default_hourly_rate, "cost_rate": cost_rate,
-            "roles": [], "access_roles": roles, "avatar_url": None,
+            "roles": business_roles, "access_roles": roles, "avatar_url": None,
             "created_at": now_text, "updated_at": now_text,
         }
         self.users[user["id"]] = user
@@ -60,6 +70,7 @@ class People:
             default_hourly_rate=as_optional_decimal(body.get("default_hourly_rate"), "default_hourly_rate"),
             cost_rate=as_optional_decimal(body.get("cost_rate"), "cost_rate"),
             access_roles=body.get("access_roles") or ("member",),
+            roles=_names(body.get("roles"), "roles"),
         )
 
     def set_access_roles(self, user_id: int, roles: Iterable[str]) -> Json:

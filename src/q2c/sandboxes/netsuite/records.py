@@ -128,6 +128,14 @@ SCHEMAS: dict[str, RecordSchema] = {s.type: s for s in (
     RecordSchema("subsidiary", (_t("name", required=True), _r("currency", "currency")), "subsidiary", "name"),
     RecordSchema("currency", (_t("name", required=True), _t("symbol", required=True)), "currency", "symbol"),
     RecordSchema("term", (_t("name", required=True), _n("daysUntilNetDue")), "term", "name"),
+    # Lists > Accounting > Currency Exchange Rates: 1 transactionCurrency is exchangeRate baseCurrency from
+    # effectiveDate ("the base currency amount divided by the foreign currency amount", Records Browser)
+    RecordSchema("currencyrate", (
+        _r("baseCurrency", "currency", required=True, label="Base Currency"),
+        _r("transactionCurrency", "currency", required=True, label="Currency"),
+        _n("exchangeRate", required=True, label="Exchange Rate"), _d("effectiveDate", required=True,
+                                                                     label="Effective Date"),
+    ), "currencyrate", None),
     RecordSchema("serviceitem", (_t("itemId", required=True), _t("displayName")), "item", "itemId"),
     RecordSchema("salestaxitem", (_t("itemId", required=True), _n("rate")), "salestaxitem", "itemId"),
     RecordSchema("customer", (

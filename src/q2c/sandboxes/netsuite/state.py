@@ -7,8 +7,8 @@ invoices it applies to: an invoice nothing is due on any more is Paid In Full, a
 applied is Fully Applied. `void` is a direct void as NetSuite does it (the REST record service has
 no void: a person uses the Void button, a script N/transaction): every line and so the total go to
 zero, the status becomes Voided, and nothing about it changes afterwards. A new account holds only
-the set-up lists an administrator would have entered (subsidiaries, currencies, terms, items, tax
-codes, accounts). Tests and the demo read the counters (`writes`, `token_grants`, `over_limit`,
+the set-up lists an administrator would have entered (subsidiaries, currencies and their exchange
+rates, terms, items, tax codes, accounts). Tests and the demo read the counters (`writes`, `token_grants`, `over_limit`,
 `max_in_flight`, `restlet_calls`).
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +43,18 @@ _SETUP: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("subsidiary", "1", {"name": "Parent Company", "currency": "1"}),
     ("subsidiary", "2", {"name": "US01 Consulting Inc.", "currency": "1"}),
     ("subsidiary", "3", {"name": "UK01 Consulting Ltd", "currency": "2"}),
+    # Currency Exchange Rates an administrator entered for the two base currencies (USD, GBP) at the start of
+    # the demo's month: 1 transaction currency in the base currency
+    ("currencyrate", "40", {"basecurrency": "1", "transactioncurrency": "2", "exchangerate": Decimal("1.2650"),
+                            "effectivedate": date(2026, 11, 2)}),
+    ("currencyrate", "41", {"basecurrency": "1", "transactioncurrency": "3", "exchangerate": Decimal("0.7150"),
+                            "effectivedate": date(2026, 11, 2)}),
+    ("currencyrate", "42", {"basecurrency": "1", "transactioncurrency": "4", "exchangerate": Decimal("1.1560"),
+                            "effectivedate": date(2026, 11, 2)}),
+    ("currencyrate", "43", {"basecurrency": "2", "transactioncurrency": "1", "exchangerate": Decimal("0.790514"),
+                            "effectivedate": date(2026, 11, 2)}),
+    ("currencyrate", "44", {"basecurrency": "2", "transactioncurrency": "4", "exchangerate": Decimal("0.913834"),
+                            "effectivedate": date(2026, 11, 2)}),
     ("term", "1", {"name": "Net 15", "daysuntilnetdue": Decimal(15)}),
     ("term", "2", {"name": "Net 30", "daysuntilnetdue": Decimal(30)}),
     ("term", "3", {"name": "Net 60", "daysuntilnetdue": Decimal(60)}),

@@ -5,7 +5,8 @@ orders, invoices and journal entries share `transaction` (told apart by `type`: 
 `CustInvc`, `Journal`), service items live in `item`, and every table has `id`, `externalid`,
 `datecreated` and `lastmodifieddate`. A transaction's `status` is its status letter (its display
 name through BUILTIN.DF) and `foreigntotal` its total in the transaction's currency; a time entry
-says whether it is `billed`. Reference columns hold the referenced internal id.
+says whether it is `billed`. Reference columns hold the referenced internal id (so `currencyrate`,
+the Currency Exchange Rates, gives `basecurrency` and `transactioncurrency` as currency ids).
 """
 
 from __future__ import annotations

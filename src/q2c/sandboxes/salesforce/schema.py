@@ -11,8 +11,9 @@ created, updated or deleted through the API. Its DefaultCurrencyIsoCode (the cor
 recalled, not re-confirmed in the Object Reference) is how a REST client learns the currency of a
 single-currency org, whose records carry none.
 
-Deliberate simplification: OpportunityLineItem does not demand a PricebookEntryId/Product2Id;
-the sold service is carried by `Service_Offering__c`.
+Deliberate simplifications: OpportunityLineItem does not demand a PricebookEntryId/Product2Id;
+the sold service is carried by `Service_Offering__c`. Billing_Schedule_Line__c.Percent__c is a
+number field (type double) here, where an admin would more likely create a Percent field.
 """
 
 from __future__ import annotations
@@ -185,6 +186,17 @@ OPPORTUNITY_MILESTONE = _object("Opportunity_Milestone__c", "Opportunity Milesto
     _currency_field(),
 ])
 
+# a Fixed Fee line's billing schedule: one record per instalment, a percentage of the line's fee on a date
+BILLING_SCHEDULE_LINE = _object("Billing_Schedule_Line__c", "Billing Schedule Line", "a1S", [
+    FieldSpec("Name", "string", "Instalment Name", required=True, length=80),
+    FieldSpec("Opportunity__c", "reference", "Opportunity", required=True, updateable=False,
+              reference_to="Opportunity", relationship_name="Opportunity__r", length=18),
+    FieldSpec("Line_Item_Id__c", "string", "Line Item ID", length=18),
+    FieldSpec("Percent__c", "double", "Percent"),
+    FieldSpec("Bill_Date__c", "date", "Bill Date"),
+    _currency_field(),
+])
+
 ORGANIZATION = _object("Organization", "Organization", "00D", [
     _read_only("Name", "string", "Name", 80),
     _read_only("OrganizationType", "picklist", "Edition", 40),
@@ -197,7 +209,7 @@ ORGANIZATION = _object("Organization", "Organization", "00D", [
 ], writable=False)
 
 OBJECTS: Mapping[str, SObjectSpec] = MappingProxyType({spec.name: spec for spec in (
-    ACCOUNT, OPPORTUNITY, OPPORTUNITY_LINE_ITEM, OPPORTUNITY_MILESTONE, ORGANIZATION)})
+    ACCOUNT, OPPORTUNITY, OPPORTUNITY_LINE_ITEM, OPPORTUNITY_MILESTONE, BILLING_SCHEDULE_LINE, ORGANIZATION)})
 CURRENCY_FIELD = "CurrencyIsoCode"
 _OBJECTS_LOWER = {name.lower(): spec for name, spec in OBJECTS.items()}
 
@@ -205,7 +217,8 @@ _OBJECTS_LOWER = {name.lower(): spec for name, spec in OBJECTS.items()}
 CHILD_RELATIONSHIPS: Mapping[str, tuple[tuple[str, str, str], ...]] = MappingProxyType({
     "Account": (("Account", "ParentId", "ChildAccounts"), ("Opportunity", "AccountId", "Opportunities")),
     "Opportunity": (("OpportunityLineItem", "OpportunityId", "OpportunityLineItems"),
-                    ("Opportunity_Milestone__c", "Opportunity__c", "Opportunity_Milestones__r")),
+                    ("Opportunity_Milestone__c", "Opportunity__c", "Opportunity_Milestones__r"),
+                    ("Billing_Schedule_Line__c", "Opportunity__c", "Billing_Schedule_Lines__r")),
 })
 
 
