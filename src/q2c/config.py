@@ -29,6 +29,7 @@ from sqlalchemy.exc import ArgumentError
 from q2c.connectors.registry import ROLE_WORDS, ConnectorSpec, Role, UnknownSystem, connector, connector_names
 from q2c.connectors.settings import SystemSettings, base_dir
 from q2c.domain.billing import rate_card_violations
+from q2c.domain.dimensions import CLASS, DEPARTMENT, LOCATION, DimensionPlan, DimensionUse
 from q2c.domain.model import RateCard, RateCardLine
 from q2c.domain.money import Money, check_currency
 
@@ -54,11 +55,33 @@ class Systems(Strict):
     erp: SystemSettings
 
 
+class EntityDimensions(Strict):
+    """The firm's location code for everything a legal entity books (`legal_entities[].dimensions`)."""
+
+    location: str | None = Field(default=None, min_length=1)
+
+
+class OfferingDimensions(Strict):
+    """The firm's class (service line) and department codes of a service offering's lines."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    class_: str | None = Field(default=None, alias="class", min_length=1)
+    department: str | None = Field(default=None, min_length=1)
+
+
+class ResourceDimensions(Strict):
+    """A person's own department, which wins over the offering's on their time."""
+
+    department: str | None = Field(default=None, min_length=1)
+
+
 class LegalEntity(Strict):
     code: str
     name: str
     currency: str
     timezone: str = "UTC"
+    dimensions: EntityDimensions = EntityDimensions()
 
     @field_validator("currency")
     @classmethod
@@ -87,6 +110,7 @@ class ServiceOffering(Strict):
     name: str
     tasks: tuple[TaskTemplate, ...]
     roles: tuple[str, ...] = ()
+    dimensions: OfferingDimensions = OfferingDimensions()
 
 
 class RateSetting(Strict):
@@ -140,6 +164,7 @@ class ResourceSetting(Strict):
     email: str
     name: str
     role: str
+    dimensions: ResourceDimensions = ResourceDimensions()
 
 
 class TimePolicy(Strict):
@@ -333,6 +358,47 @@ class HubConfig(Strict):
                     "message": f"names rate card {card_id!r}, but {found}; allowed: "
                                f"{', '.join(c.id for c in self.rate_cards if c.currency == currency) or 'none'}"})
         return self
+
+    @model_validator(mode="after")
+    def _dimension_ids(self) -> HubConfig:
+        """A code the ERP has no record for would be refused on the first write that carries it; naming the
+        key at load is kinder. The ERP's settings say which codes they cannot map (`dimension_problems`)."""
+        check = getattr(self.systems.erp, "dimension_problems", None)
+        problems: list[tuple[str, str]] = check(self.dimension_uses()) if callable(check) else []
+        if problems:
+            key, message = problems[0]
+            also = "; ".join(f"{k}: {m}" for k, m in problems[1:])
+            raise PydanticCustomError("config_key", "{message}", {
+                "key": key, "message": message + (f" (also {also})" if also else "")})
+        return self
+
+    def dimension_uses(self) -> list[DimensionUse]:
+        """Every dimension code the config sets, with the key that sets it."""
+        uses: list[DimensionUse] = []
+        for i, entity in enumerate(self.legal_entities):
+            if entity.dimensions.location:
+                uses.append(DimensionUse(f"legal_entities.{i}.dimensions.location", LOCATION,
+                                         entity.dimensions.location))
+        for i, offering in enumerate(self.service_offerings):
+            for name, code in ((CLASS, offering.dimensions.class_), (DEPARTMENT, offering.dimensions.department)):
+                if code:
+                    uses.append(DimensionUse(f"service_offerings.{i}.dimensions.{name}", name, code))
+        for i, resource in enumerate(self.resources):
+            if resource.dimensions.department:
+                uses.append(DimensionUse(f"resources.{i}.dimensions.department", DEPARTMENT,
+                                         resource.dimensions.department))
+        return uses
+
+    @property
+    def dimension_plan(self) -> DimensionPlan:
+        """The dimension codes in force by offering, legal entity and resource (what the ERP's lines carry)."""
+        def present(codes: Mapping[str, str | None]) -> dict[str, str]:
+            return {name: code for name, code in codes.items() if code}
+        return DimensionPlan(
+            offerings={o.code: present({CLASS: o.dimensions.class_, DEPARTMENT: o.dimensions.department})
+                       for o in self.service_offerings},
+            entities={e.code: present({LOCATION: e.dimensions.location}) for e in self.legal_entities},
+            resources={r.email.lower(): present({DEPARTMENT: r.dimensions.department}) for r in self.resources})
 
     @property
     def rate_cards_by_id(self) -> Mapping[str, RateCard]:

@@ -199,7 +199,8 @@ class FakeErp:
     written_on: dict[str, date] = field(default_factory=dict)  # the day each invoice or credit note was last written
     today: date = date(2026, 11, 30)
 
-    def upsert_invoice(self, invoice: Invoice, *, legal_entity: str, project_id: str | None) -> str:
+    def upsert_invoice(self, invoice: Invoice, *, legal_entity: str, project_id: str | None,
+                       offerings: Mapping[str, str | None] | None = None) -> str:
         if self.invoice_events.get(invoice.id, (None,))[0] is InvoiceStatus.VOIDED:
             from q2c.domain.violations import Violation
             from q2c.engine.errors import RecordRejected

@@ -2,7 +2,7 @@
 
 - `show`: the rate cards in force with their dated lines, the resources (the config's role beside whether
   the ERP and the tracker have them, active or not, and the employee number), the FX rates by pair with
-  their dates.
+  their dates, and the dimension codes in force (offering -> class/department, entity -> location).
 - `sync`: the refresh `q2c serve` also runs on a schedule: the rate cards into the hub, the FX rates from
   the rates file the config names, then the FX check of every active contract; then the ERP's employees
   and the tracker's users, matched by email with the config's resources (an exception per problem).
@@ -57,7 +57,8 @@ def _signed(value: Any) -> str:
 def reference_show(config: ConfigOption = Path("q2c.yaml"), as_json: JsonOption = False,
                    fx_limit: Annotated[int, typer.Option(min=0, help="FX rates shown per pair, newest first (0: all).")]
                    = 10) -> None:
-    """The rate cards in force with their dated lines, the resources with their roles, the FX rates with dates."""
+    """The rate cards in force with their dated lines, the resources with their roles, the FX rates with dates,
+    and the dimension codes in force (offering -> class/department, entity -> location)."""
     from q2c.workflows.reference_data import reference_view
 
     view = reference_view(_local_hub(config), fx_limit=fx_limit)
@@ -98,6 +99,13 @@ def reference_show(config: ConfigOption = Path("q2c.yaml"), as_json: JsonOption 
                 f"1 {pair.from_currency} in {pair.to_currency}" if i == 0 else "", rate.on.isoformat(), str(rate.rate),
                 rate.source, f"{pair.count} ({pair.first} to {pair.last})" if i == 0 else "")))
     out.print(fx if view.fx_pairs else f"FX rates: none ({source})")
+    dims = Table(title="dimensions in force (the firm's codes on the ERP's lines)")
+    for col in ("for", "code", "class", "department", "location"):
+        dims.add_column(col, overflow="fold")
+    for d in view.dimensions:
+        dims.add_row(*(escape(x) for x in (d.applies_to, d.code, d.codes.get("class", ""),
+                                            d.codes.get("department", ""), d.codes.get("location", ""))))
+    out.print(dims if any(d.codes for d in view.dimensions) else "dimensions: none set in the config")
 
 
 @reference_app.command("sync")

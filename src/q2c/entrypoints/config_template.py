@@ -62,16 +62,22 @@ systems:
     #   billing_type_items: {time_and_materials: "10", fixed_fee: "11", milestone: "13", retainer: "12"}
     #   default_service_item: "10"
     #   tax_items: {US-CA-STD: "20"}                # tax code -> sales tax item
+    #   classes: {IMPL: "3"}                        # dimension codes -> Class (classification) records
+    #   departments: {CONS: "6"}                    #   -> Department records
+    #   locations: {US01: "8"}                      #   -> Location records
 
 # The firm's contracting entities (customers' Legal_Entity__c must be one of these codes).
 legal_entities:
   - {code: US01, name: Example Consulting Inc., currency: USD, timezone: America/New_York}
+  # Reporting dimensions, as the firm's own codes (each needs an id under systems.erp.references):
+  #   dimensions: {location: US01}              # the location of everything this entity books
 
 # What the firm sells, and the project tasks each offering gets.
 service_offerings:
   - code: IMPL
     name: Implementation
     roles: [Consultant, Architect]
+    # dimensions: {class: IMPL, department: CONS}  # the service line and department of its lines
     tasks:
       - {code: DESIGN, name: Design}
       - {code: BUILD, name: Build}
@@ -92,6 +98,8 @@ rate_cards:
 # People who log time, by the email they use in the time tracker, with their rate-card role.
 resources:
   - {email: alice@example.com, name: Alice Example, role: Consultant}
+  # a person's own department, over the offering's on their time:
+  # - {email: bob@example.com, name: Bob Example, role: Architect, dimensions: {department: PMO}}
 
 payment_terms: ["Net 15", "Net 30", "Net 45", "Net 60", "Due on receipt"]
 

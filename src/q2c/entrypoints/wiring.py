@@ -28,7 +28,11 @@ log = logging.getLogger("q2c")
 def system_adapter(config: HubConfig, role: Role, guards: GuardRegistry) -> Any:
     """The adapter behind `role`'s port, built by the connector its settings name."""
     settings = getattr(config.systems, role.value)
-    return connector(settings.type).build(settings, role, guards)
+    adapter = connector(settings.type).build(settings, role, guards)
+    use_dimensions = getattr(adapter, "use_dimensions", None)  # an ERP's lines carry the config's dimensions
+    if role is Role.ERP and callable(use_dimensions):
+        use_dimensions(config.dimension_plan)
+    return adapter
 
 
 def vendor_accounts(config: HubConfig) -> dict[str, str]:

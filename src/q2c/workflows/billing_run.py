@@ -168,7 +168,8 @@ def bill_contract(hub: Hub, item: WorkItem) -> Effects | None:
     for b in run.billed:
         if b.invoice is not None and run.release == "auto":
             b.erp_ref = hub.erp.upsert_invoice(b.invoice, legal_entity=contract.legal_entity,
-                                               project_id=project.id if project is not None else None)
+                                               project_id=project.id if project is not None else None,
+                                               offerings={p.id: p.service_offering for p in contract.phases})
     return _effects(hub, item, contract, run)
 
 

@@ -186,7 +186,8 @@ def release_invoice(hub: Hub, item: WorkItem) -> Effects | None:
             action="Replay the deal setup of the contract's opportunity, then replay this release")])
     invoice = Invoice.model_validate(record.payload)
     erp_id = hub.erp.upsert_invoice(invoice, legal_entity=contract.legal_entity,
-                                    project_id=project.id if project is not None else None)
+                                    project_id=project.id if project is not None else None,
+                                    offerings={p.id: p.service_offering for p in contract.phases})
     actor = str(item.payload.get("actor") or hub.actor)
 
     def write(conn: Connection) -> None:

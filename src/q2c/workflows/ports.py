@@ -61,6 +61,9 @@ class Timebill:
     entry: TimeEntry
     rated: RatedTime
     task_id: str | None
+    # what the ERP's reporting dimensions follow: the offering of the entry's phase, the contract's legal entity
+    service_offering: str | None = None
+    legal_entity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,9 @@ class Erp(Protocol):
     def project_states(self, project_ids: Sequence[str]) -> dict[str, ProjectState]: ...
     def upsert_timebills(self, timebills: Sequence[Timebill]) -> list[WriteResult]: ...
     # an invoice, or a credit note (kind "credit_note", applied to the invoice its id names); upsert on the id
-    def upsert_invoice(self, invoice: Invoice, *, legal_entity: str, project_id: str | None) -> str: ...
+    # `offerings` (phase id -> service offering) gives each line the reporting dimensions of its phase
+    def upsert_invoice(self, invoice: Invoice, *, legal_entity: str, project_id: str | None,
+                       offerings: Mapping[str, str | None] | None = None) -> str: ...
     def invoice_states(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceStatus]: ...
     # q2c's invoices and credit notes the ERP changed on or after `since` (all of them without it)
     def invoice_changes(self, since: date | None) -> list[InvoiceChange]: ...

@@ -201,7 +201,9 @@ def _credit(hub: Hub, item: WorkItem, plan: records.Record) -> Effects:
         except CreditNoteRefused as exc:
             raise Rejected([_refused("invoice", invoice.id, str(exc))]) from None
     project_id = project.id if project is not None else None
-    erp_ids = {n.id: hub.erp.upsert_invoice(n, legal_entity=contract.legal_entity, project_id=project_id)
+    offerings = {p.id: p.service_offering for p in contract.phases}
+    erp_ids = {n.id: hub.erp.upsert_invoice(n, legal_entity=contract.legal_entity, project_id=project_id,
+                                            offerings=offerings)
                for n in notes}
     redeliver = replay_payload(row)
 

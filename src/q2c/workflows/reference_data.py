@@ -931,6 +931,15 @@ class FxPairView(_Frozen):
     rates: tuple[FxRateView, ...]  # the latest ones, newest first (see `count` for how many there are)
 
 
+class DimensionView(_Frozen):
+    """One set of reporting codes in force: what a service offering, legal entity or resource carries to the
+    ERP's lines (class, department, location; empty where the config sets none)."""
+
+    applies_to: Literal["service offering", "legal entity", "resource"]
+    code: str
+    codes: dict[str, str]
+
+
 class ReferenceView(_Frozen):
     rate_cards: tuple[RateCardView, ...]
     retired_rate_cards: tuple[RetiredCardView, ...]
@@ -938,6 +947,19 @@ class ReferenceView(_Frozen):
     resources_source: str
     fx_rates_file: str | None
     fx_pairs: tuple[FxPairView, ...]
+    dimensions: tuple[DimensionView, ...] = ()
+
+
+def dimension_views(hub: Hub) -> tuple[DimensionView, ...]:
+    """The dimension codes in force: offering -> class and department, entity -> location, resource ->
+    department (only the resources the config gives one)."""
+    plan = hub.config.dimension_plan
+    return (*(DimensionView(applies_to="service offering", code=code, codes=dict(codes))
+              for code, codes in plan.offerings.items()),
+            *(DimensionView(applies_to="legal entity", code=code, codes=dict(codes))
+              for code, codes in plan.entities.items()),
+            *(DimensionView(applies_to="resource", code=email, codes=dict(codes))
+              for email, codes in plan.resources.items() if codes))
 
 
 def resources_source(hub: Hub, *, synced: bool) -> str:
@@ -994,7 +1016,7 @@ def reference_view(hub: Hub, *, fx_limit: int = 10) -> ReferenceView:
         rate_cards=tuple(views), retired_rate_cards=retired,
         resources=people, resources_source=resources_source(hub, synced=synced),
         fx_rates_file=str(path) if path is not None else None,
-        fx_pairs=tuple(fx))
+        fx_pairs=tuple(fx), dimensions=dimension_views(hub))
 
 
 class ReferenceSync(_Frozen):

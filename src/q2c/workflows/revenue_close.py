@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from q2c.domain.dimensions import with_service_line_codes
 from q2c.domain.model import Contract, Invoice, JournalEntry, Project
 from q2c.domain.money import Money
 from q2c.domain.revenue import (
@@ -221,9 +222,12 @@ def close_contract(hub: Hub, item: WorkItem) -> Effects | None:
     mismatch = gl_violation(contract, engine_cumulative=before, posted=posted_before, period=period)
     if mismatch is not None:
         raise Rejected([mismatch])
-    dims = {"legal_entity": contract.legal_entity, "project": revenue.project_id or "", "contract": contract.id}
-    entries = journal_entries(revenue.recognition, accounts=accounts, dimensions=dims, calendar=calendar,
-                              functional_currency=functional_currency(hub, contract))
+    plan = hub.config.dimension_plan  # the firm's reporting codes: location of the entity, class of the line
+    dims = {"legal_entity": contract.legal_entity, "project": revenue.project_id or "", "contract": contract.id,
+            **plan.codes(legal_entity=contract.legal_entity)}
+    entries = [with_service_line_codes(e, plan) for e in journal_entries(
+        revenue.recognition, accounts=accounts, dimensions=dims, calendar=calendar,
+        functional_currency=functional_currency(hub, contract))]
     posted = {e.id: hub.erp.post_journal_entry(e) for e in entries}
     return _effects(hub, item, contract, revenue, entries, posted)
 

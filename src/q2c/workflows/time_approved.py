@@ -298,7 +298,9 @@ def _check(hub: Hub, plan: _Plan, known: Mapping[str, records.Record], projects:
                 else:
                     if phase is not None and not bills_by_the_hour(phase):
                         rated = rated.model_copy(update={"billable": False})  # covered by the phase's fee
-                    plan.to_send.append(Timebill(entry, rated, task.id if task is not None else None))
+                    plan.to_send.append(Timebill(entry, rated, task.id if task is not None else None,
+                                                 service_offering=phase.service_offering if phase else None,
+                                                 legal_entity=contract.legal_entity))
                     continue
         if problems:
             plan.invalid.append((entry, problems))

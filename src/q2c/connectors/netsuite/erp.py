@@ -6,13 +6,15 @@ never creates a second record. A credit note goes in as a credit memo applied to
 credits; invoice and credit memo status come back by SuiteQL on `transaction`, by id or by
 `lastmodifieddate` (NetSuite pushes nothing, so the hub polls). Time goes in bulk through the q2c
 RESTlet; the rest one by one. What had to change to fit NetSuite (notes shortened to the timebill
-memo) comes back as warnings on the write results.
+memo) comes back as warnings on the write results. Sales order, invoice and timebill lines carry the
+class, department and location of the config's dimension codes (`use_dimensions`), mapped to
+internal ids through `references`; journal lines carry the codes the revenue close put on them.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from q2c.connectors.netsuite.client import NetSuiteClient
@@ -32,6 +34,7 @@ from q2c.connectors.netsuite.mapping import (
 )
 from q2c.connectors.netsuite.suiteql import in_list
 from q2c.domain.billing.credit_notes import credited_invoice_id
+from q2c.domain.dimensions import DimensionPlan
 from q2c.domain.model import Contract, Customer, Invoice, InvoiceStatus, JournalEntry, Project, ProjectStatus
 from q2c.domain.naming import SystemNames
 from q2c.domain.revenue import FxRate
@@ -50,11 +53,16 @@ NAMES = SystemNames(system="netsuite", label="NetSuite", objects={
 class NetSuiteErp:
     names = NAMES
 
-    def __init__(self, client: NetSuiteClient) -> None:
+    def __init__(self, client: NetSuiteClient, dimensions: DimensionPlan | None = None) -> None:
         self.client = client
+        self.dimensions = dimensions or DimensionPlan()
         self._employees: dict[str, str] | None = None
         self._accounts: dict[str, str] | None = None
         self._lock = threading.Lock()
+
+    def use_dimensions(self, plan: DimensionPlan) -> None:
+        """The dimension codes in force (the config's), which every line written from now on carries."""
+        self.dimensions = plan
 
     # --- project setup --------------------------------------------------------------------
     def upsert_customer(self, customer: Customer) -> str:
@@ -72,7 +80,8 @@ class NetSuiteErp:
         return job_id
 
     def upsert_contract(self, contract: Contract, *, project_id: str) -> str:
-        body = contract_to_salesorder(contract, refs=self.client.config.references, project_id=project_id)
+        body = contract_to_salesorder(contract, refs=self.client.config.references, project_id=project_id,
+                                      dimensions=self.dimensions)
         return self.client.upsert("salesorder", contract.id, body)
 
     def project_states(self, project_ids: Sequence[str]) -> dict[str, ProjectState]:
@@ -113,7 +122,10 @@ class NetSuiteErp:
                     action="Create or reactivate the employee in NetSuite with this email, then replay")))
                 continue
             entry = t.entry.model_copy(update={"billable": t.rated.billable})
-            mapped = time_entry_to_timebill(entry, rate=t.rated.rate, employee_id=employee, task_id=t.task_id)
+            codes = self.dimensions.codes(offering=t.service_offering, legal_entity=t.legal_entity,
+                                          resource=t.rated.resource_id)
+            mapped = time_entry_to_timebill(entry, rate=t.rated.rate, employee_id=employee, task_id=t.task_id,
+                                            refs=self.client.config.references, dimensions=codes)
             bodies.append(mapped.body)
             warnings[t.entry.id] = mapped.warnings
         if bodies:
@@ -123,7 +135,9 @@ class NetSuiteErp:
         return results
 
     # --- billing and revenue --------------------------------------------------------------
-    def upsert_invoice(self, invoice: Invoice, *, legal_entity: str, project_id: str | None) -> str:
+    def upsert_invoice(self, invoice: Invoice, *, legal_entity: str, project_id: str | None,
+                       offerings: Mapping[str, str | None] | None = None) -> str:
+        """The invoice or credit memo; `offerings` (phase id -> service offering) gives each line its class."""
         refs = self.client.config.references
         if invoice.kind == "credit_note":
             credits = credited_invoice_id(invoice.id)
@@ -136,9 +150,11 @@ class NetSuiteErp:
             standing = self.client.invoices([credits]).get(credits)  # a paid invoice owes nothing to apply it to
             body = credit_note_to_netsuite(invoice, refs=refs, legal_entity=legal_entity, credits=credits,
                                            project_id=project_id,
-                                           apply=standing is None or standing.state is not InvoiceState.PAID)
+                                           apply=standing is None or standing.state is not InvoiceState.PAID,
+                                           dimensions=self.dimensions, offerings=offerings)
             return self.client.upsert("creditmemo", invoice.id, body)
-        body = invoice_to_netsuite(invoice, refs=refs, legal_entity=legal_entity, project_id=project_id)
+        body = invoice_to_netsuite(invoice, refs=refs, legal_entity=legal_entity, project_id=project_id,
+                                   dimensions=self.dimensions, offerings=offerings)
         return self.client.upsert("invoice", invoice.id, body)
 
     def invoice_states(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceStatus]:

@@ -17,7 +17,7 @@ stay in q2c); journal memos, which q2c composes, are made to fit by dropping tra
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -27,11 +27,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from q2c.connectors.netsuite import limits
+from q2c.domain.dimensions import DimensionPlan
 from q2c.domain.model import (
     BillingType,
     Contract,
     Customer,
     Invoice,
+    InvoiceLine,
     InvoiceStatus,
     JournalEntry,
     Project,
@@ -63,6 +65,26 @@ class AccountReferences(BaseModel):
     tax_items: dict[str, str] = Field(default_factory=dict)  # tax code -> sales tax item id
     job_statuses: dict[str, str] = Field(default_factory=lambda: dict(STANDARD_JOB_STATUSES))
     closed_job_status_names: tuple[str, ...] = ("Closed",)
+    # The firm's dimension codes (the config's `dimensions`) -> internal ids of the account's classification
+    # records: Class (`classification`), Department (`department`), Location (`location`).
+    classes: dict[str, str] = Field(default_factory=dict)
+    departments: dict[str, str] = Field(default_factory=dict)
+    locations: dict[str, str] = Field(default_factory=dict)
+
+    def dimension_ids(self, dimension: str) -> dict[str, str]:
+        """The code -> internal id table of one canonical dimension (class, department, location)."""
+        tables = {"classes": self.classes, "departments": self.departments, "locations": self.locations}
+        return tables[DIMENSION_REFERENCES[dimension]]
+
+
+# Canonical dimension -> (the `references` key, the REST record's field). The transaction body and line field
+# ids `class`, `department` and `location` and the record types `classification`, `department` and `location`
+# are NetSuite's: REST API Browser record ids (Oracle help section_0902090250 Class, section_0902090444
+# Department, section_0902090732 Location); timebill `class`/`department`/`location` as in the SuiteScript
+# Records Browser (Time Bill) and the SOAP TimeBill record refs; journal entry line `class`/`department`/
+# `location` as in the REST API Browser's journalEntry-lineElement. Sales order and invoice item lines carry
+# the same three column fields [from recall; the REST API Browser's salesOrder-itemElement is not quoted here].
+DIMENSION_REFERENCES = {"class": "classes", "department": "departments", "location": "locations"}
 
 
 def external_ref(record_type: str, external_id: str) -> dict[str, str]:
@@ -93,6 +115,22 @@ def _lookup(table: Mapping[str, str], key: str | None, *, obj: str, record_id: s
                       f"{what} '{key}' has no NetSuite counterpart",
                       f"Add '{key}' under netsuite.references.{config_key} in the q2c configuration "
                       f"(known: {', '.join(sorted(table)) or 'none'}), then replay.") from None
+
+
+def classifications(refs: AccountReferences, codes: Mapping[str, str], *, obj: str, record_id: str,
+                    field: str) -> dict[str, dict[str, str]]:
+    """The line's class, department and location as NetSuite references, from the firm's codes; a code with no
+    internal id is refused naming the `references` key to add it under (the config check missed it only when
+    the code came from somewhere other than the config)."""
+    found: dict[str, dict[str, str]] = {}
+    for dimension in sorted(codes):
+        if dimension not in DIMENSION_REFERENCES:
+            continue
+        key = DIMENSION_REFERENCES[dimension]
+        found[dimension] = internal_ref(_lookup(refs.dimension_ids(dimension), codes[dimension], obj=obj,
+                                                record_id=record_id, field=f"{field}.{dimension}",
+                                                what=dimension, config_key=key))
+    return found
 
 
 def _within(value: str, limit: int, *, obj: str, record_id: str, field: str, target: str) -> str:
@@ -205,9 +243,11 @@ def _line_item(refs: AccountReferences, offering: str | None, billing_type: Bill
                    what="service offering", config_key="service_items")
 
 
-def contract_to_salesorder(contract: Contract, *, refs: AccountReferences, project_id: str | None = None
-                           ) -> dict[str, Any]:
-    """The contract as a sales order: one line per phase, carrying the phase id for later changes."""
+def contract_to_salesorder(contract: Contract, *, refs: AccountReferences, project_id: str | None = None,
+                           dimensions: DimensionPlan | None = None) -> dict[str, Any]:
+    """The contract as a sales order: one line per phase, carrying the phase id for later changes, and the
+    class and department of the phase's offering and the location of the contract's legal entity."""
+    plan = dimensions or DimensionPlan()
     lines = []
     for index, phase in enumerate(contract.phases):
         field = f"phases[{index}]"
@@ -226,6 +266,8 @@ def contract_to_salesorder(contract: Contract, *, refs: AccountReferences, proje
             "amount": amount,
             "custcol_q2c_phase_id": _within(phase.id, limits.FREE_FORM_TEXT, obj="contract", record_id=contract.id,
                                             field=f"{field}.id", target="line field custcol_q2c_phase_id"),
+            **classifications(refs, plan.codes(offering=phase.service_offering, legal_entity=contract.legal_entity),
+                              obj="contract", record_id=contract.id, field=field),
         })
     if not lines:
         raise _reject("contract", contract.id, "phases", "no_phases", "the contract has no phases",
@@ -265,13 +307,15 @@ class Mapped:
 
 
 def time_entry_to_timebill(entry: TimeEntry, *, rate: Money, employee_id: str, task_id: str | None = None,
-                           item_id: str | None = None) -> Mapped:
+                           item_id: str | None = None, refs: AccountReferences | None = None,
+                           dimensions: Mapping[str, str] | None = None) -> Mapped:
     """Approved time as a NetSuite time transaction (`timebill`), rated from the rate card.
 
     `employee_id` is the NetSuite internal id of the employee (q2c does not own employees);
     the project and task are referenced by canonical id. `hours` is a decimal number of hours.
     Notes longer than the timebill memo are shortened, with a warning: the full notes are kept
-    in q2c's record of the entry, and a reader in NetSuite sees the ellipsis.
+    in q2c's record of the entry, and a reader in NetSuite sees the ellipsis. `dimensions` are the
+    firm's codes of the time (class, department, location), mapped through `refs`.
     """
     if entry.hours <= 0:
         raise _reject("time_entry", entry.id, "hours", "hours_not_positive", f"hours is {entry.hours}",
@@ -300,12 +344,16 @@ def time_entry_to_timebill(entry: TimeEntry, *, rate: Money, employee_id: str, t
         body["caseTaskEvent"] = external_ref("projecttask", task_id)
     if item_id is not None:
         body["item"] = internal_ref(item_id)
+    if dimensions:
+        body.update(classifications(refs or AccountReferences(), dimensions, obj="time_entry", record_id=entry.id,
+                                    field="dimensions"))
     return Mapped(body, warnings)
 
 
-def _item_lines(invoice: Invoice, refs: AccountReferences, *, sign: int) -> list[dict[str, Any]]:
+def _item_lines(invoice: Invoice, refs: AccountReferences, *, sign: int,
+                line_dimensions: Callable[[InvoiceLine], Mapping[str, str]] | None = None) -> list[dict[str, Any]]:
     """The document's lines as NetSuite item lines; `sign` -1 turns a credit note's negative lines into the
-    positive lines of a credit memo (the memo itself is the credit)."""
+    positive lines of a credit memo (the memo itself is the credit). `line_dimensions` gives a line's codes."""
     lines = []
     for index, line in enumerate(invoice.lines):
         field = f"lines[{index}]"
@@ -324,6 +372,9 @@ def _item_lines(invoice: Invoice, refs: AccountReferences, *, sign: int) -> list
             item["custcol_q2c_phase_id"] = _within(line.phase_id, limits.FREE_FORM_TEXT, obj="invoice",
                                                    record_id=invoice.id, field=f"{field}.phase_id",
                                                    target="line field custcol_q2c_phase_id")
+        if line_dimensions is not None:
+            item.update(classifications(refs, line_dimensions(line), obj="invoice", record_id=invoice.id,
+                                        field=field))
         lines.append(item)
     return lines
 
@@ -345,27 +396,41 @@ def _document_body(invoice: Invoice, refs: AccountReferences, legal_entity: str,
     return body
 
 
+def _line_codes(plan: DimensionPlan | None, legal_entity: str, offerings: Mapping[str, str | None]
+                ) -> Callable[[InvoiceLine], Mapping[str, str]] | None:
+    """A billing line's codes: its phase's offering (`offerings`: phase id -> offering) and the entity's."""
+    if not plan:
+        return None
+    return lambda line: plan.codes(offering=offerings.get(line.phase_id or ""), legal_entity=legal_entity)
+
+
 def invoice_to_netsuite(invoice: Invoice, *, refs: AccountReferences, legal_entity: str,
-                        project_id: str | None = None) -> dict[str, Any]:
-    """An invoice against the contract's sales order, with q2c's computed lines."""
+                        project_id: str | None = None, dimensions: DimensionPlan | None = None,
+                        offerings: Mapping[str, str | None] | None = None) -> dict[str, Any]:
+    """An invoice against the contract's sales order, with q2c's computed lines; each line carries the class,
+    department and location of its phase, as the sales order line does (`offerings`: phase id -> offering)."""
     if invoice.kind != "invoice":
         raise _reject("invoice", invoice.id, "kind", "credit_note_unsupported",
                       "credit notes are not sent to NetSuite as invoices",
                       "Send it as a credit memo (`credit_note_to_netsuite`), applied to the invoice it credits.")
-    body = _document_body(invoice, refs, legal_entity, project_id, _item_lines(invoice, refs, sign=1))
+    body = _document_body(invoice, refs, legal_entity, project_id, _item_lines(
+        invoice, refs, sign=1, line_dimensions=_line_codes(dimensions, legal_entity, offerings or {})))
     body["createdFrom"] = external_ref("salesorder", invoice.contract_id)
     return body
 
 
 def credit_note_to_netsuite(credit: Invoice, *, refs: AccountReferences, legal_entity: str, credits: str,
-                            project_id: str | None = None, apply: bool = True) -> dict[str, Any]:
+                            project_id: str | None = None, apply: bool = True,
+                            dimensions: DimensionPlan | None = None,
+                            offerings: Mapping[str, str | None] | None = None) -> dict[str, Any]:
     """A credit memo with the credit note's lines (as positive amounts: the memo is the credit), applied in full
     to the invoice it credits (`credits`, q2c's id of that invoice), so the invoice owes that much less; with
     `apply` False (that invoice is paid) it stays open, a credit on the customer's account."""
     if credit.kind != "credit_note":
         raise _reject("invoice", credit.id, "kind", "not_a_credit_note", "an invoice is not sent as a credit memo",
                       "Send it as an invoice.")
-    body = _document_body(credit, refs, legal_entity, project_id, _item_lines(credit, refs, sign=-1))
+    body = _document_body(credit, refs, legal_entity, project_id, _item_lines(
+        credit, refs, sign=-1, line_dimensions=_line_codes(dimensions, legal_entity, offerings or {})))
     body["memo"] = limits.fit_summary(f"Credit of invoice {credits}", limits.TRANSACTION_MEMO)
     if apply:
         body["apply"] = {"items": [{"doc": external_ref("invoice", credits), "apply": True,
@@ -384,7 +449,8 @@ def journal_entry_to_netsuite(entry: JournalEntry, *, refs: AccountReferences, a
     """A balanced journal entry, its accounts by internal id (`account_ids`: number -> id).
 
     The memo is q2c's own summary; it is made to fit the body and line memos by dropping trailing
-    detail, never the headline (the full memo stays on the entry in q2c).
+    detail, never the headline (the full memo stays on the entry in q2c). A line's `class`,
+    `department` and `location` dimensions (the firm's codes) become the line's classification fields.
     """
     subsidiary = refs.subsidiaries.get(entry.legal_entity)
     if subsidiary is None:
@@ -405,8 +471,11 @@ def journal_entry_to_netsuite(entry: JournalEntry, *, refs: AccountReferences, a
         dims = _within(";".join(f"{k}={v}" for k, v in sorted(line.dimensions.items())), limits.FREE_FORM_TEXT,
                        obj="journal_entry", record_id=entry.id, field=f"lines[{index}].dimensions",
                        target="line field custcol_q2c_dimensions")
-        item = {"account": internal_ref(account_ids[number]), "debit": line.debit.amount or None,
-                "credit": line.credit.amount or None, "memo": line_memo, "custcol_q2c_dimensions": dims}
+        item: dict[str, Any] = {"account": internal_ref(account_ids[number]), "debit": line.debit.amount or None,
+                                "credit": line.credit.amount or None, "memo": line_memo,
+                                "custcol_q2c_dimensions": dims}
+        item.update(classifications(refs, line.dimensions, obj="journal_entry", record_id=entry.id,
+                                    field=f"lines[{index}].dimensions"))
         lines.append({k: v for k, v in item.items() if v not in (None, Decimal(0))})
     body: dict[str, Any] = {"externalId": entry.id, "tranDate": entry.entry_date.isoformat(),
                             "memo": limits.fit_summary(entry.memo, limits.TRANSACTION_MEMO),

@@ -18,14 +18,16 @@ The keys of the other method are refused rather than ignored, so a half-changed 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from q2c.connectors.netsuite.auth import signing_algorithm
-from q2c.connectors.netsuite.mapping import AccountReferences
+from q2c.connectors.netsuite.mapping import DIMENSION_REFERENCES, AccountReferences
 from q2c.connectors.settings import SystemSettings, http_url, key_error, key_file, pem_text
+from q2c.domain.dimensions import DimensionUse
 
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
 RESTLET_PATH = "/app/site/hosting/restlet.nl"
@@ -61,7 +63,8 @@ class NetSuiteSettings(SystemSettings):
     timeout_seconds: float = Field(default=120.0, gt=0.0)
     # Internal ids of the account's setup records: subsidiaries (by legal entity code), currencies (by ISO
     # code), terms (by name), service_items (by offering), billing_type_items, default_service_item,
-    # tax_items (by tax code). See q2c.connectors.netsuite.mapping.AccountReferences.
+    # tax_items (by tax code), classes, departments and locations (by the firm's dimension codes). See
+    # q2c.connectors.netsuite.mapping.AccountReferences.
     references: AccountReferences = Field(default_factory=AccountReferences)
     # The employee field that holds a person's role, shown beside the config's (which rates time): the
     # standard `title` (Job Title) or a free-form text custom entity field (`custentity_...`); None: no role.
@@ -135,6 +138,19 @@ class NetSuiteSettings(SystemSettings):
         if not _HEX64.fullmatch(text):
             raise key_error(key, f"must be {_TBA_WHAT[key]}: 64 hexadecimal characters, as NetSuite showed it when "
                                  f"it was created (this value has {len(text)} characters)")
+
+    def dimension_problems(self, uses: Sequence[DimensionUse]) -> list[tuple[str, str]]:
+        """(config key, problem) for each dimension code the config sets that `references` gives no internal id
+        (classes, departments, locations), checked when the config is loaded."""
+        problems = []
+        for use in uses:
+            key = DIMENSION_REFERENCES.get(use.dimension)
+            table = self.references.dimension_ids(use.dimension) if key else {}
+            if key and use.code not in table:
+                known = ", ".join(sorted(table)) or "none"
+                problems.append((use.key, f"{use.dimension} {use.code!r} has no NetSuite internal id; add it under "
+                                          f"systems.erp.references.{key} (known: {known})"))
+        return problems
 
     @property
     def realm(self) -> str:

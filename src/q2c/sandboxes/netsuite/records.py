@@ -97,8 +97,16 @@ TIME_MEMO = 4000  # timebill memo
 ENTITY_NAME = 83  # companyName of customers and projects
 FREE_FORM = 300  # a free-form text custom field
 
+# The classifications a transaction body, its lines and a timebill carry (Setup > Company > Classifications):
+# Class (record `classification`), Department and Location, each a reference to the account's own records,
+# so an id that is none of them is refused like any other key that points nowhere.
+_CLASSIFICATIONS = (
+    _r("class", "classification"), _r("department", "department"), _r("location", "location"),
+)
+
 _LINE = (
     _r("item", "serviceitem", required=True, label="Item"),
+    *_CLASSIFICATIONS,
     _t("description", max_length=DESCRIPTION),
     _n("quantity"),
     _n("rate"),
@@ -120,6 +128,7 @@ _JOURNAL_LINE = (
     _t("memo", max_length=MEMO),
     _r("entity", "customer", "job"),
     _t("custcol_q2c_dimensions", max_length=FREE_FORM),
+    *_CLASSIFICATIONS,
 )
 
 SCHEMAS: dict[str, RecordSchema] = {s.type: s for s in (
@@ -137,6 +146,9 @@ SCHEMAS: dict[str, RecordSchema] = {s.type: s for s in (
                                                                      label="Effective Date"),
     ), "currencyrate", None),
     RecordSchema("serviceitem", (_t("itemId", required=True), _t("displayName")), "item", "itemId"),
+    RecordSchema("classification", (_t("name", required=True), _b("isInactive")), "classification", "name"),
+    RecordSchema("department", (_t("name", required=True), _b("isInactive")), "department", "name"),
+    RecordSchema("location", (_t("name", required=True), _b("isInactive")), "location", "name"),
     RecordSchema("salestaxitem", (_t("itemId", required=True), _n("rate")), "salestaxitem", "itemId"),
     RecordSchema("customer", (
         _t("companyName", required=True, label="Company Name", max_length=ENTITY_NAME), _t("entityId"),
@@ -167,7 +179,7 @@ SCHEMAS: dict[str, RecordSchema] = {s.type: s for s in (
         _r("customer", "job", "customer", required=True, label="Customer:Project"),
         _r("caseTaskEvent", "projecttask"), _n("hours", required=True, label="Duration"),
         _d("tranDate", required=True, label="Date"), _n("rate"), _b("isBillable"), _t("memo", max_length=TIME_MEMO),
-        _r("item", "serviceitem"), _t("externalId"),
+        _r("item", "serviceitem"), _t("externalId"), *_CLASSIFICATIONS,
     ), "timebill", None),
     RecordSchema("salesorder", (
         _r("entity", "customer", required=True, label="Customer"), _d("tranDate", required=True, label="Date"),

@@ -66,7 +66,9 @@ class NetSuiteSandbox(Sandbox):
                 "billing_type_items": {"time_and_materials": items["Professional Services"],
                                        "fixed_fee": items["Fixed Fee Services"], "retainer": items["Retainer"],
                                        "milestone": items["Milestone Billing"]},
-                "default_service_item": items["Professional Services"], "tax_items": ids["salestaxitem"]}
+                "default_service_item": items["Professional Services"], "tax_items": ids["salestaxitem"],
+                # the classification records are named by the demo firm's codes (class IMPL, location US01)
+                "classes": ids["classification"], "departments": ids["department"], "locations": ids["location"]}
 
     def connector_settings(self, base_url: str, *, auth: str = "m2m", **overrides: Any) -> dict[str, Any]:
         """The settings of a NetSuite client pointed at this sandbox served at `base_url` (plain data),

@@ -8,8 +8,8 @@ applied is Fully Applied. `void` is a direct void as NetSuite does it (the REST 
 no void: a person uses the Void button, a script N/transaction): every line and so the total go to
 zero, the status becomes Voided, and nothing about it changes afterwards. A new account holds only
 the set-up lists an administrator would have entered (subsidiaries, currencies and their exchange
-rates, terms, items, tax codes, accounts). Tests and the demo read the counters (`writes`, `token_grants`, `over_limit`,
-`max_in_flight`, `restlet_calls`).
+rates, terms, classes, departments, locations, items, tax codes, accounts). Tests and the demo read
+the counters (`writes`, `token_grants`, `over_limit`, `max_in_flight`, `restlet_calls`).
 """
 
 from __future__ import annotations
@@ -59,6 +59,14 @@ _SETUP: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("term", "2", {"name": "Net 30", "daysuntilnetdue": Decimal(30)}),
     ("term", "3", {"name": "Net 60", "daysuntilnetdue": Decimal(60)}),
     ("term", "4", {"name": "Due on receipt", "daysuntilnetdue": Decimal(0)}),
+    # Classifications: classes by service line, departments, locations (ids as an administrator's account has)
+    ("classification", "3", {"name": "IMPL"}),
+    ("classification", "4", {"name": "ADV"}),
+    ("classification", "5", {"name": "MS"}),
+    ("department", "6", {"name": "CONS"}),
+    ("department", "7", {"name": "PMO"}),
+    ("location", "8", {"name": "US01"}),
+    ("location", "9", {"name": "UK01"}),
     ("serviceitem", "10", {"itemid": "Professional Services"}),
     ("serviceitem", "11", {"itemid": "Fixed Fee Services"}),
     ("serviceitem", "12", {"itemid": "Retainer"}),
@@ -129,7 +137,9 @@ class NetSuiteState:
             return {str(r.values[key]): r.id for r in self.records[rtype].values()}
         return {"subsidiary": names("subsidiary", "name"), "currency": names("currency", "symbol"),
                 "term": names("term", "name"), "serviceitem": names("serviceitem", "itemid"),
-                "salestaxitem": names("salestaxitem", "itemid"), "account": names("account", "acctnumber")}
+                "salestaxitem": names("salestaxitem", "itemid"), "account": names("account", "acctnumber"),
+                "classification": names("classification", "name"), "department": names("department", "name"),
+                "location": names("location", "name")}
 
     def seed(self, record_type: str, fields: Mapping[str, Any]) -> str:
         """Write a record as an administrator would; returns its internal id."""
