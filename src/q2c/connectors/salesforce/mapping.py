@@ -435,23 +435,8 @@ def opportunity_from_salesforce(bundle: Mapping[str, Any]) -> Opportunity:
     updated = r.moment("SystemModstamp")
 
     line_ids = {li.get("Id") for li in line_records}
-    by_line: dict[str, list[Mapping[str, Any]]] = {}
-    for record in bundle.get("milestones") or []:
-        m = _Reader("Opportunity_Milestone__c", record, violations)
-        owner = m.sf_id("Opportunity__c")
-        if owner is not None and opportunity_id is not None and owner != opportunity_id:
-            m.flag("Opportunity__c", "reference", f"the milestone belongs to opportunity {owner}, not "
-                   f"{opportunity_id}")
-            continue
-        line_ref = m.text("Line_Item_Id__c", required=True)
-        if line_ref is None:
-            continue
-        line_ref = normalize_id(line_ref) or line_ref  # a pasted 15-character id names the same line
-        if line_ref not in line_ids:
-            m.flag("Line_Item_Id__c", "reference", f"Line_Item_Id__c {line_ref!r} is not a product line of "
-                   f"opportunity {opportunity_id}")
-            continue
-        by_line.setdefault(line_ref, []).append(record)
+    by_line = _by_line("Opportunity_Milestone__c", bundle.get("milestones") or [], opportunity_id, line_ids,
+                       violations)
     schedule_object = str(bundle.get("billing_schedule_object") or BILLING_SCHEDULE_OBJECT)
     schedules = _by_line(schedule_object, bundle.get("billing_schedules") or [], opportunity_id, line_ids,
                          violations)
@@ -489,7 +474,8 @@ def _by_line(sobject: str, records: Any, opportunity_id: str | None, line_ids: s
         c = _Reader(sobject, record, violations)
         owner = c.sf_id("Opportunity__c")
         if owner is not None and opportunity_id is not None and owner != opportunity_id:
-            c.flag("Opportunity__c", "reference", f"the record belongs to opportunity {owner}, not {opportunity_id}")
+            what = "milestone" if sobject == "Opportunity_Milestone__c" else "record"
+            c.flag("Opportunity__c", "reference", f"the {what} belongs to opportunity {owner}, not {opportunity_id}")
             continue
         line_ref = c.text("Line_Item_Id__c", required=True)
         if line_ref is None:
