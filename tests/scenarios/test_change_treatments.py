@@ -81,7 +81,8 @@ def test_a_fixed_fee_repriced_after_a_closed_month_is_caught_up_in_the_open_one_
     Plan for December: on the terms in force 88/100 x 20,000 = 17,600, less 8,000 posted: 9,600; with the
     change 88/150 x 25,000 = 14,666.67, less 8,000: 6,666.67; difference -2,933.33. Of it, the catch-up restates
     the 8,000 posted for closed November on the new terms, 40/150 x 25,000 = 6,666.67: -1,333.33; progress in
-    December (88 - 40)/150 x 25,000 = 8,000. It re-measures what closed November holds, so it needs two people:
+    December (88 - 40)/150 x 25,000 = 8,000. Left to recognise after December: 20,000 - 17,600 = 2,400 on the
+    old terms, 25,000 - 14,666.67 = 10,333.33 with the change. It re-measures what closed November holds, so it needs two people:
     Carol approves (still held), Dave approves (applied: revenue contract version 2, the NetSuite sales order
     line 25,000).
     Close Dec 31: the schedule keeps November's 6,666.67 and spreads 25,000 - 6,666.67 = 18,333.33 over
@@ -121,12 +122,17 @@ def test_a_fixed_fee_repriced_after_a_closed_month_is_caught_up_in_the_open_one_
     assert plan["revenue"] == {**plan["revenue"], "period": "2026-12", "old_terms": "9600.00",
                                "new_terms": "6666.67", "difference": "-2933.33", "catch_up": "-1333.33"}
     assert plan["closed_periods_touched"] == ["2026-11"]
+    assert plan["schedule"] == [  # left after December: 20,000 - 17,600 on the old terms, 25,000 - 14,666.67 new
+        {"period": "2026-11", "posted": "8000.00", "closed": True},
+        {"period": "2026-12", "old_terms": "9600.00", "new_terms": "6666.67"},
+        {"period": "after 2026-12", "old_terms": "2400.00", "new_terms": "10333.33"}]
     assert [(a["side"], a["allocated"]) for a in plan["allocation"]] == [("before", "20000.00"),
                                                                         ("after", "25000.00")]
     assert w.sales_order_lines(contract) == [Decimal("20000.00")]  # nothing applied yet
     shown = _ok(w.q2c("changes", "show", held["id"])).stdout
     assert "revenue of 2026-12: 9600.00 on the terms in force, 6666.67 with the change" in shown
     assert "reaches into closed period(s): 2026-11" in shown
+    assert "revenue schedule per period" in shown and "10333.33" in shown
 
     first = w.q2c("changes", "apply", held["id"], "--actor", "carol")
     assert first.exit_code == 1, first.output

@@ -157,6 +157,14 @@ def show_plan(change_id: str, state: str, change: dict[str, Any]) -> None:
         for ob in revenue.get("obligations", []):
             for line in ob["lines"]:
                 out.print(f"  {ob['obligation']} {line['kind']} {line['amount']}: {escape(line['reason'])}")
+    if plan.get("schedule"):
+        table = Table(title="revenue schedule per period")
+        for col in ("period", "posted", "on the terms in force", "with the change"):
+            table.add_column(col, overflow="fold")
+        for row in plan["schedule"]:
+            posted = f"{row['posted']}{' (closed)' if row.get('closed') else ''}" if "posted" in row else ""
+            table.add_row(row["period"], posted, row.get("old_terms") or "", row.get("new_terms") or "")
+        out.print(table)
     if plan.get("closed_periods_touched"):
         out.print(f"[yellow]reaches into closed period(s)[/yellow]: {', '.join(plan['closed_periods_touched'])} "
                   "(the catch-up lands in the open period)")

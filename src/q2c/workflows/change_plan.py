@@ -63,6 +63,7 @@ class Plan:
     over_cap_held: Money | None = None
     problems: tuple[str, ...] = field(default_factory=tuple)  # why it cannot be applied as it stands
     tasks_before: frozenset[str] = frozenset()
+    posted: tuple[tuple[str, str, bool], ...] = ()  # (period, revenue posted, period closed), oldest first
 
     @property
     def revenue_delta(self) -> Money | None:
@@ -98,10 +99,38 @@ class Plan:
                 "new_terms": _money(self.new_terms.revenue if self.new_terms else None),
                 "difference": _money(self.revenue_delta), "catch_up": _money(self.catch_up),
                 "obligations": _obligations(self.old_terms, self.new_terms)},
+            "schedule": self.schedule(),
             "closed_periods_touched": list(self.closed_touched),
             "over_cap_held": _money(self.over_cap_held),
             "version": None if self.revenue_after is None else self.revenue_after.version,
         }
+
+
+    def schedule(self) -> list[dict[str, Any]]:
+        """The revenue schedule per period: what is posted (a change never moves it: a catch-up lands in the open
+        period), the open period on the old and the new terms, and the fixed consideration left to recognise
+        after it, on each."""
+        rows: list[dict[str, Any]] = [{"period": label, "posted": amount, "closed": closed}
+                                      for label, amount, closed in self.posted]
+        if self.period is None or self.old_terms is None or self.new_terms is None:
+            return rows
+        rows.append({"period": self.period.label, "old_terms": _money(self.old_terms.revenue),
+                     "new_terms": _money(self.new_terms.revenue)})
+        rows.append({"period": f"after {self.period.label}",
+                     "old_terms": _money(_left(self.revenue_before, self.old_terms)),
+                     "new_terms": _money(_left(self.revenue_after, self.new_terms))})
+        return rows
+
+
+def _left(rc: RevenueContract | None, rec: Recognition) -> Money | None:
+    """Fixed consideration allocated but not yet recognised once `rec` is posted (T&M is recognised as invoiced)."""
+    if rc is None:
+        return None
+    allocated = {ob.id: rc.allocation.allocated(ob.id) for ob in rc.obligations}
+    total = sum((a.amount for a in allocated.values() if a is not None), Decimal(0))
+    done = sum((ob.cumulative.amount for ob in rec.obligations if allocated.get(ob.obligation_id) is not None),
+               Decimal(0))
+    return Money(amount=total - done, currency=rec.currency)
 
 
 def _catch_ups(rec: Recognition) -> Money:
@@ -179,8 +208,9 @@ def plan_change(hub: Hub, *, change_id: str, contract: Contract, project: Projec
     with hub.engine.connect() as conn:
         current = stored_revenue_contract(conn, contract)
         calendar = load_calendar(conn, contract.legal_entity)
-        posted = sorted({str(r.payload.get("period")) for r in records.list_records(
-            conn, entity=RECOGNITION, aggregate=f"contract:{contract.id}", states=["posted"])})
+        posted_rows = {str(r.payload.get("period")): str(r.payload.get("recognised")) for r in records.list_records(
+            conn, entity=RECOGNITION, aggregate=f"contract:{contract.id}", states=["posted"])}
+        posted = sorted(posted_rows)
         held = _over_cap(conn, project, contract)
     period = calendar.first_open_from(Period.of(effective))  # where the next close puts the catch-up
     try:
@@ -198,6 +228,7 @@ def plan_change(hub: Hub, *, change_id: str, contract: Contract, project: Projec
     except Rejected as exc:
         return _with(plan, treatment=treatment, problems=(*problems, *(v.headline() for v in exc.violations)))
     planned = _with(plan, treatment=treatment, decision=decision, notes=notes, revenue_before=current,
+                    posted=tuple((p, posted_rows[p], not calendar.is_open(Period.parse(p))) for p in posted),
                     revenue_after=version, period=period, old_terms=old_terms.recognition,
                     new_terms=new_terms.recognition, over_cap_held=held)
     closed = [label for label in posted if not calendar.is_open(Period.parse(label))]
