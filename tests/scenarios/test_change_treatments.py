@@ -82,9 +82,9 @@ def test_a_fixed_fee_repriced_after_a_closed_month_is_caught_up_in_the_open_one_
     change 88/150 x 25,000 = 14,666.67, less 8,000: 6,666.67; difference -2,933.33. Of it, the catch-up restates
     the 8,000 posted for closed November on the new terms, 40/150 x 25,000 = 6,666.67: -1,333.33; progress in
     December (88 - 40)/150 x 25,000 = 8,000. Left to recognise after December: 20,000 - 17,600 = 2,400 on the
-    old terms, 25,000 - 14,666.67 = 10,333.33 with the change. It re-measures what closed November holds, so it needs two people:
-    Carol approves (still held), Dave approves (applied: revenue contract version 2, the NetSuite sales order
-    line 25,000).
+    old terms, 25,000 - 14,666.67 = 10,333.33 with the change. It re-measures what closed November holds, so
+    it needs two people: Carol approves (still held), Dave approves (applied: revenue contract version 2, the
+    NetSuite sales order line 25,000).
     Close Dec 31: the schedule keeps November's 6,666.67 and spreads 25,000 - 6,666.67 = 18,333.33 over
     December and January: 9,166.67 now; revenue December 6,666.67; November stays 8,000.
     January: Alice Jan 4-8 5 x 8 h, Jan 11-12 2 x 8 h, Jan 13 6 h = 62 h (150 h). Close Jan 31: instalment
