@@ -13,16 +13,16 @@ writer put there is silently dropped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal, InvalidOperation
-from enum import StrEnum
+from decimal import Decimal
 from fractions import Fraction
-from typing import Any, TypeVar
+from typing import Any
 
 from q2c.domain.model import MilestoneStatus
-from q2c.domain.money import Money, Rounding, check_currency
+from q2c.domain.money import Money, Rounding
 from q2c.domain.revenue.errors import InvalidContract
+from q2c.domain.revenue.json_reader import JsonReader
 from q2c.domain.revenue.obligations import (
     ClosedPart,
     ContractChange,
@@ -46,8 +46,6 @@ from q2c.domain.revenue.transaction_price import (
 )
 
 CONTRACT_FORMAT_VERSION = 1
-T = TypeVar("T")
-E = TypeVar("E", bound=StrEnum)
 
 __all__ = ["CONTRACT_FORMAT_VERSION", "revenue_contract_from_json", "revenue_contract_to_json"]
 
@@ -138,147 +136,15 @@ def revenue_contract_to_json(rc: RevenueContract) -> dict[str, Any]:
     return {"format_version": CONTRACT_FORMAT_VERSION, **_contract(rc)}
 
 
-class _Reader:
-    """Typed access to one JSON object, naming the key path in every refusal; it remembers the keys read so
-    that `done` can refuse the ones left over."""
-
-    def __init__(self, data: object, path: str) -> None:
-        if not isinstance(data, Mapping):
-            raise _bad(path or "(top)", f"expected an object, got {type(data).__name__}")
-        self.data = data
-        self.path = path
-        self.seen: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def done(self) -> None:
-        extra = sorted(str(k) for k in self.data if k not in self.seen)
-        if extra:
-            raise _bad(self.key(extra[0]), "not a key of this format")
-
-    def raw(self, name: str) -> object:
-        if name not in self.data:
-            raise _bad(self.key(name), "missing")
-        self.seen.add(name)
-        return self.data[name]
-
-    def is_null(self, name: str) -> bool:
-        return self.raw(name) is None
-
-    def text(self, name: str) -> str:
-        value = self.raw(name)
-        if not isinstance(value, str):
-            raise _bad(self.key(name), f"expected a string, got {type(value).__name__}")
-        return value
-
-    def opt_text(self, name: str) -> str | None:
-        return None if self.is_null(name) else self.text(name)
-
-    def integer(self, name: str) -> int:
-        value = self.raw(name)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise _bad(self.key(name), f"expected an integer, got {type(value).__name__}")
-        return value
-
-    def opt_integer(self, name: str) -> int | None:
-        return None if self.is_null(name) else self.integer(name)
-
-    def boolean(self, name: str) -> bool:
-        value = self.raw(name)
-        if not isinstance(value, bool):
-            raise _bad(self.key(name), f"expected true or false, got {type(value).__name__}")
-        return value
-
-    def decimal(self, name: str) -> Decimal:
-        value = self.raw(name)
-        if not isinstance(value, str):
-            raise _bad(self.key(name), f"expected the number as a string (exact), got {type(value).__name__}")
-        try:
-            parsed = Decimal(value)
-        except InvalidOperation:
-            raise _bad(self.key(name), f"{value!r} is not a decimal number") from None
-        if not parsed.is_finite():
-            raise _bad(self.key(name), f"{value!r} is not a finite number")
-        return parsed
-
-    def opt_decimal(self, name: str) -> Decimal | None:
-        return None if self.is_null(name) else self.decimal(name)
-
-    def day(self, name: str) -> date:
-        text = self.text(name)
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            raise _bad(self.key(name), f"{text!r} is not an ISO date") from None
-
-    def opt_date(self, name: str) -> date | None:
-        return None if self.is_null(name) else self.day(name)
-
-    def fraction(self, name: str) -> Fraction:
-        text = self.text(name)
-        num, sep, den = text.partition("/")
-        try:
-            if not sep:
-                raise ValueError(text)
-            return Fraction(int(num), int(den))
-        except (ValueError, ZeroDivisionError):
-            raise _bad(self.key(name), f"{text!r} is not a fraction n/d") from None
-
-    def enum(self, name: str, kind: type[E], what: str) -> E:
-        text = self.text(name)
-        try:
-            return kind(text)
-        except ValueError:
-            allowed = ", ".join(m.value for m in kind)
-            raise _bad(self.key(name), f"{text!r} is not {what} ({allowed})") from None
-
-    def currency(self, name: str) -> str:
-        code = self.text(name)
-        try:
-            checked = check_currency(code)
-        except ValueError as exc:
-            raise _bad(self.key(name), str(exc)) from None
-        if checked != code:
-            raise _bad(self.key(name), f"{code!r} is not an upper-case ISO 4217 code")
-        return checked
-
-    def money(self, name: str) -> Money:
-        inner = self.obj(name)
-        money = Money(amount=inner.decimal("amount"), currency=inner.currency("currency"))
-        inner.done()
-        return money
-
-    def opt_money(self, name: str) -> Money | None:
-        return None if self.is_null(name) else self.money(name)
-
-    def obj(self, name: str) -> _Reader:
-        return _Reader(self.raw(name), self.key(name))
-
-    def opt_obj(self, name: str) -> _Reader | None:
-        return None if self.is_null(name) else self.obj(name)
-
-    def items(self, name: str, read: Callable[[_Reader], T]) -> tuple[T, ...]:
-        value = self.raw(name)
-        if not isinstance(value, list):
-            raise _bad(self.key(name), f"expected a list, got {type(value).__name__}")
-        return tuple(read(_Reader(item, f"{self.key(name)}[{i}]")) for i, item in enumerate(value))
-
-    def strings(self, name: str) -> tuple[str, ...]:
-        value = self.raw(name)
-        if not isinstance(value, list):
-            raise _bad(self.key(name), f"expected a list of strings, got {type(value).__name__}")
-        for i, item in enumerate(value):
-            if not isinstance(item, str):
-                raise _bad(f"{self.key(name)}[{i}]", f"expected a string, got {type(item).__name__}")
-        return tuple(value)
+def _reader(data: object, path: str = "") -> JsonReader:
+    return JsonReader(data, path, bad=_bad)
 
 
 def _bad(key: str, problem: str) -> InvalidContract:
     return InvalidContract(f"revenue contract JSON key {key}: {problem}")
 
 
-def _read_ssp(r: _Reader) -> StandaloneSellingPrice:
+def _read_ssp(r: JsonReader) -> StandaloneSellingPrice:
     ssp = StandaloneSellingPrice(
         basis=r.enum("basis", SspBasis, "a standalone selling price basis"), amount=r.opt_money("amount"),
         evidence=r.text("evidence"), cost=r.opt_money("cost"), margin=r.opt_decimal("margin"),
@@ -287,20 +153,20 @@ def _read_ssp(r: _Reader) -> StandaloneSellingPrice:
     return ssp
 
 
-def _read_milestone(r: _Reader) -> MilestoneTarget:
+def _read_milestone(r: JsonReader) -> MilestoneTarget:
     milestone = MilestoneTarget(r.text("id"), r.text("name"), r.money("value"))
     r.done()
     return milestone
 
 
-def _read_closed(r: _Reader) -> ClosedPart:
+def _read_closed(r: JsonReader) -> ClosedPart:
     closed = ClosedPart(modification_id=r.text("modification_id"), on=r.day("on"), paragraph=r.text("paragraph"),
                         earned=r.money("earned"), credit=r.money("credit"), measured=r.text("measured"))
     r.done()
     return closed
 
 
-def _read_obligation(r: _Reader) -> PerformanceObligation:
+def _read_obligation(r: JsonReader) -> PerformanceObligation:
     closed = r.opt_obj("closed")
     ob = PerformanceObligation(
         id=r.text("id"), name=r.text("name"), method=r.enum("method", RecognitionMethod, "a recognition method"),
@@ -315,19 +181,19 @@ def _read_obligation(r: _Reader) -> PerformanceObligation:
     return ob
 
 
-def _read_outcome(r: _Reader) -> Outcome:
+def _read_outcome(r: JsonReader) -> Outcome:
     outcome = Outcome(r.money("amount"), r.decimal("probability"))
     r.done()
     return outcome
 
 
-def _read_constraint(r: _Reader) -> ConstraintJudgement:
+def _read_constraint(r: JsonReader) -> ConstraintJudgement:
     constraint = ConstraintJudgement(r.opt_money("included"), r.text("reason"))
     r.done()
     return constraint
 
 
-def _read_variable(r: _Reader) -> VariableConsideration:
+def _read_variable(r: JsonReader) -> VariableConsideration:
     vc = VariableConsideration(
         id=r.text("id"), description=r.text("description"),
         method=r.enum("method", EstimateMethod, "an estimate method"), outcomes=r.items("outcomes", _read_outcome),
@@ -337,13 +203,13 @@ def _read_variable(r: _Reader) -> VariableConsideration:
     return vc
 
 
-def _read_price(r: _Reader) -> TransactionPrice:
+def _read_price(r: JsonReader) -> TransactionPrice:
     price = TransactionPrice(r.money("fixed"), r.items("variable", _read_variable))
     r.done()
     return price
 
 
-def _read_discount(r: _Reader) -> DiscountAttribution:
+def _read_discount(r: JsonReader) -> DiscountAttribution:
     discount = DiscountAttribution(
         obligation_ids=r.strings("obligation_ids"), regularly_sold_separately=r.boolean("regularly_sold_separately"),
         bundle_regularly_discounted=r.boolean("bundle_regularly_discounted"),
@@ -353,7 +219,7 @@ def _read_discount(r: _Reader) -> DiscountAttribution:
     return discount
 
 
-def _read_policy(r: _Reader) -> RecognitionPolicy:
+def _read_policy(r: JsonReader) -> RecognitionPolicy:
     policy = RecognitionPolicy(rounding=r.enum("rounding", Rounding, "a rounding rule"),
                                progress_decimals=r.opt_integer("progress_decimals"),
                                milestone_trigger=r.enum("milestone_trigger", MilestoneStatus, "a milestone status"))
@@ -361,19 +227,19 @@ def _read_policy(r: _Reader) -> RecognitionPolicy:
     return policy
 
 
-def _read_change(r: _Reader) -> ContractChange:
+def _read_change(r: JsonReader) -> ContractChange:
     change = ContractChange(r.day("on"), r.integer("version"), r.text("paragraph"), r.text("text"))
     r.done()
     return change
 
 
-def _read_share(r: _Reader) -> tuple[str, Fraction]:
+def _read_share(r: JsonReader) -> tuple[str, Fraction]:
     share = r.text("obligation_id"), r.fraction("share")
     r.done()
     return share
 
 
-def _read_basis(r: _Reader) -> ModificationBasis:
+def _read_basis(r: JsonReader) -> ModificationBasis:
     basis = ModificationBasis(
         modification_id=r.text("modification_id"), on=r.day("on"),
         treatment=r.enum("treatment", ModificationTreatment, "a modification treatment"),
@@ -382,7 +248,7 @@ def _read_basis(r: _Reader) -> ModificationBasis:
     return basis
 
 
-def _read_contract(r: _Reader) -> RevenueContract:
+def _read_contract(r: JsonReader) -> RevenueContract:
     discount, basis = r.opt_obj("discount"), r.opt_obj("basis")
     rc_id, contract_id, customer_id = r.text("id"), r.text("contract_id"), r.text("customer_id")
     legal_entity, currency = r.text("legal_entity"), r.currency("currency")
@@ -405,7 +271,7 @@ def _read_contract(r: _Reader) -> RevenueContract:
 
 def revenue_contract_from_json(data: Mapping[str, Any]) -> RevenueContract:
     """The contract a stored version holds; refuses a malformed one naming the key path."""
-    r = _Reader(data, "")
+    r = _reader(data, "")
     version = r.integer("format_version")
     if version != CONTRACT_FORMAT_VERSION:
         raise _bad("format_version", f"{version} is not a format version this engine reads "

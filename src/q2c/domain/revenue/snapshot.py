@@ -10,15 +10,14 @@ refused naming the key.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import date
-from decimal import Decimal, InvalidOperation
+from collections.abc import Mapping
 from fractions import Fraction
-from typing import Any, TypeVar
+from typing import Any
 
-from q2c.domain.money import Money, check_currency
+from q2c.domain.money import Money
 from q2c.domain.revenue.errors import RevenueError
 from q2c.domain.revenue.fx import FxRate
+from q2c.domain.revenue.json_reader import JsonReader
 from q2c.domain.revenue.losses import ExpectedLoss
 from q2c.domain.revenue.obligations import RecognitionMethod
 from q2c.domain.revenue.periods import Period
@@ -26,7 +25,6 @@ from q2c.domain.revenue.recognition import ObligationRecognition, Recognition, R
 from q2c.domain.revenue.translation import AdvanceLayer, FunctionalBalances, FunctionalPeriod
 
 SNAPSHOT_VERSION = 1
-T = TypeVar("T")
 
 __all__ = ["SNAPSHOT_VERSION", "recognition_from_json", "recognition_to_json"]
 
@@ -101,117 +99,23 @@ def recognition_to_json(rec: Recognition) -> dict[str, Any]:
     }
 
 
-class _Reader:
-    """Typed access to one JSON object, naming the key path in every refusal."""
-
-    def __init__(self, data: object, path: str) -> None:
-        if not isinstance(data, Mapping):
-            raise _bad(path or "(top)", f"expected an object, got {type(data).__name__}")
-        self.data = data
-        self.path = path
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def raw(self, name: str) -> object:
-        if name not in self.data:
-            raise _bad(self.key(name), "missing")
-        return self.data[name]
-
-    def text(self, name: str) -> str:
-        value = self.raw(name)
-        if not isinstance(value, str):
-            raise _bad(self.key(name), f"expected a string, got {type(value).__name__}")
-        return value
-
-    def opt_text(self, name: str) -> str | None:
-        return None if self.raw(name) is None else self.text(name)
-
-    def integer(self, name: str) -> int:
-        value = self.raw(name)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise _bad(self.key(name), f"expected an integer, got {type(value).__name__}")
-        return value
-
-    def decimal(self, name: str) -> Decimal:
-        text = self.text(name)
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            raise _bad(self.key(name), f"{text!r} is not a decimal number") from None
-        if not value.is_finite():
-            raise _bad(self.key(name), f"{text!r} is not a finite number")
-        return value
-
-    def opt_decimal(self, name: str) -> Decimal | None:
-        return None if self.raw(name) is None else self.decimal(name)
-
-    def date(self, name: str) -> date:
-        text = self.text(name)
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            raise _bad(self.key(name), f"{text!r} is not an ISO date") from None
-
-    def fraction(self, name: str) -> Fraction | None:
-        if self.raw(name) is None:
-            return None
-        text = self.text(name)
-        num, sep, den = text.partition("/")
-        try:
-            if not sep:
-                raise ValueError(text)
-            value = Fraction(int(num), int(den))
-        except (ValueError, ZeroDivisionError):
-            raise _bad(self.key(name), f"{text!r} is not a fraction n/d") from None
-        return value
-
-    def money(self, name: str) -> Money:
-        inner = self.obj(name)
-        amount = inner.decimal("amount")
-        currency = inner.text("currency")
-        try:
-            checked = check_currency(currency)
-        except ValueError as exc:
-            raise _bad(inner.key("currency"), str(exc)) from None
-        if checked != currency:
-            raise _bad(inner.key("currency"), f"{currency!r} is not an upper-case ISO 4217 code")
-        return Money(amount=amount, currency=checked)
-
-    def opt_money(self, name: str) -> Money | None:
-        return None if self.raw(name) is None else self.money(name)
-
-    def obj(self, name: str) -> _Reader:
-        return _Reader(self.raw(name), self.key(name))
-
-    def opt_obj(self, name: str) -> _Reader | None:
-        return None if self.raw(name) is None else self.obj(name)
-
-    def items(self, name: str, read: Callable[[_Reader], T]) -> list[T]:
-        value = self.raw(name)
-        if not isinstance(value, list):
-            raise _bad(self.key(name), f"expected a list, got {type(value).__name__}")
-        return [read(_Reader(item, f"{self.key(name)}[{i}]")) for i, item in enumerate(value)]
-
-    def strings(self, name: str) -> list[str]:
-        value = self.raw(name)
-        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
-            raise _bad(self.key(name), "expected a list of strings")
-        return list(value)
+def _reader(data: object) -> JsonReader:
+    """Snapshots are read leniently (a key this engine does not know is left alone): they are the engine's own."""
+    return JsonReader(data, "", bad=_bad, strict=False)
 
 
 def _bad(key: str, problem: str) -> RevenueError:
     return RevenueError(f"revenue snapshot key {key}: {problem}")
 
 
-def _read_line(r: _Reader) -> RevenueLine:
+def _read_line(r: JsonReader) -> RevenueLine:
     kind = r.text("kind")
     if kind not in ("catch_up", "late", "progress"):
         raise _bad(r.key("kind"), f"{kind!r} is not catch_up, late or progress")
     return RevenueLine(kind, r.money("amount"), r.text("reason"))
 
 
-def _read_obligation(r: _Reader) -> ObligationRecognition:
+def _read_obligation(r: JsonReader) -> ObligationRecognition:
     method = r.text("method")
     try:
         parsed = RecognitionMethod(method)
@@ -219,35 +123,35 @@ def _read_obligation(r: _Reader) -> ObligationRecognition:
         raise _bad(r.key("method"), f"{method!r} is not a recognition method") from None
     return ObligationRecognition(
         obligation_id=r.text("obligation_id"), name=r.text("name"), method=parsed, allocated=r.opt_money("allocated"),
-        estimate_total=r.opt_decimal("estimate_total"), progress=r.fraction("progress"),
+        estimate_total=r.opt_decimal("estimate_total"), progress=r.opt_fraction("progress"),
         progress_text=r.text("progress_text"), previously=r.money("previously"), cumulative=r.money("cumulative"),
-        revenue=r.money("revenue"), lines=tuple(r.items("lines", _read_line)), phase_id=r.opt_text("phase_id"),
+        revenue=r.money("revenue"), lines=r.items("lines", _read_line), phase_id=r.opt_text("phase_id"),
         service_line=r.opt_text("service_line"))
 
 
-def _read_loss(r: _Reader) -> ExpectedLoss:
+def _read_loss(r: JsonReader) -> ExpectedLoss:
     return ExpectedLoss(r.text("obligation_id"), *(r.money(name) for name in _LOSS_AMOUNTS))
 
 
-def _read_rate(r: _Reader) -> FxRate:
-    return FxRate(r.text("from_currency"), r.text("to_currency"), r.decimal("rate"), r.date("on"))
+def _read_rate(r: JsonReader) -> FxRate:
+    return FxRate(r.text("from_currency"), r.text("to_currency"), r.decimal("rate"), r.day("on"))
 
 
-def _read_layer(r: _Reader) -> AdvanceLayer:
-    return AdvanceLayer(r.date("arose_on"), r.money("amount"), r.money("functional"), r.decimal("rate"))
+def _read_layer(r: JsonReader) -> AdvanceLayer:
+    return AdvanceLayer(r.day("arose_on"), r.money("amount"), r.money("functional"), r.decimal("rate"))
 
 
-def _read_balances(r: _Reader) -> FunctionalBalances:
+def _read_balances(r: JsonReader) -> FunctionalBalances:
     return FunctionalBalances(r.text("currency"), r.money("receivable"), r.money("contract_asset"),
                               r.money("contract_liability"), r.money("loss_provision"),
                               tuple(r.items("layers", _read_layer)))
 
 
-def _read_revenue(r: _Reader) -> tuple[str, Money]:
+def _read_revenue(r: JsonReader) -> tuple[str, Money]:
     return r.text("obligation_id"), r.money("amount")
 
 
-def _read_functional(r: _Reader) -> FunctionalPeriod:
+def _read_functional(r: JsonReader) -> FunctionalPeriod:
     return FunctionalPeriod(
         currency=r.text("currency"), closing_rate=_read_rate(r.obj("closing_rate")),
         opening=_read_balances(r.obj("opening")), closing=_read_balances(r.obj("closing")), cash=r.money("cash"),
@@ -258,7 +162,7 @@ def _read_functional(r: _Reader) -> FunctionalPeriod:
 
 def recognition_from_json(data: Mapping[str, Any]) -> Recognition:
     """The recognition a snapshot holds; refuses a malformed one naming the key."""
-    r = _Reader(data, "")
+    r = _reader(data)
     version = r.integer("snapshot_version")
     if version != SNAPSHOT_VERSION:
         raise _bad("snapshot_version", f"{version} is not a snapshot version this engine reads ({SNAPSHOT_VERSION})")
