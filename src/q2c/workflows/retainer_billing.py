@@ -39,7 +39,6 @@ class RetainerBilled:
     explanation: str
 
 
-
 def billed_time(hub: Hub, phase: ContractPhase, invoices: Sequence[Invoice]) -> dict[str, RatedTime]:
     """The rated entries on the phase's invoice lines (fee and overage), as the hub's time ledger holds them."""
     keys = {phase.id, overage_obligation_id(phase.id)}
@@ -61,8 +60,7 @@ def bill_retainer_phase(hub: Hub, contract: Contract, phase: ContractPhase, proj
     offered = [r for r in rated if r.task_code in tasks]
     try:
         run = bill_retainer(invoice_id=unique_invoice_id(f"INV-{phase.id}-{post_date:%Y%m%d}", taken),
-                            contract=contract,
-                            phase=phase, invoices=invoices, rated=offered,
+                            contract=contract, phase=phase, invoices=invoices, rated=offered,
                             billed_time=billed_time(hub, phase, invoices), as_of=asked, invoice_date=post_date)
     except BillingError as exc:
         raise Rejected([Violation(
