@@ -46,6 +46,10 @@ from q2c.workflows.hub import Hub
 from q2c.workflows.ports import (
     CrmChange,
     Deal,
+    ErpDocument,
+    ErpDocumentKind,
+    ErpLine,
+    ErpTimebill,
     InvoiceChange,
     Person,
     ProjectState,
@@ -258,6 +262,40 @@ class FakeErp:
 
     def kind(self, name: str) -> dict[str, Any]:
         return self.records.get(name, {})
+
+    # --- reconciliation reads: what the ERP holds now (a test edits `records` as a person in the ERP would) ---
+    def timebills(self, project_ids: Sequence[str] | None = None) -> Iterator[list[ErpTimebill]]:
+        bills = [ErpTimebill(entry_id=t.entry.id, system_id=f"timebill:{t.entry.id}", project_id=t.entry.project_id,
+                             task_code=t.entry.task_code, work_date=t.entry.work_date, hours=t.entry.hours,
+                             rate=t.rated.rate.amount, billable=t.rated.billable, billed=False)
+                 for t in self.records.get("timebill", {}).values()
+                 if project_ids is None or t.entry.project_id in project_ids]
+        for start in range(0, len(bills), 2):  # pages of two, so a reader must take every page
+            yield bills[start:start + 2]
+
+    def documents(self, kind: ErpDocumentKind, ids: Sequence[str] | None = None) -> list[ErpDocument]:
+        out: list[ErpDocument] = []
+        if kind == "contract":
+            for c in self.records.get("salesorder", {}).values():
+                lines = tuple(ErpLine(p.name, p.amount.amount, Decimal(1), p.amount.amount) for p in c.phases)
+                out.append(ErpDocument("contract", c.id, f"salesorder:{c.id}", c.currency,
+                                       sum((ln.amount for ln in lines), Decimal(0)), "open", c.start_date, lines))
+        elif kind in ("invoice", "credit_note"):
+            held = self.records.get("invoice" if kind == "invoice" else "creditmemo", {})
+            for inv in held.values():
+                status = self.invoice_events.get(inv.id, (InvoiceStatus.POSTED,))[0]
+                out.append(ErpDocument(kind, inv.id, f"{kind}:{inv.id}", inv.currency, inv.total.amount,
+                                       status.value, inv.invoice_date,
+                                       tuple(ErpLine(ln.description, ln.amount.amount, ln.quantity,
+                                                     ln.unit_price.amount) for ln in inv.lines)))
+        else:
+            for e in self.records.get("journalentry", {}).values():
+                lines = tuple(ErpLine(ln.account, ln.credit.amount - ln.debit.amount,
+                                      account=ln.account.split(maxsplit=1)[0], debit=ln.debit.amount,
+                                      credit=ln.credit.amount) for ln in e.lines)
+                out.append(ErpDocument("journal_entry", e.id, f"journal:{e.id}", e.lines[0].debit.currency,
+                                       sum((ln.debit for ln in lines), Decimal(0)), "posted", e.entry_date, lines))
+        return [d for d in out if ids is None or d.id in ids]
 
 
 PEOPLE = {"alice@example.com": ("Alice", "Consultant"), "bob@example.com": ("Bob", "Architect")}

@@ -22,6 +22,8 @@ from typer.core import TyperGroup
 
 from q2c.entrypoints.cli_changes import changes_app
 from q2c.entrypoints.cli_invoices import invoices_app
+from q2c.entrypoints.cli_period import period_app
+from q2c.entrypoints.cli_reconcile import reconcile_app
 from q2c.entrypoints.cli_reference import reference_app
 from q2c.entrypoints.cli_support import (
     ConfigOption,
@@ -41,7 +43,6 @@ app = typer.Typer(help="q2c: quote-to-cash sync hub for professional services fi
                   pretty_exceptions_enable=False)
 exceptions_app = typer.Typer(help="Work the exception queue.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
-period_app = typer.Typer(help="Open and close accounting periods per legal entity.", no_args_is_help=True)
 revenue_app = typer.Typer(help="Revenue recognition, explained.", no_args_is_help=True)
 cash_app = typer.Typer(help="Cash received from customers (posted by the revenue close).", no_args_is_help=True)
 
@@ -71,6 +72,7 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(changes_app, name="changes")
 app.add_typer(reference_app, name="reference")
 app.add_typer(invoices_app, name="invoices")
+app.add_typer(reconcile_app, name="reconcile")
 
 @app.command()
 def init(path: Annotated[Path, typer.Argument(help="Where to write the config.")] = Path("q2c.yaml"),
@@ -394,45 +396,6 @@ def audit_verify(config: ConfigOption = Path("q2c.yaml")) -> None:
     err.print(f"[red]audit chain broken[/red] at entry {result.first_bad_seq}: {result.reason} "
               f"({result.entries} entries verified before it)")
     raise typer.Exit(3)
-
-
-def _set_period(config: Path, legal_entity: str, period: str, *, closed: bool, actor: str) -> None:
-    from q2c.domain.revenue import Period
-    from q2c.entrypoints.wiring import build_hub
-    from q2c.workflows.revenue_close import set_period_state
-
-    cfg = _config(config)
-    if cfg.legal_entity(legal_entity) is None:
-        err.print(f"[red]unknown legal entity {legal_entity!r}[/red]; configured: "
-                  f"{', '.join(e.code for e in cfg.legal_entities)}")
-        raise typer.Exit(2)
-    try:
-        parsed = Period.parse(period)
-    except ValueError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-    changed = set_period_state(build_hub(cfg), legal_entity=legal_entity, period=parsed, closed=closed,
-                               actor=f"cli:{actor}")
-    state = "closed" if closed else "open"
-    console.print(f"{legal_entity} {parsed.label} is {state}" + ("" if changed else " (it already was)"))
-
-
-@period_app.command("close")
-def period_close(legal_entity: str, period: Annotated[str, typer.Argument(help="YYYY-MM")],
-                 config: ConfigOption = Path("q2c.yaml"),
-                 actor: Annotated[str, typer.Option(help="Who closes (audit trail).")] = os.environ.get("USER", "cli")
-                 ) -> None:
-    """Close a period: nothing posts into it afterwards; late events land in the next open period."""
-    _set_period(config, legal_entity, period, closed=True, actor=actor)
-
-
-@period_app.command("reopen")
-def period_reopen(legal_entity: str, period: Annotated[str, typer.Argument(help="YYYY-MM")],
-                  config: ConfigOption = Path("q2c.yaml"),
-                  actor: Annotated[str, typer.Option(help="Who reopens (audit trail).")] = os.environ.get("USER", "cli")
-                  ) -> None:
-    """Reopen a closed period (a controller's decision; audited)."""
-    _set_period(config, legal_entity, period, closed=False, actor=actor)
 
 
 @revenue_app.command("explain")

@@ -341,6 +341,22 @@ def open_subject_ids(conn: Connection, *, entity: str, record_ids: Sequence[str]
     return found
 
 
+def open_record_ids(conn: Connection, record_ids: Sequence[str], *, except_work_kind: str | None = None) -> set[str]:
+    """Which of these records an open exception is about (its own record) or holds up (a subject of it),
+    leaving out the exceptions of `except_work_kind`."""
+    found: set[str] = set()
+    for chunk in _chunks(list(record_ids)):
+        query = sa.select(exceptions.c.record_id).where(exceptions.c.status == OPEN, exceptions.c.record_id.in_(chunk))
+        if except_work_kind is not None:
+            query = query.where(exceptions.c.work_kind != except_work_kind)
+        found |= {str(r) for r in conn.execute(query).scalars()}
+        found |= {str(r) for r in conn.execute(sa.select(exception_subjects.c.record_id).join(
+            exceptions, exceptions.c.id == exception_subjects.c.exception_id).where(
+            exceptions.c.status == OPEN, exception_subjects.c.status == OPEN,
+            exception_subjects.c.record_id.in_(chunk))).scalars()}
+    return found
+
+
 def counts(conn: Connection) -> dict[str, int]:
     rows = conn.execute(sa.select(exceptions.c.status, sa.func.count()).group_by(exceptions.c.status)).all()
     return {str(s): int(n) for s, n in rows}

@@ -14,6 +14,8 @@
   itself changes the field; later reads apply them instead of seeing a false edit.
 - `audit_log` + `audit_head`: append-only, hash-chained trail of every change.
 - `cursors`: where each poll left off. `runs`: one row per sync/billing/revenue run with its figures.
+- `drifts`: what each reconciliation run found between two systems, record by record, with the cause
+  traced from q2c's own history, who must act, and the fix `q2c reconcile heal` can apply.
 - `rate_leases` + `rate_pauses`: a vendor's limits shared by every q2c process on one PostgreSQL
   database (`store/rate_leases.py`): one row per concurrency slot or per request of a window's budget,
   leased by the process sending, and the pause a vendor asked for (Retry-After). Unused on SQLite.
@@ -188,6 +190,26 @@ runs = sa.Table(
     sa.Column("finished_at", TS),
     sa.Column("stats", sa.JSON, nullable=False),
 )
+
+drifts = sa.Table(
+    "drifts",
+    metadata,
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("run_id", ID, sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("pair", sa.String(40), nullable=False),
+    sa.Column("record_id", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("differences", sa.JSON, nullable=False),
+    sa.Column("left_values", sa.JSON),
+    sa.Column("right_values", sa.JSON),
+    sa.Column("cause", sa.Text, nullable=False),
+    sa.Column("owner", sa.String(40), nullable=False),
+    sa.Column("fix", sa.JSON),
+    sa.Column("exception_id", ID),
+    sa.Column("created_at", TS, nullable=False),
+)
+sa.Index("ix_drifts_run", drifts.c.run_id, drifts.c.pair)
+sa.Index("ix_drifts_record", drifts.c.pair, drifts.c.record_id)
 
 # A vendor budget ("netsuite:1234567_sb1:account/in-flight") has one row per slot; a slot is free when
 # `expires_at` is null or past, whoever `holder` was (a holder that crashed stops renewing), or when the

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from decimal import Decimal
+from typing import Any, Literal, Protocol
 
 from q2c.domain.billing import RatedTime
 from q2c.domain.model import (
@@ -121,6 +122,52 @@ class Person:
     roles: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class ErpTimebill:
+    """One of q2c's timebills as the ERP holds it now, read back for reconciliation (never cached)."""
+
+    entry_id: str  # canonical time entry id (the timebill's external id)
+    system_id: str  # the ERP's own id
+    project_id: str | None  # canonical id of the ERP project it is booked on (None: on no project q2c wrote)
+    task_code: str | None  # the project task's code (None: on no task)
+    work_date: date
+    hours: Decimal
+    rate: Decimal | None  # bill rate per hour in the contract currency (None: the ERP holds none)
+    billable: bool
+    billed: bool  # invoiced in the ERP (a timebill on an ERP invoice is locked)
+
+
+@dataclass(frozen=True)
+class ErpLine:
+    """A line of a document the ERP holds. Amounts in the document's currency; a journal line carries its
+    account number with debit and credit, the others quantity, rate and amount."""
+
+    description: str
+    amount: Decimal
+    quantity: Decimal | None = None
+    rate: Decimal | None = None
+    account: str | None = None  # journal: the account number
+    debit: Decimal = Decimal(0)
+    credit: Decimal = Decimal(0)
+
+
+ErpDocumentKind = Literal["contract", "invoice", "credit_note", "journal_entry"]
+
+
+@dataclass(frozen=True)
+class ErpDocument:
+    """A sales order (the contract), invoice, credit note or journal entry q2c wrote, as the ERP holds it now."""
+
+    kind: ErpDocumentKind
+    id: str  # canonical id (the document's external id)
+    system_id: str
+    currency: str | None
+    total: Decimal  # journal: the sum of debits
+    status: str | None  # invoices and credit notes: an `InvoiceStatus` value; the others: the ERP's own word
+    on: date | None  # the transaction date
+    lines: tuple[ErpLine, ...] = ()
+
+
 class Crm(Protocol):
     names: SystemNames
 
@@ -167,3 +214,8 @@ class Erp(Protocol):
     def currency_rates(self, since: date | None) -> list[FxRate]: ...
     # Every employee, active or not, with their employee number (reference data: matched by email).
     def resources(self) -> list[Person]: ...
+    # Reconciliation reads, fresh from the ERP: q2c's timebills (those with an external id) page by page,
+    # limited to the projects named (canonical ids) when given; and q2c's documents of one kind with lines,
+    # limited to the canonical ids named when given.
+    def timebills(self, project_ids: Sequence[str] | None = None) -> Iterator[list[ErpTimebill]]: ...
+    def documents(self, kind: ErpDocumentKind, ids: Sequence[str] | None = None) -> list[ErpDocument]: ...

@@ -9,12 +9,13 @@ RESTlet; the rest one by one. What had to change to fit NetSuite (notes shortene
 memo) comes back as warnings on the write results. Sales order, invoice and timebill lines carry the
 class, department and location of the config's dimension codes (`use_dimensions`), mapped to
 internal ids through `references`; journal lines carry the codes the revenue close put on them.
+For reconciliation, q2c's timebills and documents are read back fresh (`reads`): never from a cache.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 
 from q2c.connectors.netsuite.client import NetSuiteClient
@@ -32,6 +33,7 @@ from q2c.connectors.netsuite.mapping import (
     task_to_projecttask,
     time_entry_to_timebill,
 )
+from q2c.connectors.netsuite.reads import NetSuiteReads
 from q2c.connectors.netsuite.suiteql import in_list
 from q2c.domain.billing.credit_notes import credited_invoice_id
 from q2c.domain.dimensions import DimensionPlan
@@ -40,7 +42,16 @@ from q2c.domain.naming import SystemNames
 from q2c.domain.revenue import FxRate
 from q2c.domain.violations import Violation
 from q2c.engine.errors import RecordRejected
-from q2c.workflows.ports import InvoiceChange, Person, ProjectState, Timebill, WriteResult
+from q2c.workflows.ports import (
+    ErpDocument,
+    ErpDocumentKind,
+    ErpTimebill,
+    InvoiceChange,
+    Person,
+    ProjectState,
+    Timebill,
+    WriteResult,
+)
 
 # NetSuite's record types for the canonical records q2c writes, and the fields a person fixes there.
 NAMES = SystemNames(system="netsuite", label="NetSuite", objects={
@@ -53,9 +64,11 @@ NAMES = SystemNames(system="netsuite", label="NetSuite", objects={
 class NetSuiteErp:
     names = NAMES
 
-    def __init__(self, client: NetSuiteClient, dimensions: DimensionPlan | None = None) -> None:
+    def __init__(self, client: NetSuiteClient, dimensions: DimensionPlan | None = None, *,
+                 reads: NetSuiteReads | None = None) -> None:
         self.client = client
         self.dimensions = dimensions or DimensionPlan()
+        self.reads = reads or NetSuiteReads(client)
         self._employees: dict[str, str] | None = None
         self._accounts: dict[str, str] | None = None
         self._lock = threading.Lock()
@@ -194,3 +207,13 @@ class NetSuiteErp:
             rate = currency_rate_from_netsuite(row, codes=codes)
             latest[(rate.from_currency, rate.to_currency, rate.on)] = rate
         return [latest[key] for key in sorted(latest)]
+
+    # --- reconciliation -------------------------------------------------------------------------------
+    def timebills(self, project_ids: Sequence[str] | None = None) -> Iterator[list[ErpTimebill]]:
+        """q2c's timebills as NetSuite holds them now, a page at a time (read as the caller iterates)."""
+        return self.reads.timebill_pages(project_ids)
+
+    def documents(self, kind: ErpDocumentKind, ids: Sequence[str] | None = None) -> list[ErpDocument]:
+        """q2c's sales orders ("contract"), invoices, credit memos ("credit_note") or journal entries as NetSuite
+        holds them now, with their lines; a credit memo in the credit note's signs (negative)."""
+        return self.reads.documents(kind, ids)

@@ -49,7 +49,7 @@ from q2c.sandboxes.netsuite.errors import (
 )
 from q2c.sandboxes.netsuite.keys import generate_keypair, mapped_key
 from q2c.sandboxes.netsuite.login import refused
-from q2c.sandboxes.netsuite.paging import MAX_LIMIT, page_of
+from q2c.sandboxes.netsuite.paging import MAX_LIMIT, capped, page_of
 from q2c.sandboxes.netsuite.records import SCHEMAS, WRITABLE, RecordSchema, StoredRecord
 from q2c.sandboxes.netsuite.render import record_body
 from q2c.sandboxes.netsuite.restlet import RESTLET_DEPLOY, RESTLET_MAX_RECORDS, RESTLET_PATH, RESTLET_SCRIPT
@@ -175,7 +175,9 @@ async def list_records(request: Request, rtype: str) -> Response:
     schema = _schema(rtype)
     root = f"{_base(request)}{RECORD_PATH}/{schema.type}"
     items = [{"links": [{"rel": "self", "href": f"{root}/{rid}"}], "id": rid} for rid in state.records[schema.type]]
-    return json_response(page_of(request.query_params).body(root, items), media_type=COLLECTION)
+    page = page_of(request.query_params)
+    return json_response(page.body(root, capped(items, page, max_results=state.max_results,
+                                                max_pages=state.max_pages)), media_type=COLLECTION)
 
 
 async def create(request: Request, rtype: str) -> Response:
@@ -259,8 +261,9 @@ async def suiteql(request: Request) -> Response:
     except SuiteQLError as exc:
         said = str(exc) if exc.kind == "table" else f"Search error occurred: {exc}"
         raise fault(400, _SEARCH_ERROR + said, "INVALID_PARAMETER", query_param="q") from None
-    return json_response(page.body(f"{_base(request)}{SUITEQL_PATH}", [{"links": [], **item} for item in items]),
-                         media_type=COLLECTION)
+    rows = capped([{"links": [], **item} for item in items], page, max_results=state.max_results,
+                  max_pages=state.max_pages)
+    return json_response(page.body(f"{_base(request)}{SUITEQL_PATH}", rows), media_type=COLLECTION)
 
 
 # --- q2c's bulk upsert RESTlet --------------------------------------------------------------------

@@ -2,6 +2,12 @@
 
 A page holds at most 1,000 rows; the answer says `count`, `hasMore`, `offset`, `totalResults`, and
 links (`previous`, `first`, `next`, `last`, `self`) that a client may follow unchanged.
+
+A result holds at most 100,000 rows, on at most 1,000 pages, so a smaller `limit` reaches fewer
+("Collection Paging", section_156414087576; "Executing SuiteQL Queries Through REST Web Services",
+section_157909186990: "a maximum of 100,000 results"). How an answer past that reads is not
+documented; here the result simply ends there (`hasMore` false, `totalResults` the capped count),
+the case a client cannot tell from a real end unless it counts what it read [inferred].
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from typing import Any
 from q2c.sandboxes.netsuite.errors import fault
 
 MAX_LIMIT = 1000
+MAX_RESULTS = 100_000  # rows a result holds at most
+MAX_PAGES = 1000  # pages a result holds at most, whatever the limit
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,13 @@ class Page:
         links.append(at("last", max(((total - 1) // self.limit) * self.limit, 0)))
         links.append(at("self", self.offset))
         return links
+
+
+def capped(rows: Sequence[Any], page: Page, *, max_results: int = MAX_RESULTS, max_pages: int = MAX_PAGES
+           ) -> Sequence[Any]:
+    """The part of a result NetSuite returns at all: its first `max_results` rows, and no more than
+    `max_pages` pages of this page's `limit`."""
+    return rows[:min(max_results, max_pages * page.limit)]
 
 
 def page_of(query: Mapping[str, str]) -> Page:

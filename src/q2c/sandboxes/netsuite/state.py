@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from q2c.sandboxes.netsuite.errors import Problem
+from q2c.sandboxes.netsuite.paging import MAX_PAGES, MAX_RESULTS
 from q2c.sandboxes.netsuite.records import (
     CLOSED_JOB_STATUS,
     LISTS,
@@ -105,6 +106,10 @@ class NetSuiteState:
     max_in_flight: int = 0
     over_limit: Counter[str] = field(default_factory=Counter)  # surface (rest, restlet) -> requests refused
     restlet_calls: int = 0
+    # the most rows and pages a SuiteQL result or record list returns (NetSuite's 100,000 and 1,000); a test
+    # lowers them to see a client read past the cap without writing 100,000 records
+    max_results: int = MAX_RESULTS
+    max_pages: int = MAX_PAGES
     _next_id: int = _FIRST_ID
 
     def __post_init__(self) -> None:
@@ -126,6 +131,7 @@ class NetSuiteState:
         self.over_limit.clear()
         self.max_in_flight = 0
         self.restlet_calls = 0
+        self.max_results, self.max_pages = MAX_RESULTS, MAX_PAGES
         self._next_id = _FIRST_ID
         now = datetime.now(UTC)
         for rtype, rid, values in _SETUP:

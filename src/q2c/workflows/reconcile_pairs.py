@@ -1,0 +1,232 @@
+"""The sides of each reconciliation pair, read fresh from each system through its port (and from q2c's records).
+
+Every pair is keyed by the canonical id both systems hold, so a record is compared with itself:
+
+- `bookings`: the CRM's won deals (a change order added to the deal it amends) <-> the ERP's sales orders,
+  by opportunity: amount, currency, number of lines.
+- `time`: the tracker's approved entries, priced at the rate q2c rated them <-> the ERP's timebills, by
+  entry: project, task, date, hours, rate, amount. An entry deleted or un-approved in the tracker after it
+  was synced is in the ERP only; one approved but never posted is in the tracker only.
+- `invoices`: q2c's released invoices and credit notes <-> the ERP's, by invoice id: kind, currency, total,
+  status, date, line amounts.
+- `revenue`: what the engine recognised per contract and period <-> the revenue lines of q2c's journal
+  entries in the ERP (credits less debits on the revenue accounts), in the contract's currency.
+
+A record that an open exception names, or that work in the queue is still carrying, is *held*: it is
+accounted for, and counted apart from the drifts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from q2c.domain.model import Contract, Invoice, JournalEntry, Project, TimeEntry, TimeEntryStatus
+from q2c.domain.reconciliation import Measure, PairResult, Side, compare
+from q2c.domain.revenue import Period
+from q2c.store import exceptions as exception_store
+from q2c.store import records, time_entries
+from q2c.store.schema import work_items
+from q2c.workflows.accounts import account_map
+from q2c.workflows.hub import Hub
+from q2c.workflows.integrity import JOURNAL, RECOGNITION, revenue_accounts
+from q2c.workflows.ports import ErpDocument, ErpTimebill
+
+PAIRS = ("bookings", "time", "invoices", "revenue")
+OWN_WORK = "reconcile.heal"  # reconciliation's own exceptions: they report a drift, they do not account for it
+
+TIME_FIELDS = ("project", "task", "work_date", "hours", "rate", "amount", "currency")
+BOOKING_FIELDS = ("amount", "currency", "lines")
+INVOICE_FIELDS = ("kind", "currency", "total", "status", "invoice_date", "line_amounts")
+REVENUE_FIELDS = ("revenue", "currency")
+
+
+@dataclass
+class Context:
+    """What the pairs read from q2c itself once per run, and what the tracing step needs afterwards."""
+
+    contracts: dict[str, Contract] = field(default_factory=dict)
+    projects: dict[str, Project] = field(default_factory=dict)
+    tracker_entries: dict[str, dict[str, Any]] = field(default_factory=dict)  # every entry the tracker lists now
+    tracker_time: dict[str, TimeEntry] = field(default_factory=dict)
+    erp_timebills: dict[str, ErpTimebill] = field(default_factory=dict)
+    erp_documents: dict[str, ErpDocument] = field(default_factory=dict)
+
+
+def load_context(conn: Connection) -> Context:
+    ctx = Context()
+    for r in records.list_records(conn, entity="contract"):
+        c = Contract.model_validate(r.payload)
+        ctx.contracts[c.id] = c
+    for r in records.list_records(conn, entity="project"):
+        p = Project.model_validate(r.payload)
+        ctx.projects[p.id] = p
+    return ctx
+
+
+def in_flight_aggregates(conn: Connection) -> set[str]:
+    """Aggregates with work pending or running: their records may not have reached the ERP yet."""
+    rows = conn.execute(sa.select(work_items.c.aggregate).where(work_items.c.status.in_(["pending", "running"])))
+    return {str(a) for a in rows.scalars()}
+
+
+def _dec(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _amount(hours: Decimal | None, rate: Decimal | None) -> Decimal | None:
+    return None if hours is None or rate is None else hours * rate
+
+
+# --- time ------------------------------------------------------------------------------------------
+def time_pair(hub: Hub, conn: Connection, ctx: Context, *, busy: set[str]) -> PairResult:
+    currency_of = {pid: ctx.contracts[p.contract_id].currency for pid, p in ctx.projects.items()
+                   if p.contract_id in ctx.contracts}
+    rated: dict[str, tuple[Decimal, str]] = {}
+    for r in records.list_records(conn, entity=time_entries.ENTITY):
+        if r.state in time_entries.POSTED and "rated" in r.payload:
+            rate = r.payload["rated"]["rate"]
+            rated[r.canonical_id] = (Decimal(str(rate["amount"])), str(rate["currency"]))
+    left: dict[str, tuple[object, ...]] = {}
+    for page in hub.tracker.time_pages(None):
+        for e in page.entries:
+            ctx.tracker_time[e.id] = e
+            ctx.tracker_entries[e.id] = {"status": e.status.value, "hours": e.hours, "project_id": e.project_id,
+                                         "updated_at": e.source_updated_at.isoformat()}
+            if e.status is not TimeEntryStatus.APPROVED:
+                continue
+            rate, currency = rated.get(e.id, (None, currency_of.get(e.project_id)))
+            left[e.id] = (e.project_id, e.task_code, e.work_date, e.hours, rate, _amount(e.hours, rate), currency)
+    right: dict[str, tuple[object, ...]] = {}
+    for bills in hub.erp.timebills():
+        for t in bills:
+            ctx.erp_timebills[t.entry_id] = t
+            right[t.entry_id] = (t.project_id, t.task_code, t.work_date, t.hours, t.rate, _amount(t.hours, t.rate),
+                                 currency_of.get(t.project_id or ""))
+    keys = set(left) | set(right)
+    named = exception_store.open_subject_ids(conn, entity=time_entries.ENTITY, record_ids=sorted(keys),
+                                             except_rules=[time_entries.OVER_CAP_RULE], in_flight=True)
+    moving = {k for k in keys if f"project:{(left.get(k) or right.get(k) or ('',))[0]}" in busy}
+    return compare("time", TIME_FIELDS, Side(hub.tracker.names.label, left), Side(hub.erp.names.label, right),
+                   measures=[Measure("hours"), Measure("amount", "currency")], held=named | moving)
+
+
+# --- bookings --------------------------------------------------------------------------------------
+def bookings_pair(hub: Hub, conn: Connection, ctx: Context, *, busy: set[str]) -> PairResult:
+    booked: dict[str, tuple[Decimal, str, int]] = {}
+    contract_of = {c.opportunity_id: c for c in ctx.contracts.values()}
+    for opp_id, _ in hub.crm.won_deal_ids(None):
+        opp = hub.crm.deal(opp_id).opportunity
+        key = opp.amends_id or opp.id  # a won change order adds to the deal it amends
+        amount, currency, lines = booked.get(key, (Decimal(0), opp.amount.currency, 0))
+        booked[key] = (amount + opp.amount.amount, currency, lines + len(opp.lines))
+    left: dict[str, tuple[object, ...]] = dict(booked.items())
+    orders = hub.erp.documents("contract", sorted(ctx.contracts))
+    right: dict[str, tuple[object, ...]] = {}
+    for d in orders:
+        ctx.erp_documents[f"contract:{d.id}"] = d
+        contract = ctx.contracts.get(d.id)
+        key = contract.opportunity_id if contract is not None else f"salesorder:{d.id}"
+        right[key] = (d.total, d.currency, len(d.lines))
+    named = exception_store.open_record_ids(conn, sorted(left), except_work_kind=OWN_WORK)
+    held = {opp for opp in left if opp not in contract_of and (f"opportunity:{opp}" in busy or opp in named)}
+    held |= {c.opportunity_id for c in ctx.contracts.values() if f"contract:{c.id}" in busy}
+    return compare("bookings", BOOKING_FIELDS, Side(hub.crm.names.label, left), Side(hub.erp.names.label, right),
+                   measures=[Measure("amount", "currency")], held=held)
+
+
+# --- invoices --------------------------------------------------------------------------------------
+_ERP_STATES = ("posted", "paid", "voided", "credited")
+
+
+def q2c_invoice_status(state: str, invoice: Invoice) -> str:
+    """Where q2c believes the invoice stands in the ERP: released means posted until the ERP says otherwise; an
+    invoice q2c credited in full reads as paid there (the credit settled it, as a payment would)."""
+    if state == "credited":
+        return "paid"
+    if state in _ERP_STATES:
+        return state
+    return "posted" if state == "released" else invoice.status.value
+
+
+def invoices_pair(hub: Hub, conn: Connection, ctx: Context, *, busy: set[str]) -> PairResult:
+    left: dict[str, tuple[object, ...]] = {}
+    for r in records.list_records(conn, entity="invoice"):
+        if r.state == "draft" or not r.aggregate.startswith("contract:"):
+            continue  # a draft waits for review in q2c; a rejected draft is out of the books
+        inv = Invoice.model_validate(r.payload)
+        left[inv.id] = (inv.kind, inv.currency, inv.total.amount, q2c_invoice_status(r.state, inv), inv.invoice_date,
+                        tuple(sorted(line.amount.amount for line in inv.lines)))
+    right: dict[str, tuple[object, ...]] = {}
+    for kind in ("invoice", "credit_note"):
+        for d in hub.erp.documents(kind):
+            ctx.erp_documents[f"invoice:{d.id}"] = d
+            right[d.id] = (kind, d.currency, d.total, d.status, d.on, tuple(sorted(line.amount for line in d.lines)))
+    held = exception_store.open_record_ids(conn, sorted(left), except_work_kind=OWN_WORK)
+    held |= {k for k, r in records.get_records(conn, entity="invoice", canonical_ids=sorted(left)).items()
+             if r.aggregate in busy}
+    return compare("invoices", INVOICE_FIELDS, Side("q2c", left), Side(hub.erp.names.label, right),
+                   measures=[Measure("total", "currency")], held=held)
+
+
+# --- revenue ---------------------------------------------------------------------------------------
+def account_number(account: str) -> str:
+    """The config names accounts '<number> <name>'; an ERP line carries the number."""
+    return account.split(maxsplit=1)[0] if account.strip() else ""
+
+
+def revenue_pair(hub: Hub, conn: Connection, ctx: Context, *, busy: set[str]) -> PairResult:
+    left: dict[str, tuple[object, ...]] = {}
+    for r in records.list_records(conn, entity=RECOGNITION, states=["posted"]):
+        contract_id = r.aggregate.removeprefix("contract:")
+        left[f"{contract_id}:{r.payload['period']}"] = (Decimal(str(r.payload["recognised"])),
+                                                        str(r.payload["currency"]))
+    journals = {r.canonical_id: r for r in records.list_records(conn, entity=JOURNAL, states=["posted"])}
+    revenue_numbers = {account_number(a) for a in revenue_accounts(account_map(hub))}
+    sums: dict[str, tuple[Decimal, str]] = {}
+    for d in hub.erp.documents("journal_entry"):
+        ctx.erp_documents[f"journal:{d.id}"] = d
+        mine = journals.get(d.id)
+        if mine is None:
+            sums[f"journal:{d.id}"] = (sum((ln.credit - ln.debit for ln in d.lines), Decimal(0)), d.currency or "")
+            continue
+        entry = JournalEntry.model_validate(mine.payload)
+        contract = ctx.contracts.get(mine.aggregate.removeprefix("contract:"))
+        if contract is None or d.currency != contract.currency:
+            continue  # a functional-currency copy of a foreign contract's entry: the engine speaks the contract's
+        key = f"{contract.id}:{Period.of(entry.entry_date).label}"
+        revenue = sum((ln.credit - ln.debit for ln in d.lines if (ln.account or "") in revenue_numbers), Decimal(0))
+        prior = sums.get(key, (Decimal(0), contract.currency))[0]
+        sums[key] = (prior + revenue, contract.currency)
+    right: dict[str, tuple[object, ...]] = dict(sums.items())
+    for key, values in left.items():  # a period the engine recognised nothing in posts no entry
+        if key not in right and values[0] == 0:
+            right[key] = (Decimal(0), values[1])
+    held = {k for k in left if f"contract:{k.rsplit(':', 1)[0]}" in busy}
+    return compare("revenue", REVENUE_FIELDS, Side("q2c revenue engine", left), Side(hub.erp.names.label, right),
+                   measures=[Measure("revenue", "currency")], held=held)
+
+
+def journal_periods(journals: Mapping[str, records.Record]) -> dict[str, str]:
+    """Journal entry id -> 'contract:period' (for tracing a revenue drift back to the entries behind it)."""
+    out = {}
+    for jid, r in journals.items():
+        entry = JournalEntry.model_validate(r.payload)
+        out[jid] = f"{r.aggregate.removeprefix('contract:')}:{Period.of(entry.entry_date).label}"
+    return out
+
+
+def pair_names(selected: Sequence[str] | None) -> list[str]:
+    if not selected:
+        return list(PAIRS)
+    unknown = [p for p in selected if p not in PAIRS]
+    if unknown:
+        raise ValueError(f"unknown reconciliation pair {', '.join(unknown)}; known: {', '.join(PAIRS)}")
+    return list(selected)
