@@ -25,6 +25,7 @@ from q2c.entrypoints.cli_invoices import invoices_app
 from q2c.entrypoints.cli_period import period_app
 from q2c.entrypoints.cli_reconcile import reconcile_app
 from q2c.entrypoints.cli_reference import reference_app
+from q2c.entrypoints.cli_reports import report_app
 from q2c.entrypoints.cli_support import (
     ConfigOption,
     _config,
@@ -73,6 +74,7 @@ app.add_typer(changes_app, name="changes")
 app.add_typer(reference_app, name="reference")
 app.add_typer(invoices_app, name="invoices")
 app.add_typer(reconcile_app, name="reconcile")
+app.add_typer(report_app, name="report")
 
 @app.command()
 def init(path: Annotated[Path, typer.Argument(help="Where to write the config.")] = Path("q2c.yaml"),

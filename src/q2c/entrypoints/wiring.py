@@ -164,8 +164,9 @@ def hub_routers(hub: Hub) -> list[APIRouter]:
     from q2c.entrypoints.api_changes import changes_router
     from q2c.entrypoints.api_invoices import invoices_router
     from q2c.entrypoints.api_reference import reference_router
+    from q2c.entrypoints.api_reports import reports_router
 
-    return [changes_router(hub), reference_router(hub), invoices_router(hub)]
+    return [changes_router(hub), reference_router(hub), invoices_router(hub), reports_router(hub)]
 
 
 def serve_forever(hub: Hub) -> None:
