@@ -298,6 +298,47 @@ class ContractChangeSettings(Strict):
     poll_seconds: float = Field(default=3600.0, gt=0)
 
 
+Step = Literal["sync", "billing", "close", "schedule"]
+INVARIANT_PAIRS = {"time_posted": "time", "deal_value": "bookings", "billing_posted": "invoices",
+                   "gl_equals_engine": "revenue"}
+
+
+class Invariant(Strict):
+    """When one declared invariant is checked: after which steps (and on `q2c serve`'s schedule)."""
+
+    after: tuple[Step, ...]
+
+
+def _default_invariants() -> dict[str, Invariant]:
+    return {"time_posted": Invariant(after=("sync", "close", "schedule")),
+            "deal_value": Invariant(after=("sync", "schedule")),
+            "billing_posted": Invariant(after=("billing", "schedule")),
+            "gl_equals_engine": Invariant(after=("close", "schedule"))}
+
+
+class ReconciliationSettings(Strict):
+    """The invariants q2c checks across the systems, and when: each is one reconciliation pair
+    (`time_posted`: approved hours = the ERP's timebills; `deal_value`: the CRM's booking = the ERP's contract;
+    `billing_posted`: q2c's invoices = the ERP's; `gl_equals_engine`: recognised revenue = the GL's)."""
+
+    # how often `q2c serve` checks the invariants whose `after` lists `schedule` (0: never)
+    every_seconds: float = Field(default=86400.0, ge=0)
+    invariants: dict[str, Invariant] = Field(default_factory=_default_invariants)
+
+    @field_validator("invariants")
+    @classmethod
+    def _known(cls, value: dict[str, Invariant]) -> dict[str, Invariant]:
+        unknown = sorted(set(value) - set(INVARIANT_PAIRS))
+        if unknown:
+            raise ValueError(f"unknown invariant {', '.join(unknown)}; known: {', '.join(INVARIANT_PAIRS)}")
+        return value
+
+    def pairs_after(self, step: Step) -> list[str]:
+        """The reconciliation pairs to check after `step`, in the order q2c compares them."""
+        wanted = {INVARIANT_PAIRS[name] for name, inv in self.invariants.items() if step in inv.after}
+        return [p for p in ("bookings", "time", "invoices", "revenue") if p in wanted]
+
+
 class HubConfig(Strict):
     database: str = "sqlite:///q2c.sqlite"
     systems: Systems
@@ -314,6 +355,7 @@ class HubConfig(Strict):
     billing: BillingSettings = BillingSettings()
     http: HttpSettings = HttpSettings()
     contract_changes: ContractChangeSettings = ContractChangeSettings()
+    reconciliation: ReconciliationSettings = ReconciliationSettings()
     payment_terms: tuple[str, ...] = ("Net 15", "Net 30", "Net 45", "Net 60", "Due on receipt")
     log_format: Literal["text", "json"] = "text"
 

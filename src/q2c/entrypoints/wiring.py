@@ -163,10 +163,12 @@ def hub_routers(hub: Hub) -> list[APIRouter]:
     """The API routes that act through the hub's connectors, one router per feature module."""
     from q2c.entrypoints.api_changes import changes_router
     from q2c.entrypoints.api_invoices import invoices_router
+    from q2c.entrypoints.api_reconcile import reconcile_router
     from q2c.entrypoints.api_reference import reference_router
     from q2c.entrypoints.api_reports import reports_router
 
-    return [changes_router(hub), reference_router(hub), invoices_router(hub), reports_router(hub)]
+    return [changes_router(hub), reference_router(hub), invoices_router(hub), reports_router(hub),
+            reconcile_router(hub)]
 
 
 def serve_forever(hub: Hub) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from q2c.config import Step
 from q2c.domain.reconciliation import Drift, PairResult
 from q2c.domain.violations import Violation
 from q2c.store import drifts as drift_store
@@ -133,6 +134,13 @@ def reconcile(hub: Hub, *, pairs: Sequence[str] | None = None) -> Report:
         report.run_id = drift_store.record_run(conn, started_at=started, status="drift" if found else "clean",
                                                stats=stats, found=found)
     return report
+
+
+def check_invariants(hub: Hub, step: Step) -> Report | None:
+    """The declared invariants to check after `step` (`reconciliation.invariants`), as one run; None when
+    none is declared for it."""
+    pairs = hub.config.reconciliation.pairs_after(step)
+    return reconcile(hub, pairs=pairs) if pairs else None
 
 
 def _close_gone(conn: sa.Connection, pairs: Sequence[str], current: set[int]) -> None:

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from q2c.domain.model import Contract, Invoice, JournalEntry, Project, TimeEntry, TimeEntryStatus
+from q2c.domain.money import quantize
 from q2c.domain.reconciliation import Measure, PairResult, Side, compare
 from q2c.domain.revenue import Period
 from q2c.store import exceptions as exception_store
@@ -81,8 +82,11 @@ def _dec(value: Any) -> Decimal | None:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-def _amount(hours: Decimal | None, rate: Decimal | None) -> Decimal | None:
-    return None if hours is None or rate is None else hours * rate
+def _amount(hours: Decimal | None, rate: Decimal | None, currency: str | None) -> Decimal | None:
+    """Hours at the rate, in the currency's minor units (as an invoice line would show it)."""
+    if hours is None or rate is None:
+        return None
+    return quantize(hours * rate, currency) if currency else hours * rate
 
 
 # --- time ------------------------------------------------------------------------------------------
@@ -103,13 +107,15 @@ def time_pair(hub: Hub, conn: Connection, ctx: Context, *, busy: set[str]) -> Pa
             if e.status is not TimeEntryStatus.APPROVED:
                 continue
             rate, currency = rated.get(e.id, (None, currency_of.get(e.project_id)))
-            left[e.id] = (e.project_id, e.task_code, e.work_date, e.hours, rate, _amount(e.hours, rate), currency)
+            left[e.id] = (e.project_id, e.task_code, e.work_date, e.hours, rate, _amount(e.hours, rate, currency),
+                         currency)
     right: dict[str, tuple[object, ...]] = {}
     for bills in hub.erp.timebills():
         for t in bills:
             ctx.erp_timebills[t.entry_id] = t
-            right[t.entry_id] = (t.project_id, t.task_code, t.work_date, t.hours, t.rate, _amount(t.hours, t.rate),
-                                 currency_of.get(t.project_id or ""))
+            currency = currency_of.get(t.project_id or "")
+            right[t.entry_id] = (t.project_id, t.task_code, t.work_date, t.hours, t.rate,
+                                 _amount(t.hours, t.rate, currency), currency)
     keys = set(left) | set(right)
     named = exception_store.open_subject_ids(conn, entity=time_entries.ENTITY, record_ids=sorted(keys),
                                              except_rules=[time_entries.OVER_CAP_RULE], in_flight=True)
