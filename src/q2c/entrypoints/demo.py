@@ -25,6 +25,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from q2c.config import HubConfig, parse_config
+from q2c.domain.revenue import Period
 from q2c.domain.violations import Violation
 from q2c.entrypoints.wiring import build_hub, drain
 from q2c.sandboxes.harvest.app import HarvestSandbox
@@ -38,9 +39,12 @@ from q2c.sandboxes.salesforce.app import create_sandbox as salesforce_sandbox
 from q2c.store import audit, links, records
 from q2c.store import exceptions as exception_store
 from q2c.workflows.billing_run import enqueue_billing
+from q2c.workflows.close_readiness import readiness
 from q2c.workflows.crm_changes import consume_crm_changes
 from q2c.workflows.hub import Hub
 from q2c.workflows.project_setup import poll_won_deals
+from q2c.workflows.reconcile import Report, reconcile
+from q2c.workflows.reconcile_heal import heal
 from q2c.workflows.revenue_close import enqueue_revenue_close
 from q2c.workflows.time_approved import poll_time
 
@@ -246,7 +250,33 @@ def run_scenario(world: DemoWorld, hub: Hub, *, console: Console | None) -> dict
     world.correct_entry(entries["alice_build_0"], "9")
     poll_time(hub)
     drain(hub, console=console)
+    say("[bold]7. Reconciliation: every record compared across Salesforce, Harvest, NetSuite and the revenue "
+        "engine[/bold]")
+    _say_pairs(say, reconcile(hub))
+    say("[bold]   Someone deletes one of Alice's timebills in NetSuite by mistake[/bold]")
+    lost = world.netsuite.state.by_external_id("timebill", f"HV-{entries['alice_build_1']}")
+    if lost is not None:
+        world.netsuite.state.delete(lost)
+    found = reconcile(hub)
+    for traced in found.drifts:
+        say(f"   drift {traced.drift.pair} {traced.drift.key}: {escape(traced.trace.cause)}")
+        if traced.trace.fix is not None and traced.exception_id is not None:
+            say(f"   heal: {escape(heal(hub, traced.exception_id, actor='demo'))}")
+    drain(hub, console=console)
+    after = reconcile(hub)
+    _say_pairs(say, after)
+    out["reconciliation"] = after
+    say(f"[bold]8. Close readiness of US01 {INVOICE_DATE:%Y-%m}[/bold]")
+    ready = readiness(hub, "US01", Period.of(INVOICE_DATE))
+    blocking = {name: len(found) for name, found in ready.by_check().items() if found}
+    say(f"   readiness {ready.score}%; blocking: " + ", ".join(f"{k} {v}" for k, v in blocking.items()))
+    out["readiness"] = ready
     return out
+
+
+def _say_pairs(say: Any, report: Report) -> None:
+    for p in report.pairs:
+        say(f"   {p.pair}: {p.matched} matched, {p.held} held by open exceptions, {len(p.drifts)} drifts")
 
 
 def summary(world: DemoWorld, hub: Hub) -> dict[str, Any]:

@@ -46,7 +46,7 @@ def _written(conn: Connection, entity: str, system: str, record_id: str) -> str 
     link = links.get_link(conn, entity=entity, system=system, canonical_id=record_id)
     if link is None:
         return None
-    return f"q2c wrote it to the ERP as {link.external_id}"
+    return f"q2c wrote it (the ERP's record {link.external_id})"
 
 
 def _last_audit(conn: Connection, record_id: str) -> str:
