@@ -6,21 +6,33 @@ worker threads when they keep several requests in flight. The limiter's budget i
 own (`MemoryLeases`) unless the registry is told to share it (`GuardRegistry.share`): on
 PostgreSQL the wiring keys each system's budget by its vendor account and keeps it in the
 database, so every q2c process spends one budget (`engine/budget.py`, `engine/shared_budget.py`).
+
+Whoever must know when a vendor goes down and comes back (the outage record) registers a listener with
+`GuardRegistry.watch_circuits`: it is told when an endpoint's circuit opens and when it closes again. The
+engine keeps nothing of it; the listener decides what to remember.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 from q2c.engine.budget import LeaseBook, MemoryLeases, RateLimit, RateLimiter
 from q2c.engine.errors import CircuitOpen
 
-__all__ = ["CircuitBreaker", "EndpointGuard", "GuardRegistry", "GuardStats", "RateLimit", "RateLimiter",
-           "RetryPolicy", "budget_name"]
+__all__ = ["CIRCUIT_CLOSED", "CIRCUIT_OPEN", "CircuitBreaker", "CircuitListener", "EndpointGuard", "GuardRegistry",
+           "GuardStats", "RateLimit", "RateLimiter", "RetryPolicy", "budget_name"]
+
+log = logging.getLogger("q2c.resilience")
+
+CIRCUIT_OPEN, CIRCUIT_CLOSED = "open", "closed"
+# told (system, endpoint, CIRCUIT_OPEN or CIRCUIT_CLOSED) when a circuit opens, and when it closes after being open
+CircuitListener = Callable[[str, str, str], None]
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,8 @@ class CircuitBreaker:
     clock: Callable[[], float] = time.monotonic
     failures: int = 0
     opened_at: float | None = None
+    # told CIRCUIT_OPEN when the circuit opens and CIRCUIT_CLOSED when it closes again, outside the lock
+    on_change: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -65,14 +79,24 @@ class CircuitBreaker:
 
     def success(self) -> None:
         with self._lock:
+            closing = self.opened_at is not None
             self.failures = 0
             self.opened_at = None
+        if closing:
+            self._tell(CIRCUIT_CLOSED)
 
     def failure(self) -> None:
         with self._lock:
             self.failures += 1
+            opening = self.opened_at is None and self.failures >= self.threshold
             if self.failures >= self.threshold:
                 self.opened_at = self.clock()
+        if opening:  # a failed probe keeps it open: not a new opening
+            self._tell(CIRCUIT_OPEN)
+
+    def _tell(self, state: str) -> None:
+        if self.on_change is not None:
+            self.on_change(state)
 
 
 @dataclass
@@ -117,6 +141,23 @@ class GuardRegistry:
         self._local: LeaseBook = MemoryLeases()
         self._shared: LeaseBook | None = None
         self._accounts: dict[str, str] = {}
+        self._listeners: list[CircuitListener] = []
+
+    def watch_circuits(self, listener: CircuitListener) -> None:
+        """Tell `listener` whenever a circuit of any endpoint, made so far or later, opens or closes again.
+        It is called on the thread that made the request, so it must be quick; what it raises is logged and
+        never reaches the request."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def _circuit_changed(self, system: str, endpoint: str, state: str) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(system, endpoint, state)
+            except Exception:
+                log.exception("circuit listener failed on %s %s %s", system, endpoint, state)
 
     def share(self, book: LeaseBook, accounts: Mapping[str, str]) -> None:
         """Keep the limits of the systems in `accounts` (system -> vendor account id) in `book`, which
@@ -139,8 +180,10 @@ class GuardRegistry:
         with self._lock:
             key = (system, endpoint)
             if key not in self._guards:
-                self._guards[key] = EndpointGuard(system, endpoint, retry=retry, breaker=breaker,
-                                                  limiter=self._limiter(system, endpoint, limit or RateLimit()))
+                guard = EndpointGuard(system, endpoint, retry=retry, breaker=breaker,
+                                      limiter=self._limiter(system, endpoint, limit or RateLimit()))
+                guard.breaker.on_change = partial(self._circuit_changed, system, endpoint)
+                self._guards[key] = guard
             return self._guards[key]
 
     def all(self) -> list[EndpointGuard]:

@@ -22,10 +22,12 @@ from typer.core import TyperGroup
 
 from q2c.entrypoints.cli_changes import changes_app
 from q2c.entrypoints.cli_invoices import invoices_app
+from q2c.entrypoints.cli_kpis import kpis_command
 from q2c.entrypoints.cli_period import period_app
 from q2c.entrypoints.cli_reconcile import reconcile_app
 from q2c.entrypoints.cli_reference import reference_app
 from q2c.entrypoints.cli_reports import report_app
+from q2c.entrypoints.cli_runs import runs_app
 from q2c.entrypoints.cli_support import (
     ConfigOption,
     _config,
@@ -73,6 +75,8 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(changes_app, name="changes")
 app.add_typer(reference_app, name="reference")
 app.add_typer(invoices_app, name="invoices")
+app.add_typer(runs_app, name="runs")
+app.command("kpis")(kpis_command)
 app.add_typer(reconcile_app, name="reconcile")
 app.add_typer(report_app, name="report")
 
@@ -103,41 +107,62 @@ def demo(workdir: Annotated[Path | None, typer.Option(help="Keep the demo databa
 @app.command()
 def sync(config: ConfigOption = Path("q2c.yaml"),
          what: Annotated[str, typer.Argument(help="deals, time or all")] = "all") -> None:
-    """Poll the CRM and the time tracker once, deliver everything that is ready; exit 1 if exceptions are open."""
+    """Poll the CRM and the time tracker once, deliver everything that is ready; exit 1 if exceptions are open.
+    Each part is recorded as a run with its figures (`q2c runs list`)."""
     if what not in ("deals", "time", "all"):
         err.print(f"[red]unknown sync target {what!r}[/red]; allowed: deals, time, all")
         raise typer.Exit(2)
     from q2c.engine.errors import ConnectorError
     from q2c.entrypoints.wiring import drain
+    from q2c.workflows.outages import OutageLog
     from q2c.workflows.project_setup import poll_won_deals
+    from q2c.workflows.runs import (
+        SYNC_CONTRACT_CHANGES,
+        SYNC_DEALS,
+        SYNC_TIME,
+        change_figures,
+        deal_figures,
+        recorded_run,
+        time_figures,
+    )
     from q2c.workflows.time_approved import poll_time
 
     cfg = _config(config)
     _log_warnings(cfg)
     hub = _hub(cfg)
+    outages = OutageLog(hub.engine).watch(hub.guards)
     try:
         if what in ("deals", "all"):
             from q2c.workflows.crm_changes import consume_crm_changes
 
-            changes = consume_crm_changes(hub)
-            console.print(f"crm changes: {changes.events} events, {changes.echoes} echoes of q2c's own writes "
-                          f"ignored, {changes.conflicts} ownership conflicts")
-            stats = poll_won_deals(hub)
-            console.print(f"deals: {stats.seen} won since last poll, {stats.enqueued} new")
-            drain(hub, console=console)
+            with recorded_run(hub, SYNC_DEALS) as run:
+                changes = consume_crm_changes(hub)
+                run.update(change_figures(changes))
+                console.print(f"crm changes: {changes.events} events, {changes.echoes} echoes of q2c's own writes "
+                              f"ignored, {changes.conflicts} ownership conflicts")
+                stats = poll_won_deals(hub)
+                run.update(deal_figures(stats))
+                console.print(f"deals: {stats.seen} won since last poll, {stats.enqueued} new")
+                drain(hub, console=console)
         if what in ("time", "all"):
-            t = poll_time(hub)
-            console.print(f"time: {t.entries} entries on {t.pages} pages, {t.groups_enqueued} batches queued, "
-                          f"{t.rejects} unreadable")
-            drain(hub, console=console)
+            with recorded_run(hub, SYNC_TIME) as run:
+                t = poll_time(hub)
+                run.update(time_figures(t))
+                console.print(f"time: {t.entries} entries on {t.pages} pages, {t.groups_enqueued} batches queued, "
+                              f"{t.rejects} unreadable")
+                drain(hub, console=console)
         if what in ("deals", "all"):  # after the time, so a change's plan is measured on the latest hours
             from q2c.workflows.contract_changes import poll_contract_changes
 
-            checked = poll_contract_changes(hub)
-            drain(hub, console=console)
+            with recorded_run(hub, SYNC_CONTRACT_CHANGES) as run:
+                checked = poll_contract_changes(hub)
+                run["contracts"] = checked
+                drain(hub, console=console)
             console.print(f"contract changes: {checked} contracts compared with the CRM's deals")
     except ConnectorError as exc:
         raise _connector_failure(exc, cfg) from None
+    finally:
+        outages.flush()
     if _print_open_exceptions(hub.engine, limit=20):
         raise typer.Exit(1)
 
@@ -147,13 +172,16 @@ def close(config: ConfigOption = Path("q2c.yaml"),
           on: Annotated[str | None, typer.Option("--date", help="Invoice date / period end (YYYY-MM-DD).")] = None
           ) -> None:
     """Read invoice status from the ERP, check the FX rates the close needs, then run billing and revenue
-    recognition for every active contract; exit 1 if exceptions are open."""
+    recognition for every active contract; exit 1 if exceptions are open. The billing run and the revenue
+    close are each recorded as a run with its figures (`q2c runs list`)."""
     from q2c.engine.errors import ConnectorError
     from q2c.entrypoints.wiring import drain
     from q2c.workflows.billing_run import enqueue_billing
     from q2c.workflows.invoice_status import poll_invoice_status
+    from q2c.workflows.outages import OutageLog
     from q2c.workflows.reference_data import check_fx_rates
     from q2c.workflows.revenue_close import enqueue_revenue_close
+    from q2c.workflows.runs import BILLING, REVENUE_CLOSE, recorded_run
 
     try:
         as_of = date.fromisoformat(on) if on else date.today()
@@ -163,17 +191,23 @@ def close(config: ConfigOption = Path("q2c.yaml"),
     cfg = _config(config)
     _log_warnings(cfg)
     hub = _hub(cfg)
+    outages = OutageLog(hub.engine).watch(hub.guards)
     try:
         for gap in check_fx_rates(hub):  # before the close, not a failure during it
             err.print(f"[yellow]missing FX rate[/yellow] {escape(gap.headline())}")
         poll_invoice_status(hub)  # a void or payment the ERP holds is in q2c before anything is billed on it
         drain(hub, console=console)
-        n = enqueue_billing(hub, invoice_date=as_of)
-        drain(hub, console=console)
-        enqueue_revenue_close(hub, period_end=as_of)
-        drain(hub, console=console)
+        with recorded_run(hub, BILLING) as run:
+            n = enqueue_billing(hub, invoice_date=as_of)
+            run.update(contracts=n, invoice_date=as_of.isoformat())
+            drain(hub, console=console)
+        with recorded_run(hub, REVENUE_CLOSE) as run:
+            run.update(contracts=enqueue_revenue_close(hub, period_end=as_of), period_end=as_of.isoformat())
+            drain(hub, console=console)
     except ConnectorError as exc:
         raise _connector_failure(exc, cfg) from None
+    finally:
+        outages.flush()
     console.print(f"billing and revenue close run for {n} contracts as of {as_of}")
     broken = _report_rules(hub)
     if _print_open_exceptions(hub.engine, limit=20) or broken:

@@ -133,22 +133,25 @@ def _stop_on_signals() -> threading.Event:
 
 def schedule(hub: Hub, stop: threading.Event) -> None:
     """The polling scheduler: won deals, time entries and invoice status from the ERP, every `time.poll_seconds`;
-    the reference-data refresh (rate cards, FX rates and the FX check) every `reference.refresh_seconds`."""
-    from q2c.workflows.contract_changes import poll_contract_changes_when_due
-    from q2c.workflows.crm_changes import consume_crm_changes
+    the reference-data refresh (rate cards, FX rates and the FX check) every `reference.refresh_seconds`.
+    The polls of deals, contract changes and time are each recorded as a run (`q2c runs list`) when they
+    found or queued something, opened an exception or failed."""
     from q2c.workflows.invoice_status import poll_invoice_status
-    from q2c.workflows.project_setup import poll_won_deals
     from q2c.workflows.reference_data import refresh_reference_data
-    from q2c.workflows.time_approved import poll_time
+    from q2c.workflows.runs import run_steps, scheduled_polls
 
     reference_due = 0.0  # monotonic time of the next reference-data refresh: the first round runs it
+    polls = scheduled_polls()
     while not stop.is_set():
-        for poll in (consume_crm_changes, poll_won_deals, poll_contract_changes_when_due, poll_time,
-                     poll_invoice_status):
+        for kind, steps in polls:
             try:
-                poll(hub)
+                run_steps(hub, kind, steps, record_idle=False)
             except Exception:
-                log.exception("poll %s failed; will try again next round", poll.__name__)
+                log.exception("poll %s failed; will try again next round", kind)
+        try:
+            poll_invoice_status(hub)
+        except Exception:
+            log.exception("poll %s failed; will try again next round", poll_invoice_status.__name__)
         if time.monotonic() >= reference_due:
             reference_due = time.monotonic() + hub.config.reference.refresh_seconds
             try:
@@ -166,18 +169,21 @@ def hub_routers(hub: Hub) -> list[APIRouter]:
     from q2c.entrypoints.api_reconcile import reconcile_router
     from q2c.entrypoints.api_reference import reference_router
     from q2c.entrypoints.api_reports import reports_router
+    from q2c.entrypoints.api_runs import runs_router
 
     return [changes_router(hub), reference_router(hub), invoices_router(hub), reports_router(hub),
-            reconcile_router(hub)]
+            reconcile_router(hub), runs_router(hub)]
 
 
 def serve_forever(hub: Hub) -> None:
     import uvicorn
 
     from q2c.entrypoints.http_api import create_app
+    from q2c.workflows.outages import OutageLog
 
     configure_logging(hub.config.log_format)
     stop = _stop_on_signals()
+    OutageLog(hub.engine).watch(hub.guards).keep_recording(stop)  # a circuit that opens is an outage run
     threads = [threading.Thread(target=schedule, args=(hub, stop), daemon=True, name="scheduler")]
     threads += [threading.Thread(target=worker_for(hub).run_forever, args=(stop,), daemon=True, name=f"worker-{i}")
                 for i in range(hub.config.delivery.workers)]

@@ -13,7 +13,8 @@
 - `overrides`: corrections made in q2c to a field another system owns, kept until that system
   itself changes the field; later reads apply them instead of seeing a false edit.
 - `audit_log` + `audit_head`: append-only, hash-chained trail of every change.
-- `cursors`: where each poll left off. `runs`: one row per sync/billing/revenue run with its figures.
+- `cursors`: where each poll left off. `runs`: one row per sync, billing run, revenue close, reconciliation
+  and outage, `running` until it finishes `ok` or `failed`, with its figures as JSON (`store/runs.py`).
 - `drifts`: what each reconciliation run found between two systems, record by record, with the cause
   traced from q2c's own history, who must act, and the fix `q2c reconcile heal` can apply.
 - `rate_leases` + `rate_pauses`: a vendor's limits shared by every q2c process on one PostgreSQL
