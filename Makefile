@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench bench-revenue serve clean
+.PHONY: demo test lint bench bench-revenue bench-reconcile serve clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "q2c needs Python 3.11 or newer on PATH"; exit 1; }
@@ -22,7 +22,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
-	$(BIN)/mypy --strict bench/time_sync.py bench/netsuite_account.py
+	$(BIN)/mypy --strict bench/time_sync.py bench/netsuite_account.py bench/bench_databases.py bench/reconcile.py
 	$(BIN)/mypy
 
 bench: $(STAMP)
@@ -30,6 +30,9 @@ bench: $(STAMP)
 
 bench-revenue: $(STAMP)
 	$(BIN)/python bench/revenue.py
+
+bench-reconcile: $(STAMP)
+	$(BIN)/python bench/reconcile.py
 
 serve: $(STAMP)
 	$(BIN)/q2c serve

@@ -53,7 +53,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -62,6 +61,7 @@ from typing import Any
 
 import httpx
 
+from bench_databases import database, postgres_problem
 from q2c.config import DeliverySettings
 from q2c.connectors.harvest.client import MAX_PER_PAGE as HARVEST_PAGE
 from q2c.connectors.netsuite.client import RESTLET_CHUNK, NetSuiteClient
@@ -567,42 +567,6 @@ def fresh_netsuite(vendors: Vendors, *, people: int) -> None:
         with ThreadPoolExecutor(max_workers=NETSUITE_CONCURRENCY) as pool:
             list(pool.map(job, vendors.codes))
             list(pool.map(employee, range(1, people + 1)))
-
-
-@contextmanager
-def database(backend: str, workdir: Path, pg_url: str, label: str) -> Iterator[str]:
-    """A fresh, empty database for one measurement; removed afterwards."""
-    if backend == "sqlite":
-        folder = workdir / f"db-{label}-{uuid.uuid4().hex[:6]}"
-        folder.mkdir()
-        try:
-            yield f"sqlite:///{folder / 'q2c.sqlite'}"
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    name = f"q2c_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(pg_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def postgres_problem(pg_url: str) -> str | None:
-    """Why PostgreSQL cannot be used (None when it can)."""
-    try:
-        import psycopg
-
-        with psycopg.connect(pg_url, connect_timeout=5, autocommit=True) as conn:
-            conn.execute("SELECT 1")
-    except Exception as exc:
-        return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-    return None
 
 
 def measure_in_child(backend: str, workdir: Path, pg_url: str, label: str, spec_for: Callable[[str], Spec], *,

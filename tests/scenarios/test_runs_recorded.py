@@ -25,7 +25,8 @@ from scenario_world import ScenarioWorld
 def runs(w: ScenarioWorld, *args: str) -> list[dict[str, Any]]:
     listed = w.q2c("runs", "list", "--json", "--limit", "100", *args)
     assert listed.exit_code == 0, listed.output
-    return list(reversed(json.loads(listed.stdout)))  # oldest first
+    # oldest first; the reconciliations the declared invariants run after each command are checked apart
+    return [r for r in reversed(json.loads(listed.stdout)) if r["kind"] != "reconcile"]
 
 
 def figures(run: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -43,6 +44,8 @@ def test_sync_and_close_are_recorded_as_runs_with_their_counts(scenario: Scenari
         "exceptions": {"opened": 0, "by_rule": {}}}
     assert figures(timing, "entries", "batches") == {"entries": 0, "batches": 0}
     assert figures(changes, "contracts", "queued") == {"contracts": 1, "queued": 1}
+    (checked,) = json.loads(w.q2c("runs", "list", "--json", "--kind", "reconcile").stdout)
+    assert checked["status"] == "clean" and checked["stats"]["drifts"] == 0
 
     entries = [w.log_time("alice", "BUILD", f"2026-11-0{d}", "8") for d in (3, 4)]
     entries += [w.log_time("bob", "DESIGN", "2026-11-05", "6"), w.log_time("dan", "BUILD", "2026-11-10", "5")]

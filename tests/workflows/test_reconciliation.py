@@ -201,8 +201,9 @@ def test_a_journal_entry_lost_in_the_erp_is_posted_again(tmp_path: Path, db_url:
 def test_a_deal_changed_in_the_crm_is_traced_to_the_change_it_awaits(tmp_path: Path, db_url: str) -> None:
     """The CRM raises the deal to 40,000 (T&M line 20,000 -> 25,000) after setup, not yet approved there; q2c
     has not compared since: CRM 40,000 vs ERP 35,000, traced to the comparison not made, which the heal queues.
-    The change then waits for the CRM's approval: the drift's cause names the change, and q2c has nothing to
-    heal. Approved in the CRM, the next check applies it: the sales order says 40,000 and the run is clean."""
+    The change then waits for the CRM's approval: it accounts for the difference (held, not a drift), as
+    `q2c changes list` and the close readiness show it. Approved in the CRM, the next check applies it: the
+    sales order says 40,000 and the run is clean."""
     w, _ = november(tmp_path, db_url)
     opp = w.crm.opportunities["SF-006A"]
     lines = (opp.lines[0].model_copy(update={"amount": opp.lines[0].amount.model_copy(
@@ -216,10 +217,8 @@ def test_a_deal_changed_in_the_crm_is_traced_to_the_change_it_awaits(tmp_path: P
         ("amount", Decimal("40000.00"), Decimal("35000.00"))]
     assert "has not compared them since" in report.drifts[0].trace.cause
     healed(w, exception_id)
-    report = reconcile(w.hub)
-    one_drift(report, "bookings")
-    assert "not applied yet" in report.drifts[0].trace.cause and report.drifts[0].trace.fix is None
-    assert "q2c changes show" in report.drifts[0].trace.action
+    report = clean(w)  # the change q2c now holds accounts for the CRM's new terms until it is decided
+    assert next(p for p in report.pairs if p.pair == "bookings").held == 1
     w.crm.approved["SF-006A"] = True
     poll_contract_changes(w.hub)
     drain(w.hub)
@@ -256,3 +255,36 @@ def test_drift_is_kept_per_run_and_its_exception_closes_when_it_is_gone(tmp_path
     with w.hub.engine.connect() as conn:
         row = exception_store.get(conn, first.drifts[0].exception_id or 0)
     assert row is not None and row.status == exception_store.RESOLVED
+
+
+def test_the_declared_invariants_say_which_pairs_run_after_each_step(tmp_path: Path) -> None:
+    """Defaults: after a sync the bookings and the time; after billing the invoices; after a close the time and
+    the revenue; on the schedule all four. An unknown invariant is refused by name."""
+    from q2c.config import ReconciliationSettings
+
+    settings = ReconciliationSettings()
+    assert settings.pairs_after("sync") == ["bookings", "time"]
+    assert settings.pairs_after("billing") == ["invoices"]
+    assert settings.pairs_after("close") == ["time", "revenue"]
+    assert settings.pairs_after("schedule") == ["bookings", "time", "invoices", "revenue"]
+    quiet = ReconciliationSettings.model_validate({"invariants": {"time_posted": {"after": ["schedule"]}}})
+    assert quiet.pairs_after("sync") == [] and quiet.pairs_after("schedule") == ["time"]
+    try:
+        ReconciliationSettings.model_validate({"invariants": {"cash_matches": {"after": ["sync"]}}})
+    except ValueError as exc:
+        assert "cash_matches" in str(exc) and "time_posted" in str(exc)
+    else:
+        raise AssertionError("an unknown invariant was accepted")
+
+
+def test_check_invariants_runs_the_pairs_of_a_step(tmp_path: Path, db_url: str) -> None:
+    """After billing only the invoices are compared: a timebill lost in the ERP is not looked at then, but is
+    after the close."""
+    from q2c.workflows.reconcile import check_invariants
+
+    w, _ = november(tmp_path, db_url)
+    del w.erp.records["timebill"]["HV-3"]
+    billing = check_invariants(w.hub, "billing")
+    assert billing is not None and [p.pair for p in billing.pairs] == ["invoices"] and billing.clean
+    closing = check_invariants(w.hub, "close")
+    assert closing is not None and [t.drift.key for t in closing.drifts] == ["HV-3"]

@@ -159,6 +159,7 @@ def sync(config: ConfigOption = Path("q2c.yaml"),
                 run["contracts"] = checked
                 drain(hub, console=console)
             console.print(f"contract changes: {checked} contracts compared with the CRM's deals")
+        _check_invariants(hub, ["sync"], only={"deals": ["bookings"], "time": ["time"]}.get(what))
     except ConnectorError as exc:
         raise _connector_failure(exc, cfg) from None
     finally:
@@ -204,6 +205,7 @@ def close(config: ConfigOption = Path("q2c.yaml"),
         with recorded_run(hub, REVENUE_CLOSE) as run:
             run.update(contracts=enqueue_revenue_close(hub, period_end=as_of), period_end=as_of.isoformat())
             drain(hub, console=console)
+        _check_invariants(hub, ["billing", "close"])
     except ConnectorError as exc:
         raise _connector_failure(exc, cfg) from None
     finally:
@@ -212,6 +214,22 @@ def close(config: ConfigOption = Path("q2c.yaml"),
     broken = _report_rules(hub)
     if _print_open_exceptions(hub.engine, limit=20) or broken:
         raise typer.Exit(1)
+
+
+def _check_invariants(hub: Any, steps: list[Any], *, only: list[str] | None = None) -> None:
+    """The declared invariants of these steps (`reconciliation.invariants`), as one reconciliation run: a drift
+    is an open exception like any other, so the command exits 1 on it."""
+    from q2c.workflows.reconcile import reconcile
+
+    settings = hub.config.reconciliation
+    pairs = [p for p in ("bookings", "time", "invoices", "revenue")
+             if any(p in settings.pairs_after(step) for step in steps) and (only is None or p in only)]
+    if not pairs:
+        return
+    report = reconcile(hub, pairs=pairs)
+    console.print(f"invariants ({', '.join(pairs)}): {report.compared} records compared, {report.matched} agree, "
+                  f"{len(report.drifts)} drifts" + (" (`q2c reconcile show " f"{report.run_id}`)"
+                                                     if report.drifts else ""))
 
 
 def _report_rules(hub: Any) -> int:

@@ -45,6 +45,12 @@ def _print_pairs(data: dict[str, Any]) -> None:
         sides = "; ".join(f"{escape(side)}: " + ", ".join(f"{k} {v}" for k, v in sums.items())
                           for side, sums in p["totals"].items())
         cli_support.console.print(f"  {name} totals: {sides}")
+    wip = data.get("wip") or {}
+    for t in wip.get("totals", []):
+        cli_support.console.print(f"  WIP as of {wip['as_of']} (approved, unbilled): {t['entries']} entries, "
+                                  f"{t['hours']} h, {t['currency']} {t['at_bill_rate']} at bill rate, "
+                                  f"{t['at_cost']} at cost ({len(wip.get('projects', []))} projects: "
+                                  f"`q2c report wip`)")
     for d in data["drifts"]:
         what = ", ".join(f"{x['field']} {x['left']} vs {x['right']}" for x in d["differences"]) or \
             d["kind"].replace("_", " ")

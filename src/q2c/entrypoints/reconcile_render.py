@@ -21,7 +21,7 @@ def _drift_json(d: DriftRow) -> dict[str, Any]:
 
 def report_json(report: Report) -> dict[str, Any]:
     return {"run_id": report.run_id, "clean": report.clean, "compared": report.compared, "matched": report.matched,
-            "pairs": {p.pair: pair_summary(p) for p in report.pairs},
+            "pairs": {p.pair: pair_summary(p) for p in report.pairs}, "wip": report.wip,
             "drifts": [{"pair": t.drift.pair, "record_id": t.drift.key, "kind": t.drift.kind,
                         "differences": [{"field": x.field, "left": value_json(x.left), "right": value_json(x.right)}
                                         for x in t.drift.differences],

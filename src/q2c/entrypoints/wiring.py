@@ -135,12 +135,16 @@ def schedule(hub: Hub, stop: threading.Event) -> None:
     """The polling scheduler: won deals, time entries and invoice status from the ERP, every `time.poll_seconds`;
     the reference-data refresh (rate cards, FX rates and the FX check) every `reference.refresh_seconds`.
     The polls of deals, contract changes and time are each recorded as a run (`q2c runs list`) when they
-    found or queued something, opened an exception or failed."""
+    found or queued something, opened an exception or failed. The invariants declared for `schedule` are
+    reconciled every `reconciliation.every_seconds` (0: never), the first time one period after start."""
     from q2c.workflows.invoice_status import poll_invoice_status
+    from q2c.workflows.reconcile import check_invariants
     from q2c.workflows.reference_data import refresh_reference_data
     from q2c.workflows.runs import run_steps, scheduled_polls
 
     reference_due = 0.0  # monotonic time of the next reference-data refresh: the first round runs it
+    every = hub.config.reconciliation.every_seconds
+    reconcile_due = time.monotonic() + every
     polls = scheduled_polls()
     while not stop.is_set():
         for kind, steps in polls:
@@ -159,6 +163,12 @@ def schedule(hub: Hub, stop: threading.Event) -> None:
             except Exception:
                 log.exception("reference data refresh failed; will try again in %.0f s",
                               hub.config.reference.refresh_seconds)
+        if every and time.monotonic() >= reconcile_due:
+            reconcile_due = time.monotonic() + every
+            try:
+                check_invariants(hub, "schedule")
+            except Exception:
+                log.exception("scheduled reconciliation failed; will try again in %.0f s", every)
         stop.wait(hub.config.time.poll_seconds)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from q2c.store import runs as run_store
 from q2c.store.db import as_utc, now
 from q2c.store.schema import drifts, runs
 
@@ -49,8 +50,8 @@ class RunRow:
 def record_run(conn: Connection, *, started_at: datetime, status: str, stats: dict[str, Any],
                found: Sequence[DriftRow]) -> int:
     """One finished reconciliation run and its drifts; returns the run id."""
-    run_id = int(conn.execute(runs.insert().values(kind=RUN_KIND, status=status, started_at=started_at,
-                                                   finished_at=now(), stats=stats).returning(runs.c.id)).one().id)
+    run_id = run_store.record_run(conn, kind=RUN_KIND, status=status, started_at=started_at, stats=stats,
+                                  finished_at=now())
     stamp = now()
     if found:
         conn.execute(drifts.insert(), [{

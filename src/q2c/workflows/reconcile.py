@@ -37,6 +37,7 @@ from q2c.workflows.reconcile_pairs import (
     time_pair,
 )
 from q2c.workflows.reconcile_trace import Trace, trace
+from q2c.workflows.reports import wip_report
 
 WORK_KIND = OWN_WORK  # the exceptions reconciliation opens; `q2c reconcile heal` applies their fix
 RULE_PREFIX = "reconcile."
@@ -54,6 +55,7 @@ class Report:
     run_id: int | None
     pairs: list[PairResult] = field(default_factory=list)
     drifts: list[TracedDrift] = field(default_factory=list)
+    wip: dict[str, Any] = field(default_factory=dict)  # approved unbilled time per project, at bill rate and cost
 
     @property
     def clean(self) -> bool:
@@ -111,7 +113,7 @@ def reconcile(hub: Hub, *, pairs: Sequence[str] | None = None) -> Report:
         readers = {"bookings": bookings_pair, "time": time_pair, "invoices": invoices_pair, "revenue": revenue_pair}
         results = [readers[name](hub, conn, ctx, busy=busy) for name in selected]
         traced = [(p, d, trace(hub, conn, ctx, d)) for p in results for d in p.drifts]
-    report = Report(None, results)
+    report = Report(None, results, wip=wip_report(hub, as_of=hub.today()).to_json())
     correlation = uuid.uuid4().hex
     with hub.engine.begin() as conn:
         found: list[drift_store.DriftRow] = []
@@ -130,7 +132,7 @@ def reconcile(hub: Hub, *, pairs: Sequence[str] | None = None) -> Report:
                 values_json(d.left), values_json(d.right), t.cause, t.owner, t.fix, exception_id))
         _close_gone(conn, selected, current)
         stats = {"pairs": {p.pair: pair_summary(p) for p in results}, "compared": report.compared,
-                 "matched": report.matched, "drifts": len(found)}
+                 "matched": report.matched, "drifts": len(found), "wip": report.wip}
         report.run_id = drift_store.record_run(conn, started_at=started, status="drift" if found else "clean",
                                                stats=stats, found=found)
     return report

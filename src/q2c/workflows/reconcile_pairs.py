@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from q2c.domain.billing.credit_notes import VOID_PREFIX
 from q2c.domain.model import Contract, Invoice, JournalEntry, Project, TimeEntry, TimeEntryStatus
 from q2c.domain.money import quantize
 from q2c.domain.reconciliation import Measure, PairResult, Side, compare
@@ -33,10 +35,11 @@ from q2c.domain.revenue import Period
 from q2c.store import exceptions as exception_store
 from q2c.store import records, time_entries
 from q2c.store.schema import work_items
+from q2c.workflows import contract_changes
 from q2c.workflows.accounts import account_map
 from q2c.workflows.hub import Hub
 from q2c.workflows.integrity import JOURNAL, RECOGNITION, revenue_accounts
-from q2c.workflows.ports import ErpDocument, ErpTimebill
+from q2c.workflows.ports import ErpDocument
 
 PAIRS = ("bookings", "time", "invoices", "revenue")
 OWN_WORK = "reconcile.heal"  # reconciliation's own exceptions: they report a drift, they do not account for it
@@ -53,9 +56,9 @@ class Context:
 
     contracts: dict[str, Contract] = field(default_factory=dict)
     projects: dict[str, Project] = field(default_factory=dict)
-    tracker_entries: dict[str, dict[str, Any]] = field(default_factory=dict)  # every entry the tracker lists now
+    # the tracker's entries that do not match the ERP (approved or not), as the tracker lists them now
+    tracker_entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     tracker_time: dict[str, TimeEntry] = field(default_factory=dict)
-    erp_timebills: dict[str, ErpTimebill] = field(default_factory=dict)
     erp_documents: dict[str, ErpDocument] = field(default_factory=dict)
 
 
@@ -82,15 +85,32 @@ def _dec(value: Any) -> Decimal | None:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-def _amount(hours: Decimal | None, rate: Decimal | None, currency: str | None) -> Decimal | None:
-    """Hours at the rate, in the currency's minor units (as an invoice line would show it)."""
+@lru_cache(maxsize=64)
+def _minor_unit(currency: str) -> Decimal:
+    """The currency's minor unit as an exponent to quantize to (0.01 for USD), looked up once per currency."""
+    return quantize(Decimal(0), currency)
+
+
+def timebill_amount(hours: Decimal | None, rate: Decimal | None, currency: str | None) -> Decimal | None:
+    """Hours at the rate, in the currency's minor units (as an invoice line would show it), rounded half up as
+    `domain.money.quantize` rounds."""
     if hours is None or rate is None:
         return None
-    return quantize(hours * rate, currency) if currency else hours * rate
+    return _priced(hours, rate, currency) if currency else hours * rate
+
+
+@lru_cache(maxsize=1 << 16)
+def _priced(hours: Decimal, rate: Decimal, currency: str) -> Decimal:
+    """Cached: an account's time comes in few distinct hours (quarter hours) at few rates (a rate card's), so
+    a million entries price in a few thousand multiplications. Equal Decimals give the same quantized result,
+    however they are written, so sharing the result is exact."""
+    return (hours * rate).quantize(_minor_unit(currency), rounding=ROUND_HALF_UP)
 
 
 # --- time ------------------------------------------------------------------------------------------
 def time_pair(hub: Hub, conn: Connection, ctx: Context, *, busy: set[str]) -> PairResult:
+    """The ERP's timebills are read first, so that of the tracker's entries only those that do not match are
+    kept for tracing: memory follows the drifts, not the account's size."""
     currency_of = {pid: ctx.contracts[p.contract_id].currency for pid, p in ctx.projects.items()
                    if p.contract_id in ctx.contracts}
     rated: dict[str, tuple[Decimal, str]] = {}
@@ -98,30 +118,41 @@ def time_pair(hub: Hub, conn: Connection, ctx: Context, *, busy: set[str]) -> Pa
         if r.state in time_entries.POSTED and "rated" in r.payload:
             rate = r.payload["rated"]["rate"]
             rated[r.canonical_id] = (Decimal(str(rate["amount"])), str(rate["currency"]))
-    left: dict[str, tuple[object, ...]] = {}
-    for page in hub.tracker.time_pages(None):
-        for e in page.entries:
-            ctx.tracker_time[e.id] = e
-            ctx.tracker_entries[e.id] = {"status": e.status.value, "hours": e.hours, "project_id": e.project_id,
-                                         "updated_at": e.source_updated_at.isoformat()}
-            if e.status is not TimeEntryStatus.APPROVED:
-                continue
-            rate, currency = rated.get(e.id, (None, currency_of.get(e.project_id)))
-            left[e.id] = (e.project_id, e.task_code, e.work_date, e.hours, rate, _amount(e.hours, rate, currency),
-                         currency)
     right: dict[str, tuple[object, ...]] = {}
     for bills in hub.erp.timebills():
         for t in bills:
-            ctx.erp_timebills[t.entry_id] = t
             currency = currency_of.get(t.project_id or "")
             right[t.entry_id] = (t.project_id, t.task_code, t.work_date, t.hours, t.rate,
-                                 _amount(t.hours, t.rate, currency), currency)
-    keys = set(left) | set(right)
-    named = exception_store.open_subject_ids(conn, entity=time_entries.ENTITY, record_ids=sorted(keys),
-                                             except_rules=[time_entries.OVER_CAP_RULE], in_flight=True)
-    moving = {k for k in keys if f"project:{(left.get(k) or right.get(k) or ('',))[0]}" in busy}
+                                 timebill_amount(t.hours, t.rate, currency), currency)
+    left: dict[str, tuple[object, ...]] = {}
+    for page in hub.tracker.time_pages(None):
+        for e in page.entries:
+            if e.status is TimeEntryStatus.APPROVED:
+                rate, currency = rated.get(e.id, (None, currency_of.get(e.project_id)))
+                amount = timebill_amount(e.hours, rate, currency)
+                values = (e.project_id, e.task_code, e.work_date, e.hours, rate, amount, currency)
+                left[e.id] = values
+                if right.get(e.id) == values:
+                    continue
+            elif e.id not in right:
+                continue
+            ctx.tracker_time[e.id] = e
+            ctx.tracker_entries[e.id] = {"status": e.status.value, "updated_at": e.source_updated_at.isoformat()}
     return compare("time", TIME_FIELDS, Side(hub.tracker.names.label, left), Side(hub.erp.names.label, right),
-                   measures=[Measure("hours"), Measure("amount", "currency")], held=named | moving)
+                   measures=[Measure("hours"), Measure("amount", "currency")],
+                   held=time_held(conn, left, right, busy=busy))
+
+
+def time_held(conn: Connection, left: Mapping[str, tuple[object, ...]], right: Mapping[str, tuple[object, ...]],
+              *, busy: set[str]) -> set[str]:
+    """The entries accounted for: every entry an open exception holds (read once: they are few), and those of
+    projects with work in flight."""
+    held = exception_store.open_subject_ids(conn, entity=time_entries.ENTITY,
+                                            except_rules=[time_entries.OVER_CAP_RULE], in_flight=True)
+    moving = {a.removeprefix("project:") for a in busy if a.startswith("project:")}
+    if moving:
+        held |= {k for side in (left, right) for k, v in side.items() if v[0] in moving}
+    return held
 
 
 # --- bookings --------------------------------------------------------------------------------------
@@ -144,6 +175,10 @@ def bookings_pair(hub: Hub, conn: Connection, ctx: Context, *, busy: set[str]) -
     named = exception_store.open_record_ids(conn, sorted(left), except_work_kind=OWN_WORK)
     held = {opp for opp in left if opp not in contract_of and (f"opportunity:{opp}" in busy or opp in named)}
     held |= {c.opportunity_id for c in ctx.contracts.values() if f"contract:{c.id}" in busy}
+    # a contract change q2c holds (waiting for approval, treatment or a second person) accounts for the CRM's
+    # new terms until it is applied or rejected
+    changing = {str(r.payload.get("contract_id")) for r in contract_changes.list_changes(conn)}
+    held |= {c.opportunity_id for c in ctx.contracts.values() if c.id in changing}
     return compare("bookings", BOOKING_FIELDS, Side(hub.crm.names.label, left), Side(hub.erp.names.label, right),
                    measures=[Measure("amount", "currency")], held=held)
 
@@ -162,19 +197,29 @@ def q2c_invoice_status(state: str, invoice: Invoice) -> str:
     return "posted" if state == "released" else invoice.status.value
 
 
+def _invoice_values(kind: str, currency: str | None, total: Decimal, status: str | None, on: object,
+                    amounts: list[Decimal]) -> tuple[object, ...]:
+    """A voided document's amounts are not compared: the ERP zeroes them, q2c keeps them beside a reversal."""
+    if status == "voided":
+        return (kind, currency, None, status, on, None)
+    return (kind, currency, total, status, on, tuple(sorted(amounts)))
+
+
 def invoices_pair(hub: Hub, conn: Connection, ctx: Context, *, busy: set[str]) -> PairResult:
     left: dict[str, tuple[object, ...]] = {}
     for r in records.list_records(conn, entity="invoice"):
         if r.state == "draft" or not r.aggregate.startswith("contract:"):
             continue  # a draft waits for review in q2c; a rejected draft is out of the books
+        if r.canonical_id.startswith(VOID_PREFIX):
+            continue  # q2c's own booking of a void the ERP made: it has no document of its own there
         inv = Invoice.model_validate(r.payload)
-        left[inv.id] = (inv.kind, inv.currency, inv.total.amount, q2c_invoice_status(r.state, inv), inv.invoice_date,
-                        tuple(sorted(line.amount.amount for line in inv.lines)))
+        left[inv.id] = _invoice_values(inv.kind, inv.currency, inv.total.amount, q2c_invoice_status(r.state, inv),
+                                       inv.invoice_date, [line.amount.amount for line in inv.lines])
     right: dict[str, tuple[object, ...]] = {}
     for kind in ("invoice", "credit_note"):
         for d in hub.erp.documents(kind):
             ctx.erp_documents[f"invoice:{d.id}"] = d
-            right[d.id] = (kind, d.currency, d.total, d.status, d.on, tuple(sorted(line.amount for line in d.lines)))
+            right[d.id] = _invoice_values(kind, d.currency, d.total, d.status, d.on, [ln.amount for ln in d.lines])
     held = exception_store.open_record_ids(conn, sorted(left), except_work_kind=OWN_WORK)
     held |= {k for k, r in records.get_records(conn, entity="invoice", canonical_ids=sorted(left)).items()
              if r.aggregate in busy}

@@ -1,18 +1,22 @@
 """Compare two systems' records field by field, keyed by the canonical id both hold.
 
 Each side is a mapping of key -> a tuple of values in the pair's field order, so equal records are
-told apart from different ones by one tuple comparison (a million rows compare in well under a
-second); only a record that differs is looked at field by field. A record one side lacks, or that differs,
-is a drift unless the caller knows why (`held`: an open exception names it, or work for it is in
-flight), in which case it is counted, not reported: the rule is that every record is either where it
-belongs or held by an exception that names it.
+told apart from different ones by one tuple comparison; only a record that differs is looked at field
+by field. The pass over the keys, the totals and the search for what only the right side holds run in
+C iterators (map, compress) rather than in a Python loop per row: at a million rows a side what is
+left is mostly the dictionary lookups themselves (see docs/benchmarks.md). A record one side lacks, or
+that differs, is a drift unless the caller knows why (`held`: an open exception names it, or work for
+it is in flight), in which case it is counted, not reported: the rule is that every record is either
+where it belongs or held by an exception that names it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import compress, repeat
+from operator import itemgetter, ne
 from typing import Literal
 
 DriftKind = Literal["missing_left", "missing_right", "different"]
@@ -93,46 +97,57 @@ def compare(pair: str, fields: Sequence[str], left: Side, right: Side, *, measur
     """Every key of either side is matched, held, or a drift (missing on one side, or different)."""
     names = tuple(fields)
     lrows, rrows = left.rows, right.rows
-    matched = held_count = 0
+    unmet = dict(rrows)  # the right side's records no left key has claimed: at the end, those missing on the left
+    # one C-level pass: each left key claims its right record, and the pair is kept when the tuples differ
+    # (a != None for a record missing on the right)
+    differing = map(ne, lrows.values(), map(unmet.pop, lrows, repeat(None)))
+    matched = len(lrows)
+    held_count = 0
     drifts: list[Drift] = []
-    for key, a in lrows.items():
-        b = rrows.get(key)
-        if b is not None and a == b:
-            matched += 1
-        elif key in held:
+    for key, a in compress(lrows.items(), differing):
+        matched -= 1
+        if key in held:
             held_count += 1
-        elif b is None:
+            continue
+        b = rrows.get(key)
+        if b is None:
             drifts.append(Drift(pair, key, MISSING_RIGHT, dict(zip(names, a, strict=True)), None))
         else:
             diffs = tuple(Difference(f, x, y) for f, x, y in zip(names, a, b, strict=True) if x != y)
             drifts.append(Drift(pair, key, DIFFERENT, dict(zip(names, a, strict=True)),
                                 dict(zip(names, b, strict=True)), diffs))
-    for key in rrows.keys() - lrows.keys():
+    for key, b in unmet.items():
         if key in held:
             held_count += 1
             continue
-        drifts.append(Drift(pair, key, MISSING_LEFT, None, dict(zip(names, rrows[key], strict=True))))
+        drifts.append(Drift(pair, key, MISSING_LEFT, None, dict(zip(names, b, strict=True))))
     drifts.sort(key=lambda d: d.key)
     totals = {left.name: _totals(names, lrows, measures), right.name: _totals(names, rrows, measures)}
     return PairResult(pair, left.name, right.name, names, matched, held_count, tuple(drifts), totals)
 
 
 def _totals(names: tuple[str, ...], rows: Mapping[str, Values], measures: Sequence[Measure]) -> dict[str, Decimal]:
+    """Each measure summed over the rows holding a Decimal there, in row order; per currency, under
+    "<field> <currency>" in order of each currency's first row."""
     out: dict[str, Decimal] = {}
     for m in measures:
         i = names.index(m.field)
+        column = list(map(itemgetter(i), rows.values()))
+        is_amount = list(map(isinstance, column, repeat(Decimal)))
         if m.currency_field is None:
-            total = Decimal(0)
-            for v in rows.values():
-                value = v[i]
-                if isinstance(value, Decimal):
-                    total += value
-            out[m.field] = total
+            out[m.field] = sum(compress(column, is_amount), Decimal(0))
             continue
-        c = names.index(m.currency_field)
-        for v in rows.values():
-            amount = v[i]
-            if isinstance(amount, Decimal):
-                label = f"{m.field} {v[c]}"
-                out[label] = out.get(label, Decimal(0)) + amount
+        currency_of = itemgetter(names.index(m.currency_field))
+        if all(is_amount):
+            rows_with_amounts: Iterable[Values] = rows.values()
+        else:
+            column = list(compress(column, is_amount))
+            rows_with_amounts = compress(rows.values(), is_amount)
+        # each currency as its label spells it: format(), as an f-string does
+        currencies = list(map(format, map(currency_of, rows_with_amounts)))
+        sums = {c: out.get(f"{m.field} {c}", Decimal(0)) for c in dict.fromkeys(currencies)}
+        for currency, amount in zip(currencies, column, strict=True):
+            sums[currency] += amount
+        for currency, total in sums.items():
+            out[f"{m.field} {currency}"] = total
     return out
