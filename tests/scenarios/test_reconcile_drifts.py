@@ -39,6 +39,13 @@ def test_drifts_planted_in_the_vendors_systems_are_found_traced_and_healed(scena
     first = w.q2c("reconcile")
     assert first.exit_code == 0, first.output
     assert "every pair matches" in first.stdout
+    assert "WIP as of" not in first.stdout  # everything approved is billed
+    wrong = w.q2c("reconcile", "--pair", "cash")
+    assert wrong.exit_code == 2 and "unknown reconciliation pair cash" in wrong.stderr
+    assert w.q2c("reconcile", "show", "999").exit_code == 2
+    assert w.q2c("reconcile", "heal", "999").exit_code == 2
+    assert w.q2c("period", "status", "XX99", "2026-11").exit_code == 2
+    assert w.q2c("period", "status", "US01", "2026-13").exit_code == 2
 
     w.harvest.state.delete_time_entry(bob)
     ns = w.netsuite.state

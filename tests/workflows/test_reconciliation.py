@@ -288,3 +288,37 @@ def test_check_invariants_runs_the_pairs_of_a_step(tmp_path: Path, db_url: str) 
     assert billing is not None and [p.pair for p in billing.pairs] == ["invoices"] and billing.clean
     closing = check_invariants(w.hub, "close")
     assert closing is not None and [t.drift.key for t in closing.drifts] == ["HV-3"]
+
+
+def test_serve_reconciles_the_scheduled_invariants(tmp_path: Path, db_url: str) -> None:
+    """`q2c serve`'s scheduler with `reconciliation.every_seconds` due at once: one round reconciles the four
+    pairs and finds the timebill lost in the ERP, as an open exception naming it."""
+    import threading
+    import time
+
+    from q2c.config import ReconciliationSettings
+    from q2c.entrypoints.wiring import schedule
+
+    w, _ = november(tmp_path, db_url)
+    w.hub.config = w.hub.config.model_copy(update={"reconciliation": ReconciliationSettings(every_seconds=1e-6)})
+    del w.erp.records["timebill"]["HV-3"]
+    stop = threading.Event()
+    thread = threading.Thread(target=schedule, args=(w.hub, stop), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            with w.hub.engine.connect() as conn:
+                found = drifts.runs_list(conn)
+            if found:
+                break
+            assert time.monotonic() < deadline, "the scheduler ran no reconciliation"
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    run = found[0]
+    assert run.status == "drift" and set(run.stats["pairs"]) == {"bookings", "time", "invoices", "revenue"}
+    with w.hub.engine.connect() as conn:
+        [row] = exception_store.search(conn, rule="reconcile.time.missing_right")
+    assert row.violation.record_id == "HV-3"
