@@ -80,6 +80,7 @@ class PollStats:
     groups_enqueued: int = 0
     duplicates: int = 0
     rejects: int = 0
+    unchanged: int = 0  # read again (the cursor's overlap, a re-listing) exactly as q2c already holds them
 
 
 def cursor_name(hub: Hub) -> str:
@@ -130,7 +131,9 @@ def poll_time(hub: Hub, *, started_at: datetime | None = None) -> PollStats:
         if page.high_water and (high_water is None or page.high_water > high_water):
             high_water = page.high_water
         with hub.engine.begin() as conn:
-            for project_id, entries in group_by_project(page.entries).items():
+            fresh = _changed(conn, page.entries)
+            stats.unchanged += len(page.entries) - len(fresh)
+            for project_id, entries in group_by_project(fresh).items():
                 dumped = [e.model_dump(mode="json") for e in entries]
                 correlation = uuid.uuid4().hex
                 # Keyed on content, not on updated_at: a tracker may stamp updates to the second, and two
@@ -159,6 +162,31 @@ def poll_time(hub: Hub, *, started_at: datetime | None = None) -> PollStats:
             with hub.engine.begin() as conn:
                 cursors.set_cursor(conn, cursor_name(hub), new_cursor.isoformat())
     return stats
+
+
+_SETTLED = (*POSTED, PENDING_APPROVAL)  # states whose record is the entry's last word: nothing waits on it
+
+
+def _changed(conn: Connection, entries: list[TimeEntry]) -> list[TimeEntry]:
+    """The entries q2c does not already hold exactly as read: an entry read again unchanged (every poll reads
+    the cursor's overlap again) is not queued a second time. One held by an exception, or corrected in q2c
+    by an override, always goes on, so its check runs again as it always did."""
+    if not entries:
+        return entries
+    ids = [e.id for e in entries]
+    known = records.get_records(conn, entity=ENTITY, canonical_ids=ids)
+    if not known:
+        return entries
+    corrected = overrides.active(conn, entity=ENTITY, canonical_ids=[i for i in ids if i in known])
+    out = []
+    for e in entries:
+        prev = known.get(e.id)
+        if prev is not None and prev.state in _SETTLED and e.id not in corrected:
+            raw = e.model_dump(mode="json")
+            if prev.content_hash == content_hash({k: v for k, v in raw.items() if k != "source_updated_at"}):
+                continue
+        out.append(e)
+    return out
 
 
 @dataclass
