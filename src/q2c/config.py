@@ -339,6 +339,17 @@ class ReconciliationSettings(Strict):
         return [p for p in ("bookings", "time", "invoices", "revenue") if p in wanted]
 
 
+class RetentionSettings(Strict):
+    """How long finished work is kept (`q2c prune`, and `q2c serve` every `every_seconds`). The audit trail,
+    the records and links, unfinished and dead work are kept whatever their age. Finished work items feed the
+    KPIs (approved-to-bill lag, setup cycle time), so keep them past a month-end close."""
+
+    work_items_days: float = Field(default=45.0, gt=0)
+    events_days: float = Field(default=45.0, gt=0)  # inbox events; a won deal's is kept: it stops a second setup
+    exception_payloads_days: float = Field(default=90.0, gt=0)  # the replay payload of settled exceptions
+    every_seconds: float = Field(default=3600.0, ge=0)  # 0: `q2c serve` never prunes
+
+
 class HubConfig(Strict):
     database: str = "sqlite:///q2c.sqlite"
     systems: Systems
@@ -356,6 +367,7 @@ class HubConfig(Strict):
     http: HttpSettings = HttpSettings()
     contract_changes: ContractChangeSettings = ContractChangeSettings()
     reconciliation: ReconciliationSettings = ReconciliationSettings()
+    retention: RetentionSettings = RetentionSettings()
     payment_terms: tuple[str, ...] = ("Net 15", "Net 30", "Net 45", "Net 60", "Due on receipt")
     log_format: Literal["text", "json"] = "text"
 

@@ -24,6 +24,7 @@ from q2c.entrypoints.cli_changes import changes_app
 from q2c.entrypoints.cli_invoices import invoices_app
 from q2c.entrypoints.cli_kpis import kpis_command
 from q2c.entrypoints.cli_period import period_app
+from q2c.entrypoints.cli_prune import prune_command
 from q2c.entrypoints.cli_reconcile import reconcile_app
 from q2c.entrypoints.cli_reference import reference_app
 from q2c.entrypoints.cli_reports import report_app
@@ -77,6 +78,7 @@ app.add_typer(reference_app, name="reference")
 app.add_typer(invoices_app, name="invoices")
 app.add_typer(runs_app, name="runs")
 app.command("kpis")(kpis_command)
+app.command("prune")(prune_command)
 app.add_typer(reconcile_app, name="reconcile")
 app.add_typer(report_app, name="report")
 

@@ -136,15 +136,19 @@ def schedule(hub: Hub, stop: threading.Event) -> None:
     the reference-data refresh (rate cards, FX rates and the FX check) every `reference.refresh_seconds`.
     The polls of deals, contract changes and time are each recorded as a run (`q2c runs list`) when they
     found or queued something, opened an exception or failed. The invariants declared for `schedule` are
-    reconciled every `reconciliation.every_seconds` (0: never), the first time one period after start."""
+    reconciled every `reconciliation.every_seconds` (0: never), the first time one period after start; and
+    finished work past its retention is pruned every `retention.every_seconds` (0: never), first at start."""
     from q2c.workflows.invoice_status import poll_invoice_status
     from q2c.workflows.reconcile import check_invariants
     from q2c.workflows.reference_data import refresh_reference_data
+    from q2c.workflows.retention import prune_history
     from q2c.workflows.runs import run_steps, scheduled_polls
 
     reference_due = 0.0  # monotonic time of the next reference-data refresh: the first round runs it
     every = hub.config.reconciliation.every_seconds
     reconcile_due = time.monotonic() + every
+    prune_every = hub.config.retention.every_seconds
+    prune_due = 0.0
     polls = scheduled_polls()
     while not stop.is_set():
         for kind, steps in polls:
@@ -169,6 +173,12 @@ def schedule(hub: Hub, stop: threading.Event) -> None:
                 check_invariants(hub, "schedule")
             except Exception:
                 log.exception("scheduled reconciliation failed; will try again in %.0f s", every)
+        if prune_every and time.monotonic() >= prune_due:
+            prune_due = time.monotonic() + prune_every
+            try:
+                prune_history(hub)
+            except Exception:
+                log.exception("pruning failed; will try again in %.0f s", prune_every)
         stop.wait(hub.config.time.poll_seconds)
 
 

@@ -43,9 +43,9 @@ from q2c.store.queue import DEAD
 from q2c.store.time_entries import ENTITY as TIME_ENTRY
 from q2c.workflows import billing_run, revenue_close, time_approved
 from q2c.workflows.hub import Hub
+from q2c.workflows.project_setup import WON_EVENT
 from q2c.workflows.runs import OUTAGE, RECONCILE
 
-WON_EVENT = "opportunity.won"  # the inbox event of a won deal (`project_setup.enqueue_won_deal`)
 SETUP_DONE = "write_back"  # the audit action of the setup's last step
 INVOICE_WRITTEN = "invoice"  # the audit action of an invoice the billing run wrote
 MAX_DAYS = 3660  # ten years of daily rows is as far back as one asks

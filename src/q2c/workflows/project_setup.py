@@ -33,6 +33,7 @@ from q2c.workflows import contract_versions
 from q2c.workflows.hub import Hub
 
 KIND = "deal.setup"
+WON_EVENT = "opportunity.won"  # its inbox key stops a second setup of the same deal: never pruned
 
 
 @dataclass
@@ -47,7 +48,7 @@ def enqueue_won_deal(conn: Connection, opportunity_id: str, *, source: str, corr
     intake: the poll, the change feed and a webhook may all report the same win)."""
     correlation = correlation_id or uuid.uuid4().hex
     event_id = inbox.record_event(conn, idempotency_key=f"opportunity.won:{opportunity_id}", source=source,
-                                  event_type="opportunity.won", aggregate=f"opportunity:{opportunity_id}",
+                                  event_type=WON_EVENT, aggregate=f"opportunity:{opportunity_id}",
                                   correlation_id=correlation)
     if event_id is None:
         return False
