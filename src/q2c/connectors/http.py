@@ -3,6 +3,9 @@
 Short trouble (a 429 with Retry-After, a 503, a dropped connection) is absorbed here with
 backoff and jitter. When the attempts run out the caller gets a `TransientError`, and the
 engine reschedules the work durably. A connector never sees a raw transport exception.
+
+Each request's status and duration are told to the guard (`EndpointGuard.exchanged`), whose registry
+passes them on to whoever measures them (the metrics).
 """
 
 from __future__ import annotations
@@ -70,10 +73,12 @@ class VendorHttp:
                 guard.count("retries")
             guard.breaker.check(self.system, endpoint)
             guard.limiter.acquire()
+            sent = time.perf_counter()
             try:
                 guard.count("requests")
                 response = self.client.request(method, url, **kwargs)
             except httpx.TransportError as exc:
+                guard.exchanged(None, time.perf_counter() - sent)
                 guard.breaker.failure()
                 guard.count("transient_failures")
                 last = TransientError(self.system, f"{method} {endpoint}: {type(exc).__name__}: {exc}")
@@ -81,6 +86,7 @@ class VendorHttp:
                 continue
             finally:
                 guard.limiter.release()
+            guard.exchanged(response.status_code, time.perf_counter() - sent)
             wait = self._throttle_wait(response)
             if wait is not None:
                 guard.count("rate_limited")

@@ -9,7 +9,9 @@ database, so every q2c process spends one budget (`engine/budget.py`, `engine/sh
 
 Whoever must know when a vendor goes down and comes back (the outage record) registers a listener with
 `GuardRegistry.watch_circuits`: it is told when an endpoint's circuit opens and when it closes again. The
-engine keeps nothing of it; the listener decides what to remember.
+engine keeps nothing of it; the listener decides what to remember. Whoever measures the vendors' answers
+(the metrics) registers with `GuardRegistry.watch_requests` in the same way: it is told each request's
+status and how long it took.
 """
 
 from __future__ import annotations
@@ -25,14 +27,28 @@ from functools import partial
 from q2c.engine.budget import LeaseBook, MemoryLeases, RateLimit, RateLimiter
 from q2c.engine.errors import CircuitOpen
 
-__all__ = ["CIRCUIT_CLOSED", "CIRCUIT_OPEN", "CircuitBreaker", "CircuitListener", "EndpointGuard", "GuardRegistry",
-           "GuardStats", "RateLimit", "RateLimiter", "RetryPolicy", "budget_name"]
+__all__ = ["CIRCUIT_CLOSED", "CIRCUIT_OPEN", "CircuitBreaker", "CircuitListener", "EndpointGuard", "Exchange",
+           "GuardRegistry", "GuardStats", "RateLimit", "RateLimiter", "RequestListener", "RetryPolicy", "budget_name"]
 
 log = logging.getLogger("q2c.resilience")
 
 CIRCUIT_OPEN, CIRCUIT_CLOSED = "open", "closed"
 # told (system, endpoint, CIRCUIT_OPEN or CIRCUIT_CLOSED) when a circuit opens, and when it closes after being open
 CircuitListener = Callable[[str, str, str], None]
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request to a vendor endpoint: the HTTP status it was answered with (None: no answer came, the
+    connection failed or timed out) and the seconds from sending it to that answer or failure."""
+
+    system: str
+    endpoint: str
+    status: int | None
+    seconds: float
+
+
+RequestListener = Callable[[Exchange], None]  # told each request a guarded endpoint made
 
 
 @dataclass(frozen=True)
@@ -120,6 +136,12 @@ class EndpointGuard:
         self.limiter = limiter or RateLimiter(limit or RateLimit(), budget=f"{system}:{endpoint}", system=system)
         self.stats = GuardStats()
         self._stats_lock = threading.Lock()
+        self.on_exchange: RequestListener | None = None  # set by the registry that made the guard
+
+    def exchanged(self, status: int | None, seconds: float) -> None:
+        """A request was answered with `status` (None: no answer) after `seconds`: tell whoever listens."""
+        if self.on_exchange is not None:
+            self.on_exchange(Exchange(self.system, self.endpoint, status, seconds))
 
     def count(self, name: str) -> None:
         with self._stats_lock:
@@ -142,6 +164,7 @@ class GuardRegistry:
         self._shared: LeaseBook | None = None
         self._accounts: dict[str, str] = {}
         self._listeners: list[CircuitListener] = []
+        self._request_listeners: tuple[RequestListener, ...] = ()  # replaced, never changed: read without the lock
 
     def watch_circuits(self, listener: CircuitListener) -> None:
         """Tell `listener` whenever a circuit of any endpoint, made so far or later, opens or closes again.
@@ -158,6 +181,20 @@ class GuardRegistry:
                 listener(system, endpoint, state)
             except Exception:
                 log.exception("circuit listener failed on %s %s %s", system, endpoint, state)
+
+    def watch_requests(self, listener: RequestListener) -> None:
+        """Tell `listener` of every request any endpoint, made so far or later, sends: its status and how long
+        it took. Called on the requesting thread for each request, so it must be quick; what it raises is
+        logged and never reaches the request."""
+        with self._lock:
+            self._request_listeners = (*self._request_listeners, listener)
+
+    def _exchanged(self, exchange: Exchange) -> None:
+        for listener in self._request_listeners:
+            try:
+                listener(exchange)
+            except Exception:
+                log.exception("request listener failed on %s %s", exchange.system, exchange.endpoint)
 
     def share(self, book: LeaseBook, accounts: Mapping[str, str]) -> None:
         """Keep the limits of the systems in `accounts` (system -> vendor account id) in `book`, which
@@ -183,6 +220,7 @@ class GuardRegistry:
                 guard = EndpointGuard(system, endpoint, retry=retry, breaker=breaker,
                                       limiter=self._limiter(system, endpoint, limit or RateLimit()))
                 guard.breaker.on_change = partial(self._circuit_changed, system, endpoint)
+                guard.on_exchange = self._exchanged
                 self._guards[key] = guard
             return self._guards[key]
 

@@ -5,6 +5,9 @@ A handler does its external calls (idempotent upserts) and returns a function th
 hub's side (records, links, audit, exceptions). That function runs in the same transaction that
 marks the item done, so a crash at any instant either leaves the item to be re-run (and the
 upserts repeat harmlessly) or has recorded everything. Nothing is lost, nothing is doubled.
+
+Whoever counts the outcomes (the metrics) registers with `Worker.watch_deliveries`: it is told each
+item's outcome once it is recorded, the way `GuardRegistry.watch_circuits` tells of circuits.
 """
 
 from __future__ import annotations
@@ -34,6 +37,22 @@ log = logging.getLogger("q2c.worker")
 Effects = Callable[[Connection], None]
 Outcome = Effects | None | BaseException  # effects to record, nothing to record, or why it failed
 SubjectsOf = Callable[[WorkItem], Sequence[exception_store.Subject]]  # the records an item carries
+
+DELIVERED, RETRIED, DEAD = "delivered", "retried", "dead"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One item's outcome, once recorded: delivered, rescheduled for a later try, or dead (its exception is
+    in the queue). `system` is the system whose answer decided a retry or a dead letter ("q2c" for the hub's
+    own fault); a delivered item names none, as one item may write to several systems."""
+
+    kind: str
+    outcome: str  # DELIVERED, RETRIED or DEAD
+    system: str | None = None
+
+
+DeliveryListener = Callable[[Delivery], None]
 
 
 class Handler(Protocol):
@@ -98,6 +117,28 @@ class Worker:
         self.policy = policy or DeliveryPolicy()
         self.batch = batch
         self.stats = WorkerStats()
+        self._listeners: tuple[DeliveryListener, ...] = ()  # replaced, never changed: safe to read unlocked
+
+    def watch_deliveries(self, listener: DeliveryListener) -> None:
+        """Tell `listener` each item's outcome after it is recorded. It is called on the worker's thread, so it
+        must be quick; what it raises is logged and never reaches the item."""
+        self._listeners = (*self._listeners, listener)
+
+    def _delivered(self, item: WorkItem, outcome: str, system: str | None = None) -> None:
+        """Count an outcome that is recorded, and tell the listeners."""
+        if outcome == DELIVERED:
+            self.stats.done += 1
+            self.stats.by_kind[item.kind] = self.stats.by_kind.get(item.kind, 0) + 1
+        elif outcome == RETRIED:
+            self.stats.retried += 1
+        else:
+            self.stats.dead += 1
+        delivery = Delivery(item.kind, outcome, system)
+        for listener in self._listeners:
+            try:
+                listener(delivery)
+            except Exception:
+                log.exception("delivery listener failed on %s %s", item.kind, outcome)
 
     def run_once(self) -> int:
         """Claim and process one batch; returns how many items were claimed."""
@@ -182,8 +223,7 @@ class Worker:
                 if not queue.complete(conn, item.id, worker=self.name):
                     raise LeaseLost(item.id)  # rolls back: the worker that holds the lease records the outcome
         for item, _ in succeeded:
-            self.stats.done += 1
-            self.stats.by_kind[item.kind] = self.stats.by_kind.get(item.kind, 0) + 1
+            self._delivered(item, DELIVERED)
             log.info("done %s on %s", item.kind, item.aggregate, extra=_context(item, "done"))
 
     def _fail(self, item: WorkItem, exc: BaseException) -> None:
@@ -219,7 +259,7 @@ class Worker:
                     extra={**_context(item, "retry"), "system": exc.system})
         with self.engine.begin() as conn:
             queue.reschedule(conn, item.id, worker=self.name, delay_seconds=delay, error=str(exc))
-        self.stats.retried += 1
+        self._delivered(item, RETRIED, exc.system)
 
     def _dead(self, item: WorkItem, violations: list[Violation], error: str) -> None:
         for v in violations:
@@ -237,7 +277,7 @@ class Worker:
                                                  after={"rule": v.rule, "message": v.message})
                                 for v in violations])
             queue.bury(conn, item.id, worker=self.name, error=error)
-        self.stats.dead += 1
+        self._delivered(item, DEAD, violations[0].system if violations else "q2c")
 
 
 def _context(item: WorkItem, outcome: str) -> dict[str, object]:

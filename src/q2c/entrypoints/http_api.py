@@ -1,4 +1,4 @@
-"""The HTTP API: health, signed webhook intake, the exception queue and replay. OpenAPI at /docs.
+"""The HTTP API: health, metrics, signed webhook intake, the exception queue and replay. OpenAPI at /docs.
 
 Webhooks are HMAC-SHA256 signed over `timestamp + "." + raw body` with a shared secret
 (`X-Q2C-Timestamp`, `X-Q2C-Signature: sha256=<hex>`), the scheme a Salesforce Flow or Apex callout
@@ -49,6 +49,8 @@ from q2c.entrypoints.api_models import (
     WebhookAccepted,
 )
 from q2c.entrypoints.health_report import EndpointFigures, assess
+from q2c.entrypoints.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from q2c.entrypoints.metrics import HubMetrics, MetricSources
 from q2c.store import audit
 from q2c.store import exceptions as exception_store
 from q2c.store.exceptions import ExceptionRow
@@ -155,13 +157,15 @@ def _webhook_openapi() -> dict[str, Any]:
 def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_000_000,
                health_extra: EndpointFigures | None = None, overdue_after_seconds: float = 60.0,
                corrections: Mapping[str, CorrectionPolicy] | None = None,
-               routers: Sequence[APIRouter] = ()) -> FastAPI:
+               routers: Sequence[APIRouter] = (), metrics: MetricSources | None = None) -> FastAPI:
     """The API over one hub database. `max_body_bytes` bounds the webhook's body (every other body is bounded
     by MAX_API_BODY_BYTES); `health_extra` returns the vendor endpoints' figures for /health
     (`{"endpoints": [...]}`); `overdue_after_seconds` is how long a due retry may wait for a worker before
     /health calls it overdue; `corrections` says, per kind of work, how a corrected payload is checked
     (a kind without one refuses corrected payloads). `routers` are the feature routes that need the whole hub
-    (contract changes, invoices, reference data), each built by its own module over the hub (see `wiring`)."""
+    (contract changes, invoices, reference data), each built by its own module over the hub (see `wiring`).
+    `metrics` says what /metrics reads besides the database (the vendor endpoints' guards, the workers, the
+    KPIs: `metrics.hub_sources`); the app keeps its own registry of them."""
     app = FastAPI(title="q2c", version="0.1.0",
                   description="Quote-to-cash sync hub: webhooks, exceptions, replay, health. Every error has "
                               'the shape {"error": {"status", "code", "message", "field"}}.')
@@ -176,6 +180,13 @@ def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_0
         response.status_code = 503 if report.status == "down" else 200
         response.headers["Cache-Control"] = "no-store"
         return report
+
+    hub_metrics = HubMetrics(engine, metrics or MetricSources(), overdue_after=overdue_after)
+
+    @app.get("/metrics", include_in_schema=False)  # for scrapers, in their own format: not part of the JSON API
+    def metrics_text() -> Response:
+        return Response(hub_metrics.exposition(), media_type=METRICS_CONTENT_TYPE,
+                        headers={"Cache-Control": "no-store"})
 
     async def opportunity_won(request: Request) -> WebhookAccepted:
         body = await request.body()

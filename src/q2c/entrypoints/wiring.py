@@ -199,19 +199,22 @@ def serve_forever(hub: Hub) -> None:
     import uvicorn
 
     from q2c.entrypoints.http_api import create_app
+    from q2c.entrypoints.metrics import hub_sources
     from q2c.workflows.outages import OutageLog
 
     configure_logging(hub.config.log_format)
     stop = _stop_on_signals()
     OutageLog(hub.engine).watch(hub.guards).keep_recording(stop)  # a circuit that opens is an outage run
+    workers = [worker_for(hub) for _ in range(hub.config.delivery.workers)]
     threads = [threading.Thread(target=schedule, args=(hub, stop), daemon=True, name="scheduler")]
-    threads += [threading.Thread(target=worker_for(hub).run_forever, args=(stop,), daemon=True, name=f"worker-{i}")
-                for i in range(hub.config.delivery.workers)]
-    for t in threads:
-        t.start()
+    threads += [threading.Thread(target=w.run_forever, args=(stop,), daemon=True, name=f"worker-{i}")
+                for i, w in enumerate(workers)]
     secret = hub.config.http.webhook_secret or ""
     app = create_app(hub.engine, webhook_secret=secret, max_body_bytes=hub.config.http.webhook_max_bytes,
-                     health_extra=lambda: endpoint_health(hub), corrections=corrections(), routers=hub_routers(hub))
+                     health_extra=lambda: endpoint_health(hub), corrections=corrections(), routers=hub_routers(hub),
+                     metrics=hub_sources(hub, workers))  # before the workers start, so no outcome goes uncounted
+    for t in threads:
+        t.start()
     server = uvicorn.Server(uvicorn.Config(app, host=hub.config.http.host, port=hub.config.http.port,
                                            log_level="info"))
 
