@@ -339,6 +339,56 @@ class ReconciliationSettings(Strict):
         return [p for p in ("bookings", "time", "invoices", "revenue") if p in wanted]
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LOOKS_LIKE_A_KEY = re.compile(r"[0-9a-fA-F]{32,}|[A-Za-z0-9+/=_-]{40,}")
+
+
+class AuditSettings(Strict):
+    """Where the audit trail's key comes from, and where its signed checkpoints go (`store/audit_key.py`).
+
+    The key itself never sits in this file, nor in the database: `key_file` names a file holding it, `key_env` an
+    environment variable (which must then be set). With neither, the key is `$Q2C_AUDIT_KEY` when set, else a
+    file q2c creates beside a SQLite database on first use; on PostgreSQL `q2c serve` refuses to start without
+    one. Checkpoints (the chain's head, HMAC-signed) go to `anchor_dir`, by default beside the SQLite file (or
+    in the working directory on PostgreSQL); `q2c serve` writes one every `anchor_every_seconds` (0: never)
+    and keeps the last `checkpoints_kept`.
+    """
+
+    key_env: str | None = None
+    key_file: Path | None = None
+    anchor_dir: Path | None = None
+    anchor_every_seconds: float = Field(default=3600.0, ge=0)
+    checkpoints_kept: int = Field(default=168, ge=1, le=100_000)
+
+    @field_validator("key_env")
+    @classmethod
+    def _key_env(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if _LOOKS_LIKE_A_KEY.fullmatch(value) and "_" not in value:
+            raise ValueError("looks like a key itself; name the environment variable that holds it (such as "
+                             "Q2C_AUDIT_KEY), never the key")
+        if not _ENV_NAME.fullmatch(value):
+            raise ValueError("must name an environment variable, such as Q2C_AUDIT_KEY")
+        return value
+
+    @field_validator("key_file", "anchor_dir")
+    @classmethod
+    def _relative_to_config(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        path = value.expanduser()
+        return path if path.is_absolute() else base_dir(info) / path
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> AuditSettings:
+        if self.key_env is not None and self.key_file is not None:
+            raise PydanticCustomError("config_key", "{message}", {
+                "key": "key_env",
+                "message": "and audit.key_file both name the key; keep one, so every q2c process reads the same key"})
+        return self
+
+
 class RetentionSettings(Strict):
     """How long finished work is kept (`q2c prune`, and `q2c serve` every `every_seconds`). The audit trail,
     the records and links, unfinished and dead work are kept whatever their age. Finished work items feed the
@@ -368,6 +418,7 @@ class HubConfig(Strict):
     contract_changes: ContractChangeSettings = ContractChangeSettings()
     reconciliation: ReconciliationSettings = ReconciliationSettings()
     retention: RetentionSettings = RetentionSettings()
+    audit: AuditSettings = AuditSettings()
     payment_terms: tuple[str, ...] = ("Net 15", "Net 30", "Net 45", "Net 60", "Due on receipt")
     log_format: Literal["text", "json"] = "text"
 

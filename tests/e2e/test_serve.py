@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -34,6 +35,10 @@ def test_serve_sets_up_a_deal_from_a_signed_webhook_and_syncs_time(world: DemoWo
     raw["http"] = {"host": "127.0.0.1", "port": port, "webhook_max_bytes": 100_000,
                    "webhook_secret": raw["http"]["webhook_secret"]}
     raw["time"] = {"poll_seconds": 0.5}
+    key = world.workdir / "audit.key"  # `serve` keys its audit trail with a secret kept outside the database
+    key.write_text(secrets.token_hex(32))
+    key.chmod(0o600)
+    raw["audit"] = {"key_file": str(key), "anchor_dir": str(world.workdir / "anchors")}
     config = world.workdir / "q2c.yaml"  # its relative paths (the key file) are the world's folder's
     config.write_text(yaml.safe_dump(raw))
     proc = subprocess.Popen([sys.executable, "-m", "q2c.entrypoints.cli", "serve", "--config", str(config)],

@@ -551,20 +551,25 @@ def test_bulk_replay_of_an_empty_id_list_replays_nothing(client: TestClient, db:
     assert len(client.get("/exceptions").json()) == 3
 
 
+def _verdict(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: body[k] for k in ("ok", "entries", "first_bad_seq", "reason")}
+
+
 def test_audit_verify_reports_the_first_tampered_entry(client: TestClient, db: Engine) -> None:
-    assert client.get("/audit/verify").json() == {"ok": True, "entries": 0, "first_bad_seq": None,
-                                                   "reason": "chain intact"}
+    assert _verdict(client.get("/audit/verify").json()) == {"ok": True, "entries": 0, "first_bad_seq": None,
+                                                             "reason": "chain intact"}
     seed_exceptions(db)
     replayed = client.post("/exceptions/replay", json={"rule": "*.*"}).json()
     assert len(replayed) == 3  # three audit entries
     intact = client.get("/audit/verify").json()
-    assert intact == {"ok": True, "entries": 3, "first_bad_seq": None, "reason": "chain intact"}
+    assert _verdict(intact) == {"ok": True, "entries": 3, "first_bad_seq": None, "reason": "chain intact"}
 
     with db.begin() as conn:
         conn.execute(audit_log.update().where(audit_log.c.seq == 2).values(actor="someone-else"))
     broken = client.get("/audit/verify").json()
-    assert broken == {"ok": False, "entries": 1, "first_bad_seq": 2,
-                      "reason": "entry 2 was altered after it was written"}
+    assert _verdict(broken) == {"ok": False, "entries": 1, "first_bad_seq": 2,
+                                "reason": "entry 2 was altered after it was written"}
+    assert broken["problem"] == "edited"
 
 
 def test_replayed_work_shows_up_in_health(client: TestClient, db: Engine) -> None:

@@ -141,8 +141,35 @@ class ReplayOutcome(BaseModel):
     skipped: str | None = Field(description="Why nothing was queued (`already replayed`), or null.")
 
 
+AuditProblem = Literal["edited", "deleted", "reordered", "relinked", "recomputed", "truncated", "wiped", "rewritten",
+                       "head", "checkpoint"]
+
+
+class AuditFinding(BaseModel):
+    kind: AuditProblem
+    first_bad_seq: int | None
+    message: str
+
+
+class AuditCheckpoint(BaseModel):
+    file: str = Field(description="The checkpoint's file in the configured audit.anchor_dir.")
+    seq: int = Field(description="The last entry it vouches for.")
+    hash: str
+    entries: int
+    keyed_from: int | None = Field(description="The first entry chained under the key.")
+    at: AwareDatetime
+
+
 class AuditVerification(BaseModel):
     ok: bool
     entries: int = Field(description="Entries verified before the first broken one (all of them when ok).")
-    first_bad_seq: int | None
+    first_bad_seq: int | None = Field(description="The first entry the trail can no longer be vouched for from.")
     reason: str
+    problem: AuditProblem | None = Field(description="What the first finding is, or null when the trail holds.")
+    findings: list[AuditFinding] = Field(description="Everything that does not match, first bad entry first.")
+    last_good_checkpoint: AuditCheckpoint | None = Field(
+        description="The newest signed checkpoint the trail still matches before the first bad entry.")
+    latest_checkpoint: AuditCheckpoint | None = Field(description="The newest checkpoint signed with the key.")
+    keyed_from: int | None = Field(description="The first entry chained under the key (plain SHA-256 before).")
+    unanchored: int = Field(description="Entries after the last good checkpoint.")
+    notes: list[str] = Field(description="What an intact trail still cannot show (no key yet, no checkpoint yet).")

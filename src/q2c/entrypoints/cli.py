@@ -213,8 +213,12 @@ def close(config: ConfigOption = Path("q2c.yaml"),
     finally:
         outages.flush()
     console.print(f"billing and revenue close run for {n} contracts as of {as_of}")
+    anchored = _anchor_after_close(hub)
     broken = _report_rules(hub)
-    if _print_open_exceptions(hub.engine, limit=20) or broken:
+    held = _print_open_exceptions(hub.engine, limit=20)
+    if not anchored:
+        raise typer.Exit(3)
+    if held or broken:
         raise typer.Exit(1)
 
 
@@ -264,7 +268,9 @@ def serve(config: ConfigOption = Path("q2c.yaml")) -> None:
     """Run q2c as a service: HTTP API and webhooks, workers and the polling scheduler."""
     from q2c.entrypoints.wiring import serve_forever
 
-    serve_forever(_hub(_config(config)))
+    hub = _hub(_config(config))
+    _require_audit_key(hub)
+    serve_forever(hub)
 
 
 @app.command()
@@ -438,20 +444,126 @@ def exceptions_replay(config: ConfigOption = Path("q2c.yaml"),
         _print_open_exceptions(engine, limit=20)
 
 
+def _audit_engine(cfg: Any) -> Any:
+    """The hub database, its audit trail bound to the config's `audit` section (key source, checkpoint folder)."""
+    from q2c.store import audit_key
+
+    engine = _engine(cfg)
+    audit_key.bind(engine, cfg.audit)
+    return engine
+
+
+def _audit_key_error(exc: Exception) -> typer.Exit:
+    err.print(f"[red]config error[/red] audit: {escape(str(exc))}")
+    return typer.Exit(2)
+
+
+def _print_audit_break(result: Any) -> None:
+    """A broken trail on stderr: what, from which entry, and the last checkpoint that still matches."""
+    if result.first_bad_seq is None:
+        err.print(f"[red]audit trail cannot be vouched for[/red]: {escape(result.reason)}")
+    else:
+        err.print(f"[red]audit chain broken[/red] at entry {result.first_bad_seq}: {escape(result.reason)} "
+                  f"({result.entries} entries verified before it)")
+    err.print(escape(result.vouching()))
+    for finding in result.findings[1:]:
+        err.print(escape(f"also: {finding.message}"))
+
+
 @audit_app.command("verify")
-def audit_verify(config: ConfigOption = Path("q2c.yaml")) -> None:
-    """Recompute the audit chain and report the first entry that does not match."""
+def audit_verify(config: ConfigOption = Path("q2c.yaml"),
+                 as_json: Annotated[bool, typer.Option("--json", help="The findings as data.")] = False) -> None:
+    """Recompute the audit chain, hold it against the signed checkpoints, and name what does not match (exit 3)."""
     from q2c.store import audit
 
-    engine = _engine(_config(config))
-    with engine.connect() as conn:
-        result = audit.verify(conn)
-    if result.ok:
-        console.print(f"[green]audit chain intact[/green]: {result.entries} entries")
-        return
-    err.print(f"[red]audit chain broken[/red] at entry {result.first_bad_seq}: {result.reason} "
-              f"({result.entries} entries verified before it)")
-    raise typer.Exit(3)
+    engine = _audit_engine(_config(config))
+    try:
+        with engine.connect() as conn:
+            result = audit.verify(conn)
+    except audit.AuditKeyMissing as exc:
+        raise _audit_key_error(exc) from None
+    if as_json:
+        print(json.dumps(result.as_dict(), indent=2))
+    elif result.ok:
+        console.print(f"[green]audit chain intact[/green]: {result.entries} entries"
+                      + (f", keyed from entry {result.keyed_from}" if result.keyed_from else ""))
+        last = result.last_good_checkpoint
+        if last is not None:
+            console.print(escape(f"last checkpoint: the one {last.headline()}; {result.unanchored} entries since"))
+        for note in result.notes:
+            console.print(escape(f"note: {note}"))
+    else:
+        _print_audit_break(result)
+    if not result.ok:
+        raise typer.Exit(3)
+
+
+def _anchor_trail(engine: Any) -> Any:
+    """Write a checkpoint of the trail's head; the outcome, or typer.Exit(2) naming the missing key or folder."""
+    from q2c.store import audit
+
+    try:
+        with engine.connect() as conn:
+            return audit.anchor(conn)
+    except audit.AuditKeyMissing as exc:
+        raise _audit_key_error(exc) from None
+
+
+@audit_app.command("anchor")
+def audit_anchor(config: ConfigOption = Path("q2c.yaml")) -> None:
+    """Sign the chain's head into a checkpoint in `audit.anchor_dir`, after checking the entries since the last one
+    (exit 3, and nothing written, when they do not hold)."""
+    from q2c.store import audit_key
+
+    cfg = _config(config)
+    engine = _audit_engine(cfg)
+    done = _anchor_trail(engine)
+    if not done.verification.ok:
+        _print_audit_break(done.verification)
+        err.print("no checkpoint written")
+        raise typer.Exit(3)
+    folder = audit_key.keeping_for(engine).anchor_dir
+    if done.written and done.checkpoint is not None:
+        console.print(escape(f"audit checkpoint written: {folder}/{done.checkpoint.file} (entry "
+                             f"{done.checkpoint.seq})"))
+    elif done.checkpoint is not None and done.checkpoint.seq == done.verification.entries:
+        console.print(escape(f"audit checkpoint {done.checkpoint.file} in {folder} already vouches for entry "
+                             f"{done.checkpoint.seq}; nothing new to anchor"))
+    else:
+        console.print("nothing to anchor: the audit trail is empty")
+
+
+def _anchor_after_close(hub: Any) -> bool:
+    """After `q2c close`: anchor the trail the close extended. False when it no longer holds (then exit 3); a
+    trail with no key (PostgreSQL without `audit.key_*`) is a warning, not a failed close."""
+    from q2c.store import audit, audit_key
+
+    audit_key.bind(hub.engine, hub.config.audit)
+    try:
+        with hub.engine.connect() as conn:
+            done = audit.anchor(conn)
+    except audit.AuditKeyMissing as exc:
+        err.print(f"[yellow]warning[/yellow] audit trail not anchored: {escape(str(exc))}")
+        return True
+    if not done.verification.ok:
+        _print_audit_break(done.verification)
+        err.print("no audit checkpoint written")
+        return False
+    if done.written and done.checkpoint is not None:
+        console.print(escape(f"audit checkpoint: {done.checkpoint.file} (entry {done.checkpoint.seq})"))
+    return True
+
+
+def _require_audit_key(hub: Any) -> None:
+    """Before `q2c serve`: the trail's key must be at hand (on PostgreSQL, `audit.key_file` or `audit.key_env`)."""
+    from q2c.store import audit, audit_key
+
+    audit_key.bind(hub.engine, hub.config.audit)
+    try:
+        with hub.engine.connect() as conn:
+            audit.require_key(conn)
+    except audit.AuditKeyMissing as exc:
+        raise _audit_key_error(exc) from None
 
 
 @revenue_app.command("explain")

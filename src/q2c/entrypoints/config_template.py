@@ -124,6 +124,31 @@ contract_changes:
   # second_approval_over: 10000.00
   poll_seconds: 3600        # how often `q2c serve` compares every contract with its deal in the CRM
 
+# Declared invariants across the systems (`q2c reconcile`): each is one reconciliation pair, checked after the
+# steps it lists and on `q2c serve`'s timer. A drift is an exception naming the record, its cause and its fix.
+reconciliation:
+  every_seconds: 86400      # `q2c serve` reconciles the `schedule` invariants daily (0: never)
+  invariants:
+    time_posted: {after: [sync, close, schedule]}       # approved hours = the ERP's timebills
+    deal_value: {after: [sync, schedule]}               # the CRM's booking = the ERP's contract
+    billing_posted: {after: [billing, schedule]}        # q2c's invoices = the ERP's
+    gl_equals_engine: {after: [close, schedule]}        # recognised revenue = the GL's revenue lines
+
+# How long finished work is kept (`q2c prune`; `q2c serve` every hour). The audit trail and the books stay.
+retention:
+  work_items_days: 45
+  events_days: 45
+  exception_payloads_days: 90
+
+# The audit trail is keyed (HMAC) with a secret that is not in the database, and its head is anchored in
+# signed checkpoints outside it, so `q2c audit verify` catches a rewritten, truncated or wiped trail. Name
+# where the key is (never the key itself); without, a key file is made beside a SQLite database.
+audit:
+  # key_file: /etc/q2c/audit.key
+  # key_env: Q2C_AUDIT_KEY
+  # anchor_dir: /var/lib/q2c/audit-anchors
+  anchor_every_seconds: 3600
+
 time:
   max_hours_per_entry: 24
   poll_seconds: 60

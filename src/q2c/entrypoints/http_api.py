@@ -245,13 +245,19 @@ def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_0
             rows = exception_store.search(conn, rule=body.rule, system=body.system, ids=body.ids)
         return [_outcome(r) for r in replay(engine, rows, actor=body.actor)]
 
-    @app.get("/audit/verify", response_model=AuditVerification, summary="Recompute the audit trail's hash chain",
+    @app.get("/audit/verify", response_model=AuditVerification,
+             summary="Recompute the audit trail's chain and hold it against its checkpoints",
              responses=error_responses(503))
     def audit_verify() -> AuditVerification:
-        with engine.connect() as conn:
-            result = audit.verify(conn)
-        return AuditVerification(ok=result.ok, entries=result.entries, first_bad_seq=result.first_bad_seq,
-                                 reason=result.reason)
+        """What `q2c audit verify --json` says: `ok: false` names what is wrong (`problem`), from which entry on
+        (`first_bad_seq`) and the last checkpoint the trail still matches; 503 when this server has no audit key."""
+        try:
+            with engine.connect() as conn:
+                result = audit.verify(conn)
+        except audit.AuditKeyMissing:  # the config's fault, told to the operator by `q2c audit verify`
+            raise ApiError(503, "the audit trail cannot be checked: this server has no key for it; set "
+                                "audit.key_file or audit.key_env (`q2c audit verify` says which is missing)") from None
+        return AuditVerification.model_validate(result.as_dict())
 
     for router in routers:
         router.route_class = app.router.route_class

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +102,12 @@ def prepare_directory(directory: Path, *, reset: bool) -> Path:
                                   "--dir")
         for path in leftovers:
             path.unlink(missing_ok=True)
+        # the audit trail's key and checkpoints belong to that database: kept, they would vouch for a trail
+        # that is no longer there
+        from q2c.store.audit_key import ANCHOR_DIR_SUFFIX, KEY_FILE_SUFFIX
+
+        (directory / f"{DATABASE_NAME}{KEY_FILE_SUFFIX}").unlink(missing_ok=True)
+        shutil.rmtree(directory / f"{DATABASE_NAME}{ANCHOR_DIR_SUFFIX}", ignore_errors=True)
     return directory
 
 

@@ -17,7 +17,7 @@ from q2c.engine.resilience import GuardRegistry
 from q2c.engine.shared_budget import DatabaseLeases
 from q2c.engine.worker import DeliveryPolicy, Worker
 from q2c.entrypoints.logs import configure_logging
-from q2c.store import queue
+from q2c.store import audit, audit_key, queue
 from q2c.store.db import create_db_engine, is_postgres, migrate
 from q2c.workflows.handlers import corrections, handlers, subjects
 from q2c.workflows.hub import Hub
@@ -59,6 +59,7 @@ def build_hub(config: HubConfig, *, guards: GuardRegistry | None = None, engine:
         engine = create_db_engine(config.database, pool_size=max(5, config.delivery.workers + 3))
         migrate(engine)
     share_limits(guards, engine, config)
+    audit_key.bind(engine, config.audit)  # where the audit trail's key and checkpoints are, as the config says
     return Hub(engine=engine, config=config, crm=system_adapter(config, Role.CRM, guards),
                tracker=system_adapter(config, Role.TRACKER, guards), erp=system_adapter(config, Role.ERP, guards),
                guards=guards)
@@ -137,13 +138,16 @@ def schedule(hub: Hub, stop: threading.Event) -> None:
     The polls of deals, contract changes and time are each recorded as a run (`q2c runs list`) when they
     found or queued something, opened an exception or failed. The invariants declared for `schedule` are
     reconciled every `reconciliation.every_seconds` (0: never), the first time one period after start; and
-    finished work past its retention is pruned every `retention.every_seconds` (0: never), first at start."""
+    finished work past its retention is pruned every `retention.every_seconds` (0: never), first at start; and
+    the audit trail is checked and its head anchored outside the database every `audit.anchor_every_seconds`."""
     from q2c.workflows.invoice_status import poll_invoice_status
     from q2c.workflows.reconcile import check_invariants
     from q2c.workflows.reference_data import refresh_reference_data
     from q2c.workflows.retention import prune_history
     from q2c.workflows.runs import run_steps, scheduled_polls
 
+    anchor_every = hub.config.audit.anchor_every_seconds
+    anchor_due = 0.0  # the first round checks the trail and anchors it
     reference_due = 0.0  # monotonic time of the next reference-data refresh: the first round runs it
     every = hub.config.reconciliation.every_seconds
     reconcile_due = time.monotonic() + every
@@ -179,6 +183,12 @@ def schedule(hub: Hub, stop: threading.Event) -> None:
                 prune_history(hub)
             except Exception:
                 log.exception("pruning failed; will try again in %.0f s", prune_every)
+        if anchor_every and time.monotonic() >= anchor_due:
+            anchor_due = time.monotonic() + anchor_every
+            try:
+                audit.anchor_scheduled(hub.engine)
+            except Exception:
+                log.exception("audit checkpoint failed; will try again in %.0f s", anchor_every)
         stop.wait(hub.config.time.poll_seconds)
 
 

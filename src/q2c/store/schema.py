@@ -12,7 +12,8 @@
   missing"), each with its own part of the replay payload, so none disappears into a merged row.
 - `overrides`: corrections made in q2c to a field another system owns, kept until that system
   itself changes the field; later reads apply them instead of seeing a false edit.
-- `audit_log` + `audit_head`: append-only, hash-chained trail of every change.
+- `audit_log` + `audit_head`: append-only trail of every change, chained under a key kept outside the
+  database (HMAC-SHA256; `store/audit.py`), with the head and where the key took over.
 - `cursors`: where each poll left off. `runs`: one row per sync, billing run, revenue close, reconciliation
   and outage, `running` until it finishes `ok` or `failed`, with its figures as JSON (`store/runs.py`).
 - `drifts`: what each reconciliation run found between two systems, record by record, with the cause
@@ -171,6 +172,8 @@ audit_head = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    # the first entry chained under the audit key (HMAC-SHA256); those before it are plain SHA-256. NULL: none yet
+    sa.Column("keyed_from", sa.BigInteger),
 )
 
 cursors = sa.Table(
