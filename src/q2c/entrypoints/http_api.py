@@ -27,6 +27,7 @@ from q2c.connectors.salesforce.ids import normalize_id
 from q2c.connectors.salesforce.mapping import canonical_id
 from q2c.engine.replay import CorrectionPolicy, CorrectionRefused, ReplayResult, replay, replay_payload
 from q2c.entrypoints.api_body import bounded_route_class
+from q2c.entrypoints.api_docs import serve_docs
 from q2c.entrypoints.api_errors import ApiError, error_responses, install_error_handlers
 from q2c.entrypoints.api_models import (
     MAX_API_BODY_BYTES,
@@ -166,9 +167,10 @@ def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_0
     (contract changes, invoices, reference data), each built by its own module over the hub (see `wiring`).
     `metrics` says what /metrics reads besides the database (the vendor endpoints' guards, the workers, the
     KPIs: `metrics.hub_sources`); the app keeps its own registry of them."""
-    app = FastAPI(title="q2c", version="0.1.0",
+    app = FastAPI(title="q2c", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Quote-to-cash sync hub: webhooks, exceptions, replay, health. Every error has "
                               'the shape {"error": {"status", "code", "message", "field"}}.')
+    serve_docs(app)  # Swagger UI from an installed package: /docs works offline
     app.router.route_class = bounded_route_class(MAX_API_BODY_BYTES)
     install_error_handlers(app)
     overdue_after = timedelta(seconds=overdue_after_seconds)

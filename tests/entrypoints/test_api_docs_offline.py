@@ -1,0 +1,26 @@
+"""`/docs` is served from the installed Swagger UI package, so it works with no internet: the page names only
+this server's assets, each of them answers, and the page the CDN would serve is gone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from q2c.entrypoints.http_api import create_app
+from q2c.store.db import create_db_engine, migrate
+
+
+def test_the_docs_page_and_its_assets_come_from_this_server(tmp_path: Path) -> None:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'hub.sqlite'}")
+    migrate(engine)
+    with TestClient(create_app(engine, webhook_secret="whsec-test")) as api:
+        page = api.get("/docs")
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert "cdn." not in page.text and "/openapi.json" in page.text
+        for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"):
+            assert asset in page.text
+            answer = api.get(asset)
+            assert answer.status_code == 200 and len(answer.content) > 10_000, asset
+        assert api.get("/redoc").status_code == 404  # ReDoc would load from a CDN: not served
+        assert "/docs" not in api.get("/openapi.json").json()["paths"]
