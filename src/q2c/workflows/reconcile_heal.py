@@ -12,6 +12,7 @@ exception naming the record. Every heal is audited with who asked for it. A drif
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -53,7 +54,7 @@ def _project_of(conn: Connection, contract_id: str) -> Project | None:
     return Project.model_validate(found[0].payload) if found else None
 
 
-def _resend_timebill(hub: Hub, conn: Connection, fix: dict[str, Any]) -> str:
+def _resend_timebill(hub: Hub, conn: Connection, fix: dict[str, Any], record_id: str) -> str:
     entry_id = str(fix["entry_id"])
     rec = records.get_record(conn, entity=time_entries.ENTITY, canonical_id=entry_id)
     if rec is None or rec.state not in time_entries.POSTED or "rated" not in rec.payload:
@@ -77,7 +78,7 @@ def _resend_timebill(hub: Hub, conn: Connection, fix: dict[str, Any]) -> str:
     return f"timebill {entry_id} written to {hub.erp.names.label} again ({rated.hours} h at {rated.rate})"
 
 
-def _resync_entry(hub: Hub, conn: Connection, fix: dict[str, Any]) -> str:
+def _resync_entry(hub: Hub, conn: Connection, fix: dict[str, Any], record_id: str) -> str:
     entry = fix.get("entry")
     if not entry:
         raise HealError(f"the tracker no longer lists entry {fix['entry_id']}; run `q2c reconcile` again")
@@ -86,7 +87,7 @@ def _resync_entry(hub: Hub, conn: Connection, fix: dict[str, Any]) -> str:
     return f"entry {entry['id']} queued for delivery as {hub.tracker.names.label} holds it now"
 
 
-def _resend_invoice(hub: Hub, conn: Connection, fix: dict[str, Any]) -> str:
+def _resend_invoice(hub: Hub, conn: Connection, fix: dict[str, Any], record_id: str) -> str:
     invoice_id = str(fix["invoice_id"])
     rec = records.get_record(conn, entity="invoice", canonical_id=invoice_id)
     if rec is None:
@@ -114,7 +115,7 @@ def _read_invoice_status(hub: Hub, conn: Connection, fix: dict[str, Any], record
     return f"invoice {record_id}: status {states[record_id].value} read from {hub.erp.names.label}, queued"
 
 
-def _repost_journal(hub: Hub, conn: Connection, fix: dict[str, Any]) -> str:
+def _repost_journal(hub: Hub, conn: Connection, fix: dict[str, Any], record_id: str) -> str:
     posted = []
     for journal_id in fix["journal_ids"]:
         rec = records.get_record(conn, entity=JOURNAL, canonical_id=str(journal_id))
@@ -128,7 +129,7 @@ def _repost_journal(hub: Hub, conn: Connection, fix: dict[str, Any]) -> str:
     return f"journal entries {', '.join(posted)} posted to {hub.erp.names.label} again"
 
 
-def _resend_contract(hub: Hub, conn: Connection, fix: dict[str, Any]) -> str:
+def _resend_contract(hub: Hub, conn: Connection, fix: dict[str, Any], record_id: str) -> str:
     contract = _contract(conn, str(fix["contract_id"]))
     project = _project_of(conn, contract.id)
     if project is None:
@@ -137,17 +138,24 @@ def _resend_contract(hub: Hub, conn: Connection, fix: dict[str, Any]) -> str:
     return f"contract {contract.id} written to {hub.erp.names.label}'s sales order again"
 
 
-def _check_change(hub: Hub, conn: Connection, fix: dict[str, Any]) -> str:
+def _check_change(hub: Hub, conn: Connection, fix: dict[str, Any], record_id: str) -> str:
     contract_changes.enqueue_check(conn, str(fix["contract_id"]))
     return f"contract {fix['contract_id']} queued for comparison with {hub.crm.names.label}'s deal"
 
 
-def _set_up_deal(hub: Hub, conn: Connection, fix: dict[str, Any]) -> str:
+def _set_up_deal(hub: Hub, conn: Connection, fix: dict[str, Any], record_id: str) -> str:
     opportunity_id = str(fix["opportunity_id"])
     queue.enqueue(conn, kind=project_setup.KIND, aggregate=f"opportunity:{opportunity_id}",
                   payload={"opportunity_id": opportunity_id}, correlation_id=uuid.uuid4().hex,
                   priority=queue.PRIORITY_SETUP)
     return f"deal {opportunity_id} queued for setup"
+
+
+FIXES: dict[str, Callable[[Hub, Connection, dict[str, Any], str], str]] = {
+    RESEND_TIMEBILL: _resend_timebill, RESYNC_ENTRY: _resync_entry, RESEND_INVOICE: _resend_invoice,
+    READ_INVOICE_STATUS: _read_invoice_status, REPOST_JOURNAL: _repost_journal, RESEND_CONTRACT: _resend_contract,
+    CHECK_CHANGE: _check_change, SET_UP_DEAL: _set_up_deal,
+}
 
 
 def heal(hub: Hub, exception_id: int, *, actor: str) -> str:
@@ -163,24 +171,10 @@ def heal(hub: Hub, exception_id: int, *, actor: str) -> str:
             raise HealError(f"q2c cannot heal {row.violation.record_id}: the data belongs to "
                             f"{row.violation.system}. {row.violation.action}")
         kind = fix["kind"]
-        if kind == RESEND_TIMEBILL:
-            done = _resend_timebill(hub, conn, fix)
-        elif kind == RESYNC_ENTRY:
-            done = _resync_entry(hub, conn, fix)
-        elif kind == RESEND_INVOICE:
-            done = _resend_invoice(hub, conn, fix)
-        elif kind == READ_INVOICE_STATUS:
-            done = _read_invoice_status(hub, conn, fix, row.violation.record_id)
-        elif kind == REPOST_JOURNAL:
-            done = _repost_journal(hub, conn, fix)
-        elif kind == RESEND_CONTRACT:
-            done = _resend_contract(hub, conn, fix)
-        elif kind == CHECK_CHANGE:
-            done = _check_change(hub, conn, fix)
-        elif kind == SET_UP_DEAL:
-            done = _set_up_deal(hub, conn, fix)
-        else:
+        apply = FIXES.get(kind)
+        if apply is None:
             raise HealError(f"exception {exception_id} proposes an unknown fix {kind!r}")
+        done = apply(hub, conn, fix, row.violation.record_id)
         exception_store.mark(conn, exception_id, status=exception_store.RESOLVED)
         audit.append(conn, [audit.AuditEntry(
             actor=actor, system="q2c", action="heal", entity=row.violation.object, record_id=row.violation.record_id,
