@@ -11,6 +11,7 @@ passes them on to whoever measures them (the metrics).
 from __future__ import annotations
 
 import email.utils
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -50,14 +51,15 @@ class VendorHttp:
     def __init__(self, system: str, base_url: str, *, guard_for: Callable[[str], EndpointGuard],
                  headers: Mapping[str, str] | None = None, timeout: float = 30.0,
                  throttle_signal: ThrottleSignal | None = None,
-                 sleep: Callable[[float], None] = time.sleep, max_connections: int = 20) -> None:
+                 sleep: Callable[[float], None] = time.sleep, max_connections: int = 20,
+                 verify: ssl.SSLContext | bool = True) -> None:
         self.system = system
         self.base_url = base_url.rstrip("/")
         self._guard_for = guard_for
         self._throttle_signal = throttle_signal
         self._sleep = sleep
         self.client = httpx.Client(
-            base_url=self.base_url, headers=dict(headers or {}), timeout=timeout,
+            base_url=self.base_url, headers=dict(headers or {}), timeout=timeout, verify=verify,
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
 

@@ -18,6 +18,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any
 
 import uvicorn
@@ -60,6 +62,65 @@ class SandboxStats:
     by_path: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class LoopbackTls:
+    """A throwaway certificate authority and a server certificate it signed for 127.0.0.1 and localhost.
+
+    Some vendor clients refuse plain http (msal and Microsoft's Dataverse client want an https
+    authority and organisation URL), so their sandboxes serve HTTPS; a client trusts the CA file and
+    nothing else changes. Made fresh at every start: nothing secret is kept in the repository."""
+
+    ca_pem: str
+    cert_pem: str
+    key_pem: str
+
+    @classmethod
+    def create(cls) -> LoopbackTls:
+        import datetime as dt
+        import ipaddress
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+        now = dt.datetime.now(dt.UTC)
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "q2c sandbox CA")])
+        ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+              .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+              .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=30))
+              .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+              .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                           content_commitment=False, key_encipherment=False,
+                                           data_encipherment=False, key_agreement=False, encipher_only=False,
+                                           decipher_only=False), critical=True)
+              .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+              .sign(ca_key, hashes.SHA256()))
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+                .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=30))
+                .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                            x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                               critical=False)
+                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                               critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        pem = serialization.Encoding.PEM
+        return cls(ca_pem=ca.public_bytes(pem).decode(), cert_pem=cert.public_bytes(pem).decode(),
+                   key_pem=key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                             serialization.NoEncryption()).decode())
+
+    def write_ca(self, path: Path) -> Path:
+        """The CA certificate a client trusts to reach the sandbox (not secret)."""
+        path.write_text(self.ca_pem)
+        return path
+
+
 ThrottleResponse = Callable[[float], Response]  # seconds until the window frees -> vendor's answer
 
 
@@ -73,9 +134,10 @@ class Sandbox:
 
     def __init__(self, name: str, app: FastAPI, *, faults: Faults | None = None,
                  limits: VendorLimits | None = None, throttle: ThrottleResponse = default_throttle,
-                 reset: Callable[[], None] | None = None) -> None:
+                 reset: Callable[[], None] | None = None, tls: LoopbackTls | None = None) -> None:
         self.name = name
         self.app = app
+        self.tls = tls  # served over HTTPS with this certificate when set
         self.faults = faults or Faults()
         self.limits = limits or VendorLimits()
         self.stats = SandboxStats()
@@ -208,14 +270,26 @@ class SandboxServer:
         self.port = port or free_port(host)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._tls_files: TemporaryDirectory[str] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.sandbox.tls else 'http'}://{self.host}:{self.port}"
 
     def start(self) -> SandboxServer:
+        certfile = keyfile = None
+        if self.sandbox.tls is not None:  # uvicorn reads the certificate and key from files
+            if self._tls_files is None:
+                self._tls_files = TemporaryDirectory(prefix="q2c-sandbox-tls-")
+                folder = Path(self._tls_files.name)
+                (folder / "cert.pem").write_text(self.sandbox.tls.cert_pem + self.sandbox.tls.ca_pem)
+                (folder / "key.pem").write_text(self.sandbox.tls.key_pem)
+                (folder / "key.pem").chmod(0o600)
+            folder = Path(self._tls_files.name)
+            certfile, keyfile = str(folder / "cert.pem"), str(folder / "key.pem")
         config = uvicorn.Config(self.sandbox.app, host=self.host, port=self.port, log_level="warning",
-                                access_log=False, lifespan="off", timeout_keep_alive=30)
+                                access_log=False, lifespan="off", timeout_keep_alive=30, ssl_certfile=certfile,
+                                ssl_keyfile=keyfile)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name=f"sandbox-{self.sandbox.name}",
                                         daemon=True)
