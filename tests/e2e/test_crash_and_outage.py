@@ -1,6 +1,7 @@
-"""Crash safety and outages: a worker killed with SIGKILL mid-sync, and NetSuite down for a while.
+"""Crash safety and outages: a worker killed with SIGKILL mid-sync, the ERP down for a while, and a mix of
+its faults (5xx, throttling, answers lost after the ERP did the work), against each ERP q2c connects.
 
-Either way, when the dust settles NetSuite holds every approved time entry exactly once, the hub's
+Either way, when the dust settles the ERP holds every approved time entry exactly once, the hub's
 records agree, nothing went to the dead-letter queue, and the audit chain is intact.
 """
 
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -33,19 +35,20 @@ from q2c.workflows.time_approved import poll_time
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(params=["netsuite"])
+def world(request: pytest.FixtureRequest, tmp_path: Path, db_url: str) -> Iterator[DemoWorld]:
+    """The demo world with each ERP in turn (Salesforce and Harvest around it)."""
+    w = DemoWorld(tmp_path, systems={"crm": "salesforce", "tracker": "harvest", "erp": request.param})
+    w.start(database=db_url)
+    yield w
+    w.stop()
+
+
 def _log_many(world: DemoWorld, n: int) -> list[int]:
     """n approved entries by Alice and Bob on the demo project, spread over distinct days."""
-    state = world.harvest.state
-    project = next(p for p in state.projects.values() if p["code"].startswith("P-"))
-    task_id = next(t["id"] for t in state.tasks.values() if t["name"] == "BUILD")
-    users = [int(world.ids["harvest_user:alice"]), int(world.ids["harvest_user:bob"])]
-    ids = []
-    for i in range(n):
-        entry = state.create_time_entry({"project_id": project["id"], "task_id": task_id, "user_id": users[i % 2],
-                                         "spent_date": (date(2026, 11, 2) + timedelta(days=i % 28)).isoformat(),
-                                         "hours": Decimal("0.25") * (1 + i % 16)})
-        ids.append(int(entry["id"]))
-    state.approve(ids)
+    ids = [world.log_time(("alice", "bob")[i % 2], "BUILD", (date(2026, 11, 2) + timedelta(days=i % 28)).isoformat(),
+                          str(Decimal("0.25") * (1 + i % 16))) for i in range(n)]
+    world.approve(*ids)
     return ids
 
 
@@ -65,11 +68,11 @@ def _fast_worker(hub: Hub) -> Worker:
 
 
 def _assert_exactly_once(world: DemoWorld, n: int) -> None:
-    ns = world.netsuite.state
-    external_ids = [r.values.get("externalid") for r in ns.records["timebill"].values()]
-    assert len(external_ids) == n, f"NetSuite holds {len(external_ids)} timebills, expected {n}"
+    erp = world.scenario["erp"]
+    external_ids = erp.timebill_ids(world.erp)
+    assert len(external_ids) == n, f"{world.label('erp')} holds {len(external_ids)} time records, expected {n}"
     assert len(set(external_ids)) == n, "a time entry was posted twice"
-    assert ns.created("timebill") == n
+    assert erp.created(world.erp, "timebill") == n
 
 
 def _settled(world: DemoWorld, n: int, engine: object) -> None:
@@ -93,20 +96,20 @@ def _write_config(world: DemoWorld, path: Path, **delivery: float) -> Path:
 def test_worker_killed_mid_sync_then_restarted_posts_every_entry_once(world: DemoWorld, tmp_path: Path) -> None:
     n = 3000
     hub = _set_up_with_time(world, n)
-    world.netsuite.set_faults(Faults(latency_ms=40))  # slow enough to be caught in the middle
+    world.erp.set_faults(Faults(latency_ms=40))  # slow enough to be caught in the middle
     poll_time(hub)
     config = _write_config(world, tmp_path / "q2c.yaml", lease_seconds=2.0)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "q2c.entrypoints.cli", "worker", "--config", str(config)]
     first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
-    while world.netsuite.state.count("timebill") < n // 4:
+    while world.erp_count("timebill") < n // 4:
         assert first.poll() is None, first.stderr.read().decode() if first.stderr else "worker exited"
         assert time.monotonic() < deadline, "the worker never got going"
         time.sleep(0.01)
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
-    posted_at_kill = world.netsuite.state.count("timebill")
+    posted_at_kill = world.erp_count("timebill")
     assert 0 < posted_at_kill < n, "the kill must land in the middle of the sync"
 
     second = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -125,11 +128,11 @@ def test_worker_killed_mid_sync_then_restarted_posts_every_entry_once(world: Dem
     _settled(world, n, hub.engine)
 
 
-def test_netsuite_outage_queues_work_that_drains_by_itself(world: DemoWorld) -> None:
+def test_erp_outage_queues_work_that_drains_by_itself(world: DemoWorld) -> None:
     n = 600
     hub = _set_up_with_time(world, n)
-    server = world.servers["netsuite"]
-    server.stop()  # connection refused: NetSuite is down
+    server = world.servers[world.systems["erp"]]
+    server.stop()  # connection refused: the ERP is down
     poll_time(hub)
     worker = _fast_worker(hub)
     done = threading.Event()
@@ -143,20 +146,20 @@ def test_netsuite_outage_queues_work_that_drains_by_itself(world: DemoWorld) -> 
     time.sleep(3)
     with hub.engine.connect() as conn:
         waiting = queue.counts(conn)
-    assert not done.is_set(), "work must wait for NetSuite, not give up"
+    assert not done.is_set(), "work must wait for the ERP, not give up"
     assert waiting.get("pending", 0) + waiting.get("running", 0) == 1, waiting  # the time batch, waiting
     assert worker.stats.retried > 0
-    server.start()  # NetSuite is back on the same address
-    assert done.wait(timeout=120), "queued work did not drain after NetSuite came back"
+    server.start()  # the ERP is back on the same address
+    assert done.wait(timeout=120), "queued work did not drain after the ERP came back"
     _settled(world, n, hub.engine)
 
 
-def test_intermittent_netsuite_faults_are_absorbed(world: DemoWorld) -> None:
+def test_intermittent_erp_faults_are_absorbed(world: DemoWorld) -> None:
     n = 1200
     hub = _set_up_with_time(world, n)
-    world.netsuite.set_faults(Faults(error_rate=0.2, throttle_rate=0.1, malformed_rate=0.05, seed=7))
+    world.erp.set_faults(Faults(error_rate=0.2, throttle_rate=0.1, malformed_rate=0.05, seed=7))
     poll_time(hub)
     worker = _fast_worker(hub)
     worker.run_until_idle(max_seconds=120)
-    world.netsuite.set_faults(Faults())
+    world.erp.set_faults(Faults())
     _settled(world, n, hub.engine)

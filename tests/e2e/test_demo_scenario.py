@@ -15,10 +15,10 @@ def test_quote_to_cash_end_to_end(world: DemoWorld) -> None:
 
     ns = world.netsuite.state
     # One customer hierarchy (parent + child), one contract, one project with three tasks per phase.
-    assert figures["netsuite"]["customer"] == 2
-    assert figures["netsuite"]["salesorder"] == 1
-    assert figures["netsuite"]["job"] == 1 and figures["netsuite"]["projecttask"] == 6
-    assert figures["harvest_projects"] == 1
+    assert figures["erp"]["customer"] == 2 and ns.count("customer") == 2
+    assert figures["erp"]["contract"] == 1 and ns.count("salesorder") == 1
+    assert figures["erp"]["project"] == 1 and figures["erp"]["task"] == 6 and ns.count("projecttask") == 6
+    assert figures["tracker_projects"] == 1
 
     # 9 approved, valid entries posted, each exactly once; the correction updated its timebill. The one deleted
     # in NetSuite by hand was found by the reconciliation and written again: 10 created, 1 deleted, 9 held.
@@ -78,7 +78,7 @@ def test_running_the_same_syncs_again_changes_nothing(world: DemoWorld) -> None:
     drain(hub)
     after = summary(world, hub)
     assert after["invoices"] == before["invoices"]
-    assert after["netsuite"] == before["netsuite"]
+    assert after["erp"] == before["erp"]
     assert sum(world.netsuite.state.writes.values()) == writes  # no needless writes either
     with hub.engine.connect() as conn:
         assert records.count_by_state(conn, entity="time_entry") == before["time_states"]

@@ -487,11 +487,11 @@ def test_sandbox_up_runs_the_sandboxes_it_is_asked_for(tmp_path: Path) -> None:
         running.stop()
 
 
-def test_sandbox_up_refuses_a_sandbox_in_the_wrong_role_or_a_demo_seed_without_the_demo_systems(
+def test_sandbox_up_refuses_a_sandbox_in_the_wrong_role_or_a_demo_seed_on_a_sandbox_without_a_scenario(
         tmp_path: Path) -> None:
     wrong_role = q2c("sandbox", "up", "--dir", str(tmp_path), "--tracker", "netsuite")
     assert wrong_role.exit_code == 2
     assert "sandbox 'netsuite' plays the erp role, not the tracker role" in wrong_role.stderr
     demo = q2c("sandbox", "up", "--dir", str(tmp_path), "--tracker", "toggl", "--seed", "demo")
-    assert demo.exit_code == 2 and "--seed demo is the demo's Salesforce, Harvest and NetSuite data" in demo.stderr
+    assert demo.exit_code == 2 and "the Toggl Track sandbox has no demo scenario" in demo.stderr
     assert list(tmp_path.iterdir()) == []

@@ -62,7 +62,7 @@ class ScenarioWorld(DemoWorld):
                 "Status__c": "Pending", "CurrencyIsoCode": "USD"})
         for first, last, email, role in (*PEOPLE[:2], ("Dan", "Drake", "dan@q2c-demo.example", None)):
             user = self.harvest.state.add_user(first, last, email)
-            self.ids[f"harvest_user:{first.lower()}"] = str(user["id"])
+            self.ids[f"person:{first.lower()}"] = str(user["id"])
             if role is not None:
                 self.netsuite.state.seed("employee", {"firstName": first, "lastName": last, "email": email,
                                                       "entityId": f"{first} {last}"})

@@ -80,7 +80,7 @@ class RetainerWorld(ScenarioWorld):
             "CurrencyIsoCode": "USD"})
         for first, last, email, _role in PEOPLE[:2]:
             user = self.harvest.state.add_user(first, last, email)
-            self.ids[f"harvest_user:{first.lower()}"] = str(user["id"])
+            self.ids[f"person:{first.lower()}"] = str(user["id"])
             self.netsuite.state.seed("employee", {"firstName": first, "lastName": last, "email": email,
                                                   "entityId": f"{first} {last}"})
 

@@ -96,13 +96,23 @@ def init(path: Annotated[Path, typer.Argument(help="Where to write the config.")
 
 
 @app.command()
-def demo(workdir: Annotated[Path | None, typer.Option(help="Keep the demo database here.")] = None) -> None:
+def demo(workdir: Annotated[Path | None, typer.Option(help="Keep the demo database here.")] = None,
+         systems: Annotated[str, typer.Option(help="The sandboxes to run it on, by name, e.g. "
+                                                   "dynamics365_sales,harvest,business_central (a role left out "
+                                                   "keeps Salesforce, Harvest or NetSuite).")] = "") -> None:
     """Run the whole quote-to-cash scenario on SQLite and the built-in sandboxes, and print what happened."""
-    from q2c.entrypoints.demo import run_demo
+    from q2c.entrypoints.demo import NoScenario, run_demo, scenarios, systems_by_role
     from q2c.entrypoints.logs import configure_logging
+    from q2c.sandboxes.registry import UnknownSandbox
 
     configure_logging("text", level=logging.ERROR)  # the demo's own tables say what happened
-    code = run_demo(console, workdir=workdir)
+    try:
+        chosen = systems_by_role(systems)
+        scenarios(chosen)
+    except (UnknownSandbox, NoScenario) as exc:
+        err.print(f"[red]--systems: {escape(str(exc))}[/red]")
+        raise typer.Exit(2) from None
+    code = run_demo(console, workdir=workdir, systems=chosen)
     raise typer.Exit(code)
 
 
@@ -690,11 +700,14 @@ def sandbox_up(directory: Annotated[Path, typer.Option("--dir", help="Where q2c.
                crm: Annotated[str, typer.Option(help="The CRM sandbox (see `q2c sandbox --help`).")] = "salesforce",
                tracker: Annotated[str, typer.Option(help="The time tracker sandbox.")] = "harvest",
                erp: Annotated[str, typer.Option(help="The ERP sandbox.")] = "netsuite",
+               systems: Annotated[str, typer.Option(help="The sandboxes by name instead of --crm/--tracker/--erp, "
+                                                         "e.g. dynamics365_sales,harvest,business_central.")] = "",
                ) -> None:
     """Run a CRM, a time tracker and an ERP sandbox until Ctrl-C or SIGTERM, with a ready DIR/q2c.yaml."""
     import signal
     import threading
 
+    from q2c.entrypoints.demo import NoScenario, scenarios, systems_by_role
     from q2c.entrypoints.sandbox_up import CONNECTION_NAME, SEEDS, SandboxDirError, start_sandboxes
     from q2c.sandboxes.registry import UnknownSandbox, sandbox_for
 
@@ -703,12 +716,13 @@ def sandbox_up(directory: Annotated[Path, typer.Option("--dir", help="Where q2c.
         raise typer.Exit(2)
     chosen = {"crm": crm, "tracker": tracker, "erp": erp}
     try:
+        if systems:
+            chosen = systems_by_role(systems)
         for role, name in chosen.items():
             sandbox_for(role, name)
-        if seed == "demo" and chosen != {"crm": "salesforce", "tracker": "harvest", "erp": "netsuite"}:
-            raise UnknownSandbox("--seed demo is the demo's Salesforce, Harvest and NetSuite data: it needs "
-                                 "those three sandboxes")
-    except UnknownSandbox as exc:
+        if seed == "demo":
+            scenarios(chosen)
+    except (UnknownSandbox, NoScenario) as exc:
         err.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from None
     stop = threading.Event()

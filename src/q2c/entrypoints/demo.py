@@ -1,10 +1,12 @@
 """The demo: the whole quote-to-cash scenario on SQLite and the built-in sandboxes.
 
-Two deals are won in Salesforce (one clean, one whose account has no tax id) and one is still
-open. q2c sets the clean one up in NetSuite and Harvest; consultants log time; a manager approves
-it; q2c rates it and posts it to NetSuite; a correction flows through; a milestone is completed;
+Two deals are won in the CRM (one clean, one whose account has no tax id) and one is still
+open. q2c sets the clean one up in the ERP and the time tracker; consultants log time; a manager approves
+it; q2c rates it and posts it to the ERP; a correction flows through; a milestone is completed;
 billing and revenue close run; an edit after billing is caught. Every number printed comes from
-the hub's own records and the sandboxes' state.
+the hub's own records and the sandboxes' state. The systems are Salesforce, Harvest and NetSuite unless
+`--systems` names others: each sandbox brings its own scenario hooks (`q2c.sandboxes.registry.CrmScenario`,
+`TrackerScenario`, `ErpScenario`), so the story is told once.
 
 `DemoWorld` is the same scenario as an object, used by the end-to-end, crash and outage tests.
 """
@@ -13,11 +15,12 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from rich.console import Console
@@ -29,13 +32,10 @@ from q2c.domain.revenue import Period
 from q2c.domain.violations import Violation
 from q2c.entrypoints.wiring import build_hub, drain
 from q2c.sandboxes.harvest.app import HarvestSandbox
-from q2c.sandboxes.harvest.app import create_sandbox as harvest_sandbox
 from q2c.sandboxes.kit import Sandbox, SandboxServer
 from q2c.sandboxes.netsuite.app import NetSuiteSandbox
-from q2c.sandboxes.netsuite.app import create_sandbox as netsuite_sandbox
-from q2c.sandboxes.registry import sandbox_spec
+from q2c.sandboxes.registry import ErpCount, UnknownSandbox, make_sandbox, sandbox_for, sandbox_spec
 from q2c.sandboxes.salesforce.app import SalesforceSandbox
-from q2c.sandboxes.salesforce.app import create_sandbox as salesforce_sandbox
 from q2c.store import audit, links, records
 from q2c.store import exceptions as exception_store
 from q2c.workflows.billing_run import enqueue_billing
@@ -49,6 +49,7 @@ from q2c.workflows.revenue_close import enqueue_revenue_close
 from q2c.workflows.time_approved import poll_time
 
 WEBHOOK_SECRET = "demo-webhook-secret"
+_Box = TypeVar("_Box", bound=Sandbox)
 INVOICE_DATE = date(2026, 11, 30)
 
 PEOPLE = (  # first, last, email, role in the q2c resource list (None: not a known resource)
@@ -79,79 +80,120 @@ def demo_settings(*, database: str, systems: dict[str, dict[str, Any]],
     }
 
 
-def seed_demo(salesforce: SalesforceSandbox, harvest: HarvestSandbox, netsuite: NetSuiteSandbox) -> dict[str, str]:
-    """The scenario's data: accounts, deals, milestones and people; returns the ids the scenario refers to."""
+ROLES = ("crm", "tracker", "erp")
+DEFAULT_SYSTEMS: Mapping[str, str] = {"crm": "salesforce", "tracker": "harvest", "erp": "netsuite"}
+
+
+class NoScenario(ValueError):
+    """A chosen sandbox cannot play the demo's story (it has no scenario hooks)."""
+
+
+def scenarios(systems: Mapping[str, str]) -> dict[str, Any]:
+    """Each role's story hooks (`q2c.sandboxes.registry.CrmScenario`, ...), from the sandboxes chosen."""
+    found: dict[str, Any] = {}
+    for role in ROLES:
+        spec = sandbox_for(role, systems[role])
+        if spec.scenario is None:
+            raise NoScenario(f"the {spec.label} sandbox has no demo scenario, so the demo cannot run on it")
+        found[role] = spec.scenario()
+    return found
+
+
+def seed_demo(boxes: Mapping[str, Sandbox]) -> dict[str, str]:
+    """The scenario's data in the CRM, tracker and ERP sandboxes by role: accounts, deals, milestones and people;
+    returns the ids the scenario refers to (the systems' own)."""
+    crm, tracker, erp = (scenarios({r: b.name for r, b in boxes.items()})[r] for r in ROLES)
+    box = boxes["crm"]
     ids: dict[str, str] = {}
-    org = salesforce.state
-    terms = {"Payment_Terms__c": "Net 30", "CurrencyIsoCode": "USD", "BillingCountry": "US",
-             "Legal_Entity__c": "US01"}
-    holding = org.create("Account", {"Name": "Globex Holdings", "Tax_Id__c": "US-12-3456789",
-                                     "Tax_Code__c": "US-CA-STD", **terms})
-    digital = org.create("Account", {"Name": "Globex Digital", "ParentId": holding, "Tax_Id__c": "US-98-7654321",
-                                     "Tax_Code__c": "US-CA-STD", **terms})
-    initech = org.create("Account", {"Name": "Initech", **terms})  # no tax id: setup must stop
-    opp = org.create("Opportunity", {"Name": "Globex Digital ERP rollout", "AccountId": digital,
-                                     "StageName": "Closed Won", "CloseDate": "2026-11-02",
-                                     "CurrencyIsoCode": "USD", "Legal_Entity__c": "US01",
-                                     "Start_Date__c": "2026-11-02", "End_Date__c": "2027-04-30"})
-    org.create("OpportunityLineItem", {"OpportunityId": opp, "Description": "Implementation (T&M)",
-                                       "Service_Offering__c": "IMPL", "Billing_Type__c": "Time and Materials",
-                                       "Quantity": 300, "TotalPrice": 48000, "Cap_Amount__c": 50000,
-                                       "CurrencyIsoCode": "USD"})
-    design = org.create("OpportunityLineItem", {"OpportunityId": opp, "Description": "Solution design (milestones)",
-                                                "Service_Offering__c": "IMPL", "Billing_Type__c": "Milestone",
-                                                "Quantity": 1, "TotalPrice": 30000, "CurrencyIsoCode": "USD"})
-    ids["milestone_signoff"] = org.create("Opportunity_Milestone__c", {
-        "Name": "Design sign-off", "Opportunity__c": opp, "Line_Item_Id__c": design, "Amount__c": 10000,
-        "Due_Date__c": "2026-11-20", "Status__c": "Pending", "CurrencyIsoCode": "USD"})
-    org.create("Opportunity_Milestone__c", {
-        "Name": "Go-live", "Opportunity__c": opp, "Line_Item_Id__c": design, "Amount__c": 20000,
-        "Due_Date__c": "2027-03-31", "Status__c": "Pending", "CurrencyIsoCode": "USD"})
-    bad = org.create("Opportunity", {"Name": "Initech TPS automation", "AccountId": initech,
-                                     "StageName": "Closed Won", "CloseDate": "2026-11-03",
-                                     "CurrencyIsoCode": "USD", "Legal_Entity__c": "US01"})
-    org.create("OpportunityLineItem", {"OpportunityId": bad, "Description": "Implementation", "Quantity": 40,
-                                       "Service_Offering__c": "IMPL", "Billing_Type__c": "Time and Materials",
-                                       "TotalPrice": 8000, "CurrencyIsoCode": "USD"})
-    org.create("Opportunity", {"Name": "Umbrella pilot", "AccountId": holding, "StageName": "Proposal/Price Quote",
-                               "CloseDate": "2026-12-15", "CurrencyIsoCode": "USD"})
+    terms = {"payment_terms": "Net 30", "currency": "USD", "country": "US", "legal_entity": "US01"}
+    holding = crm.account(box, name="Globex Holdings", parent=None, tax_id="US-12-3456789", tax_code="US-CA-STD",
+                          **terms)
+    digital = crm.account(box, name="Globex Digital", parent=holding, tax_id="US-98-7654321", tax_code="US-CA-STD",
+                          **terms)
+    initech = crm.account(box, name="Initech", parent=None, tax_id=None, tax_code=None, **terms)  # setup must stop
+    opp = crm.deal(box, name="Globex Digital ERP rollout", account=digital, won=True, close_date="2026-11-02",
+                   currency="USD", legal_entity="US01", start="2026-11-02", end="2027-04-30")
+    crm.line(box, opp, description="Implementation (T&M)", offering="IMPL", billing="time_and_materials",
+             quantity=Decimal(300), amount=Decimal(48000), cap=Decimal(50000), currency="USD")
+    design = crm.line(box, opp, description="Solution design (milestones)", offering="IMPL", billing="milestone",
+                      quantity=Decimal(1), amount=Decimal(30000), currency="USD")
+    ids["milestone_signoff"] = crm.milestone(box, opp, design, name="Design sign-off", amount=Decimal(10000),
+                                             due="2026-11-20", currency="USD")
+    crm.milestone(box, opp, design, name="Go-live", amount=Decimal(20000), due="2027-03-31", currency="USD")
+    bad = crm.deal(box, name="Initech TPS automation", account=initech, won=True, close_date="2026-11-03",
+                   currency="USD", legal_entity="US01")
+    crm.line(box, bad, description="Implementation", offering="IMPL", billing="time_and_materials",
+             quantity=Decimal(40), amount=Decimal(8000), currency="USD")
+    crm.deal(box, name="Umbrella pilot", account=holding, won=False, close_date="2026-12-15", currency="USD",
+             legal_entity=None)
     ids.update(opportunity=opp, bad_opportunity=bad)
     for first, last, email, _role in PEOPLE:
-        user = harvest.state.add_user(first, last, email)
-        ids[f"harvest_user:{first.lower()}"] = str(user["id"])
+        ids[f"person:{first.lower()}"] = tracker.person(boxes["tracker"], first=first, last=last, email=email)
         if first != "Carol":
-            netsuite.state.seed("employee", {"firstName": first, "lastName": last, "email": email,
-                                             "entityId": f"{first} {last}"})
+            erp.employee(boxes["erp"], first=first, last=last, email=email)
     return ids
 
 
 @dataclass
 class DemoWorld:
-    """Three sandboxes on loopback, seeded with the scenario, and a hub configured against them."""
+    """A CRM, a time tracker and an ERP sandbox on loopback (Salesforce, Harvest and NetSuite unless `systems`
+    names others), seeded with the scenario, and a hub configured against them."""
 
     workdir: Path
-    salesforce: SalesforceSandbox = field(init=False)
-    harvest: HarvestSandbox = field(init=False)
-    netsuite: NetSuiteSandbox = field(init=False)
-    servers: dict[str, SandboxServer] = field(init=False, default_factory=dict)
+    systems: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SYSTEMS))
+    boxes: dict[str, Sandbox] = field(init=False, default_factory=dict)  # by role
+    servers: dict[str, SandboxServer] = field(init=False, default_factory=dict)  # by system name
     ids: dict[str, str] = field(init=False, default_factory=dict)
     config: HubConfig = field(init=False)
     settings: dict[str, Any] = field(init=False, default_factory=dict)  # the config as a firm would write it
+    scenario: dict[str, Any] = field(init=False, default_factory=dict)  # each role's story hooks
 
     def start(self, *, database: str | None = None) -> DemoWorld:
-        self.salesforce = salesforce_sandbox(long_poll_seconds=0.5)
-        self.harvest = harvest_sandbox()
-        self.netsuite = netsuite_sandbox()
-        boxes: dict[str, Sandbox] = {"crm": self.salesforce, "tracker": self.harvest, "erp": self.netsuite}
-        for box in boxes.values():
+        self.scenario = scenarios(self.systems)
+        self.boxes = {role: self._make(role) for role in ROLES}
+        for box in self.boxes.values():
             self.servers[box.name] = SandboxServer(box).start()
         systems = {role: sandbox_spec(box.name).settings(box, self.servers[box.name].url, self.workdir)
-                   for role, box in boxes.items()}
+                   for role, box in self.boxes.items()}
         self.settings = demo_settings(database=database or f"sqlite:///{self.workdir / 'q2c.sqlite'}",
                                       systems=systems)
         self.config = parse_config(self.settings, base_dir=self.workdir)
         self._seed()
         return self
+
+    def _make(self, role: str) -> Sandbox:
+        if self.systems[role] == "salesforce":  # change events arrive within half a second in the story
+            from q2c.sandboxes.salesforce.app import create_sandbox as salesforce_sandbox
+
+            return salesforce_sandbox(long_poll_seconds=0.5)
+        return make_sandbox(self.systems[role])
+
+    def label(self, role: str) -> str:
+        return sandbox_spec(self.systems[role]).label
+
+    @property
+    def crm(self) -> Sandbox:
+        return self.boxes["crm"]
+
+    @property
+    def tracker(self) -> Sandbox:
+        return self.boxes["tracker"]
+
+    @property
+    def erp(self) -> Sandbox:
+        return self.boxes["erp"]
+
+    @property
+    def salesforce(self) -> SalesforceSandbox:
+        return _as(self.crm, SalesforceSandbox)
+
+    @property
+    def harvest(self) -> HarvestSandbox:
+        return _as(self.tracker, HarvestSandbox)
+
+    @property
+    def netsuite(self) -> NetSuiteSandbox:
+        return _as(self.erp, NetSuiteSandbox)
 
     def write_config(self, path: Path) -> Path:
         """The world's config as a YAML file, for driving it with `q2c` commands (relative paths are the
@@ -169,21 +211,17 @@ class DemoWorld:
         return build_hub(self.config)
 
     def _seed(self) -> None:
-        self.ids.update(seed_demo(self.salesforce, self.harvest, self.netsuite))
+        self.ids.update(seed_demo(self.boxes))
 
     def log_time(self, who: str, task: str, day: str, hours: str, *, notes: str = "", project_code: str = "P-") -> int:
-        """A person logs time in Harvest on the demo project, or the one whose code starts with `project_code`
-        (as they would in the Harvest app)."""
-        state = self.harvest.state
-        project = next(p for p in state.projects.values() if p["code"].startswith(project_code))
-        task_id = next(t["id"] for t in state.tasks.values() if t["name"] == task)
-        user_id = int(self.ids[f"harvest_user:{who}"])
-        if not any(a["project"]["id"] == project["id"] and a["user"]["id"] == user_id
-                   for a in state.user_assignments.values()):
-            state.assign_user(project["id"], {"user_id": user_id})  # added to the project by hand in Harvest
-        entry = state.create_time_entry({"project_id": project["id"], "task_id": task_id, "spent_date": day,
-                                         "hours": Decimal(hours), "user_id": user_id, "notes": notes})
-        return int(entry["id"])
+        """A person logs time in the tracker on the demo project, or the one whose code starts with
+        `project_code` (as they would in the tracker's app); the tracker's id of the entry."""
+        return int(self.scenario["tracker"].log_time(self.tracker, person=self.ids[f"person:{who}"],
+                                                     project_code=project_code, task=task, day=day,
+                                                     hours=Decimal(hours), notes=notes))
+
+    def approve(self, *entries: int) -> None:
+        self.scenario["tracker"].approve(self.tracker, [str(e) for e in entries])
 
     def log_the_week(self) -> dict[str, int]:
         e: dict[str, int] = {}
@@ -193,43 +231,55 @@ class DemoWorld:
             e[f"bob_design_{i}"] = self.log_time("bob", "DESIGN", day, hours, notes="Solution design workshops")
         e["alice_internal"] = self.log_time("alice", "INTERNAL", "2026-11-06", "1.5", notes="Team stand-ups")
         e["carol_build"] = self.log_time("carol", "BUILD", "2026-11-04", "3", notes="Helping out")
-        state = self.harvest.state
-        travel = state.create_task({"name": "TRAVEL", "billable_by_default": True})
-        project = next(p for p in state.projects.values() if p["code"].startswith("P-"))
-        state.assign_task(project["id"], {"task_id": travel["id"]})
         e["bob_travel"] = self.log_time("bob", "TRAVEL", "2026-11-06", "4", notes="Travel to client site")
-        approved = [v for k, v in e.items()]
+        approved = list(e.values())
         e["bob_unapproved"] = self.log_time("bob", "BUILD", "2026-11-09", "2", notes="Not yet approved")
-        state.approve(approved)
+        self.approve(*approved)
         return e
 
     def correct_entry(self, entry_id: int, hours: str) -> None:
         """A timesheet is reopened, corrected and approved again."""
-        state = self.harvest.state
-        state.withdraw_approval([entry_id])
-        state.update_time_entry(entry_id, {"hours": Decimal(hours)})
-        state.approve([entry_id])
+        self.scenario["tracker"].correct(self.tracker, str(entry_id), Decimal(hours))
 
     def complete_milestone(self) -> None:
-        self.salesforce.state.update("Opportunity_Milestone__c", self.ids["milestone_signoff"],
-                                     {"Status__c": "Completed", "Completed_On__c": "2026-11-20"})
+        self.scenario["crm"].complete_milestone(self.crm, self.ids["milestone_signoff"], on="2026-11-20")
+
+    def erp_count(self, kind: ErpCount) -> int:
+        return int(self.scenario["erp"].count(self.erp, kind))
+
+
+def _as(box: Sandbox, kind: type[_Box]) -> _Box:
+    if not isinstance(box, kind):
+        raise TypeError(f"this world runs the {box.name} sandbox, not {kind.__name__}")
+    return box
+
+
+def _entry_id(hub: Hub, *, resource: str, work_date: str) -> str | None:
+    """q2c's id of the time entry a person logged on a day (the id the ERP's time record carries)."""
+    with hub.engine.connect() as conn:
+        for record in records.list_records(conn, entity="time_entry"):
+            entry = record.payload.get("entry") or {}
+            if entry.get("resource_id") == resource and entry.get("work_date") == work_date:
+                return record.canonical_id
+    return None
 
 
 def run_scenario(world: DemoWorld, hub: Hub, *, console: Console | None) -> dict[str, Any]:
     """Run the demo story against a started world; returns the figures the summary prints."""
     out: dict[str, Any] = {}
     say = console.print if console is not None else (lambda *a, **k: None)
-    say("[bold]1. Deals won in Salesforce[/bold]")
+    crm, tracker, erp = (world.label(role) for role in ROLES)
+    say(f"[bold]1. Deals won in {crm}[/bold]")
     deals = poll_won_deals(hub)
     drain(hub, console=console)
     say(f"   {deals.seen} won deals found, {deals.enqueued} queued for setup")
     say("[bold]   A sales rep overwrites the ERP contract id on the opportunity by hand[/bold]")
-    world.salesforce.state.update("Opportunity", world.ids["opportunity"], {"ERP_Contract_Id__c": "C-TYPO"})
+    world.scenario["crm"].overwrite_contract_id(world.crm, world.ids["opportunity"], "C-TYPO")
     changes = consume_crm_changes(hub)
     say(f"   {changes.events} change events: {changes.echoes} were q2c's own write-back (ignored), "
         f"{changes.conflicts} ownership conflict(s) raised")
     out["changes"] = changes
-    say("[bold]2. Consultants log a week of time in Harvest; the manager approves it[/bold]")
+    say(f"[bold]2. Consultants log a week of time in {tracker}; the manager approves it[/bold]")
     entries = world.log_the_week()
     out["entries"] = entries
     t = poll_time(hub)
@@ -239,7 +289,7 @@ def run_scenario(world: DemoWorld, hub: Hub, *, console: Console | None) -> dict
     world.correct_entry(entries["bob_design_2"], "6")
     poll_time(hub)
     drain(hub, console=console)
-    say("[bold]4. The design sign-off milestone is completed in Salesforce[/bold]")
+    say(f"[bold]4. The design sign-off milestone is completed in {crm}[/bold]")
     world.complete_milestone()
     say(f"[bold]5. Billing and revenue close as of {INVOICE_DATE}[/bold]")
     enqueue_billing(hub, invoice_date=INVOICE_DATE)
@@ -250,13 +300,13 @@ def run_scenario(world: DemoWorld, hub: Hub, *, console: Console | None) -> dict
     world.correct_entry(entries["alice_build_0"], "9")
     poll_time(hub)
     drain(hub, console=console)
-    say("[bold]7. Reconciliation: every record compared across Salesforce, Harvest, NetSuite and the revenue "
+    say(f"[bold]7. Reconciliation: every record compared across {crm}, {tracker}, {erp} and the revenue "
         "engine[/bold]")
     _say_pairs(say, reconcile(hub))
-    say("[bold]   Someone deletes one of Alice's timebills in NetSuite by mistake[/bold]")
-    lost = world.netsuite.state.by_external_id("timebill", f"HV-{entries['alice_build_1']}")
+    say(f"[bold]   Someone deletes one of Alice's time records in {erp} by mistake[/bold]")
+    lost = _entry_id(hub, resource="alice@q2c-demo.example", work_date="2026-11-04")
     if lost is not None:
-        world.netsuite.state.delete(lost)
+        world.scenario["erp"].delete_timebill(world.erp, lost)
     found = reconcile(hub)
     for traced in found.drifts:
         say(f"   drift {traced.drift.pair} {traced.drift.key}: {escape(traced.trace.cause)}")
@@ -281,18 +331,18 @@ def _say_pairs(say: Any, report: Report) -> None:
 
 def summary(world: DemoWorld, hub: Hub) -> dict[str, Any]:
     """The figures of a finished run, from the hub's records and the sandboxes' state."""
-    ns = world.netsuite.state
     with hub.engine.connect() as conn:
         invoices = records.list_records(conn, entity="invoice")
         time_states = records.count_by_state(conn, entity="time_entry")
         revenue = records.list_records(conn, entity="revenue_recognition")
         open_exceptions = exception_store.search(conn)
         chain = audit.verify(conn)
-        timebill_links = links.count(conn, entity="time_entry", system="netsuite")
+        timebill_links = links.count(conn, entity="time_entry", system=world.systems["erp"])
     return {
-        "netsuite": {t: ns.count(t) for t in ("customer", "job", "projecttask", "salesorder", "timebill", "invoice",
-                                              "journalentry")},
-        "harvest_projects": sum(1 for p in world.harvest.state.projects.values() if p["code"].startswith("P-")),
+        "labels": {role: world.label(role) for role in ROLES},
+        "erp": {kind: world.erp_count(kind) for kind in ("customer", "project", "task", "contract", "timebill",
+                                                         "invoice", "journal_entry")},
+        "tracker_projects": world.scenario["tracker"].projects(world.tracker, code_prefix="P-"),
         "time_states": time_states,
         "timebill_links": timebill_links,
         "invoices": {r.canonical_id: Decimal(r.payload["total"]["amount"]) for r in invoices},
@@ -311,17 +361,17 @@ def print_summary(console: Console, figures: dict[str, Any], seconds: float) -> 
     table = Table(title="What q2c did", show_header=True)
     table.add_column("what")
     table.add_column("figure", justify="right")
-    ns = figures["netsuite"]
-    table.add_row("NetSuite customers (with parent)", str(ns["customer"]))
-    table.add_row("NetSuite contracts (sales orders)", str(ns["salesorder"]))
-    table.add_row("NetSuite projects / tasks", f"{ns['job']} / {ns['projecttask']}")
-    table.add_row("Harvest projects set up", str(figures["harvest_projects"]))
-    table.add_row("time entries posted to NetSuite (timebills)", str(ns["timebill"]))
+    erp, labels = figures["erp"], figures["labels"]
+    table.add_row(f"{labels['erp']} customers (with parent)", str(erp["customer"]))
+    table.add_row(f"{labels['erp']} contracts (sales orders)", str(erp["contract"]))
+    table.add_row(f"{labels['erp']} projects / tasks", f"{erp['project']} / {erp['task']}")
+    table.add_row(f"{labels['tracker']} projects set up", str(figures["tracker_projects"]))
+    table.add_row(f"time entries posted to {labels['erp']}", str(erp["timebill"]))
     for state, n in sorted(figures["time_states"].items()):
         table.add_row(f"  time entries {state.replace('_', ' ')}", str(n))
     for invoice_id, total in sorted(figures["invoices"].items()):
         table.add_row(f"invoice {invoice_id}", f"USD {total:,.2f}")
-    table.add_row("journal entries posted", str(ns["journalentry"]))
+    table.add_row("journal entries posted", str(erp["journal_entry"]))
     for contract_id, rec in sorted(figures["revenue"].items()):  # ids and amounts carry no markup
         table.add_row(f"revenue recognised {contract_id} ({rec.get('period', '')})",
                       f"{rec.get('currency', '')} {Decimal(rec.get('recognised', '0')):,.2f}")
@@ -337,13 +387,26 @@ def print_summary(console: Console, figures: dict[str, Any], seconds: float) -> 
     console.print(f"demo finished in {seconds:.1f} s")
 
 
-def run_demo(console: Console, *, workdir: Path | None = None) -> int:
+def systems_by_role(names: str) -> dict[str, str]:
+    """`--systems salesforce,harvest,business_central` as {role: sandbox}: each name's role is its sandbox's;
+    a role left out keeps the default (Salesforce, Harvest, NetSuite)."""
+    chosen: dict[str, str] = {}
+    for name in (n.strip() for n in names.split(",") if n.strip()):
+        role = sandbox_spec(name).role
+        if role in chosen:
+            raise UnknownSandbox(f"--systems names two {role} systems: {chosen[role]} and {name}")
+        chosen[role] = name
+    return {**DEFAULT_SYSTEMS, **chosen}
+
+
+def run_demo(console: Console, *, workdir: Path | None = None, systems: Mapping[str, str] | None = None) -> int:
     started = time.monotonic()
+    systems = dict(systems or DEFAULT_SYSTEMS)
     workdir = workdir or Path(tempfile.mkdtemp(prefix="q2c-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    console.print(f"[bold]q2c demo[/bold]: SQLite at {workdir / 'q2c.sqlite'}, Salesforce, Harvest and NetSuite "
-                  "sandboxes on loopback")
-    world = DemoWorld(workdir).start()
+    labels = ", ".join(sandbox_for(role, systems[role]).label for role in ROLES)
+    console.print(f"[bold]q2c demo[/bold]: SQLite at {workdir / 'q2c.sqlite'}, {labels} sandboxes on loopback")
+    world = DemoWorld(workdir, systems=systems).start()
     try:
         hub = world.hub()
         run_scenario(world, hub, console=console)

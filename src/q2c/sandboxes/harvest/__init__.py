@@ -39,5 +39,12 @@ def _connection(sandbox: Sandbox, url: str, folder: Path) -> dict[str, str]:
     return {"base_url": url, "account_id": account_id, "access_token": token}
 
 
+
+def _scenario() -> Any:
+    from q2c.sandboxes.harvest.scenario import HarvestScenario
+
+    return HarvestScenario()
+
+
 SANDBOX = SandboxSpec(name="harvest", label="Harvest", role="tracker", create=_create, settings=_settings,
-                      connection=_connection)
+                      connection=_connection, scenario=_scenario)

@@ -64,5 +64,12 @@ def _connection(sandbox: Sandbox, url: str, folder: Path) -> dict[str, str]:
             "private_key_path": str(folder / KEY_NAME)}
 
 
+
+def _scenario() -> Any:
+    from q2c.sandboxes.netsuite.scenario import NetSuiteScenario
+
+    return NetSuiteScenario()
+
+
 SANDBOX = SandboxSpec(name="netsuite", label="NetSuite", role="erp", create=_create, settings=_settings,
-                      connection=_connection)
+                      connection=_connection, scenario=_scenario)

@@ -39,5 +39,12 @@ def _connection(sandbox: Sandbox, url: str, folder: Path) -> dict[str, str]:
     return {"instance_url": url, "client_id": client_id, "client_secret": client_secret}
 
 
+
+def _scenario() -> Any:
+    from q2c.sandboxes.salesforce.scenario import SalesforceScenario
+
+    return SalesforceScenario()
+
+
 SANDBOX = SandboxSpec(name="salesforce", label="Salesforce", role="crm", create=_create, settings=_settings,
-                      connection=_connection)
+                      connection=_connection, scenario=_scenario)
