@@ -80,6 +80,20 @@ def test_ids_are_stable_for_the_same_deal_whatever_else_changed() -> None:
     assert engagement_ids(changed) == engagement_ids(deal())
 
 
+def test_sequential_guids_that_share_their_last_group_name_different_engagements() -> None:
+    """Dataverse makes sequential GUIDs: Microsoft's own paging example lists three rows whose ids all end
+    0022481d68cd. Their tails would give the three deals one engagement; a hash of the whole id does not,
+    and it is the same for the same id in either case."""
+    ids = ["7a8c9e52-1e2f-ec11-b6e6-0022481d68cd", "7c8c9e52-1e2f-ec11-b6e6-0022481d68cd",
+           "7e8c9e52-1e2f-ec11-b6e6-0022481d68cd"]
+    named = {engagement_ids(deal(id=f"D365-{guid}"), source_id=guid) for guid in ids}
+    assert len(named) == 3
+    assert all(len(contract) == len("C-") + 12 for contract, _ in named)
+    upper = ids[0].upper()
+    assert engagement_ids(deal(id=f"D365-{upper}"), source_id=upper) == engagement_ids(
+        deal(id=f"D365-{ids[0]}"), source_id=ids[0])
+
+
 def test_short_ids_are_kept_whole() -> None:
     assert engagement_ids(deal(id="OPP-1")) == ("C-OPP-1", "P-OPP-1")
     assert engagement_ids(deal(id="SF-42"), source_id="42") == ("C-42", "P-42")

@@ -18,6 +18,8 @@ amended engagement keeps the term of a retainer whose line did not change (`keep
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,12 +45,18 @@ class TaskTemplate:
     billable: bool = True
 
 
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
 def engagement_ids(opportunity: Opportunity, *, source_id: str | None = None) -> tuple[str, str]:
     """(contract id, project id) for a deal: stable, short enough for every target system.
 
     `source_id` is the CRM's own id of the opportunity (its canonical id without the CRM's prefix); the
-    last twelve characters of it name the engagement."""
-    key = (source_id or opportunity.id)[-12:]
+    last twelve characters of it name the engagement (Salesforce ids end in their unique part). A GUID
+    (Dataverse) is named by twelve hex digits of its hash instead: sequential GUIDs, which Dataverse
+    makes, share their last group, so its tail would give different deals one engagement."""
+    source = source_id or opportunity.id
+    key = hashlib.sha256(source.lower().encode()).hexdigest()[:12] if _GUID.fullmatch(source) else source[-12:]
     return f"C-{key}", f"P-{key}"
 
 
