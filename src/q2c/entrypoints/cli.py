@@ -646,7 +646,8 @@ VendorLimitsOption = Annotated[bool, typer.Option(help="Enforce the vendor's doc
 
 
 def _run_sandbox(name: str, *, port: int, host: str, latency_ms: int, error_rate: float, throttle_rate: float,
-                 malformed_rate: float, down: bool, vendor_limits: bool, key_out: Path | None = None) -> None:
+                 malformed_rate: float, down: bool, vendor_limits: bool, key_out: Path | None = None,
+                 ca_out: Path | None = None) -> None:
     from q2c.sandboxes.kit import Faults, free_port, serve_forever
     from q2c.sandboxes.registry import make_sandbox
 
@@ -657,7 +658,14 @@ def _run_sandbox(name: str, *, port: int, host: str, latency_ms: int, error_rate
     if key_out is not None and isinstance(private_key, str):
         key_out.write_text(private_key)
     port = port or free_port(host)
-    console.print(f"{name} sandbox on http://{host}:{port} (admin: /__sandbox/faults, /__sandbox/stats)")
+    scheme = "http"
+    if box.tls is not None:  # served over HTTPS with a CA made now: clients must trust it
+        scheme = "https"
+        if ca_out is not None:
+            box.tls.write_ca(ca_out)
+    elif ca_out is not None:
+        err.print(f"the {name} sandbox serves plain http: --ca-out {ca_out} not written")
+    console.print(f"{name} sandbox on {scheme}://{host}:{port} (admin: /__sandbox/faults, /__sandbox/stats)")
     sys.stdout.flush()
     serve_forever(box, host=host, port=port)
 
@@ -670,11 +678,14 @@ def _sandbox_command(name: str, label: str) -> Any:
             malformed_rate: MalformedRateOption = 0.0, down: DownOption = False,
             vendor_limits: VendorLimitsOption = False,
             key_out: Annotated[Path | None, typer.Option(
-                help="Write the sandbox's generated private key here, if it has one (NetSuite M2M).")] = None
+                help="Write the sandbox's generated private key here, if it has one (NetSuite M2M).")] = None,
+            ca_out: Annotated[Path | None, typer.Option(
+                help="Write the CA certificate of a sandbox served over HTTPS here (the Microsoft ones), for "
+                     "clients to trust.")] = None
             ) -> None:
         _run_sandbox(name, port=port, host=host, latency_ms=latency_ms, error_rate=error_rate,
                      throttle_rate=throttle_rate, malformed_rate=malformed_rate, down=down,
-                     vendor_limits=vendor_limits, key_out=key_out)
+                     vendor_limits=vendor_limits, key_out=key_out, ca_out=ca_out)
 
     run.__doc__ = (f"Run the {label} sandbox in the foreground (faults can be changed at run time: "
                    "PUT /__sandbox/faults).")

@@ -322,8 +322,17 @@ def free_port(host: str) -> int:
 
 
 def serve_forever(sandbox: Sandbox, *, host: str, port: int) -> None:
-    """Run a sandbox in the foreground (the `q2c sandbox NAME` command)."""
-    uvicorn.run(sandbox.app, host=host, port=port, log_level="info", lifespan="off")
+    """Run a sandbox in the foreground (the `q2c sandbox NAME` command), over HTTPS when it has a certificate."""
+    if sandbox.tls is None:
+        uvicorn.run(sandbox.app, host=host, port=port, log_level="info", lifespan="off")
+        return
+    with TemporaryDirectory(prefix="q2c-sandbox-tls-") as name:
+        folder = Path(name)
+        (folder / "cert.pem").write_text(sandbox.tls.cert_pem + sandbox.tls.ca_pem)
+        (folder / "key.pem").write_text(sandbox.tls.key_pem)
+        (folder / "key.pem").chmod(0o600)
+        uvicorn.run(sandbox.app, host=host, port=port, log_level="info", lifespan="off",
+                    ssl_certfile=str(folder / "cert.pem"), ssl_keyfile=str(folder / "key.pem"))
 
 
 def render_json(value: Any) -> str:
