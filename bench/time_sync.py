@@ -32,6 +32,12 @@ Harvest 100 requests per 15 s, 2 worker threads, q2c's default batch of work ite
 modes; only the sandboxes change. Claims take at most one work item per project (ordering per
 aggregate), so with the generator's 10 projects a batch holds at most 10 items.
 
+With `--erp business_central` the ERP is the Business Central sandbox instead (`bench/erp_account.py`, over
+HTTPS, with the environment's counters), seeded the same way through the connector (customer, projects
+and their job tasks through the Erp port; employees through the sandbox's admin API). Its vendor mode
+keeps Business Central's documented limits (6,000 requests per 5 minutes per user, 5 requests processed
+at once and 95 queued, 100 operations per `$batch`) with a modelled 150 ms a request.
+
 With `--py-spy DIR` each hub run is sampled by py-spy (raw collapsed stacks of the thread holding
 the GIL, `--nonblocking`) into DIR; those runs' figures are printed but marked as profiled.
 """
@@ -45,6 +51,7 @@ import platform
 import resource
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -62,7 +69,11 @@ from typing import Any
 import httpx
 
 from bench_databases import database, postgres_problem
+from erp_account import COUNTERS_PATH as BC_COUNTERS
+from erp_account import SETTINGS_FILE as BC_SETTINGS_FILE
 from q2c.config import DeliverySettings
+from q2c.connectors.business_central import BusinessCentralClient, BusinessCentralErp, BusinessCentralSettings
+from q2c.connectors.business_central.settings import MAX_BATCH as BC_BATCH
 from q2c.connectors.harvest.client import MAX_PER_PAGE as HARVEST_PAGE
 from q2c.connectors.netsuite.client import RESTLET_CHUNK, NetSuiteClient
 from q2c.connectors.netsuite.erp import NetSuiteErp
@@ -95,6 +106,10 @@ NETSUITE_CLIENT_ID = "q2c-sandbox-client"
 NETSUITE_CERTIFICATE = "q2c-cert-1"
 NETSUITE_CONCURRENCY = 5  # the account's limit; also what the hub is configured with in both modes
 VENDOR_LATENCY_MS = 150
+ERPS = ("netsuite", "business_central")
+ERP_LABEL = {"netsuite": "NetSuite", "business_central": "Business Central"}
+# Business Central's documented limits ("Operational limits for Business Central online", "Work with API limits")
+BC_REQUESTS, BC_WINDOW_SECONDS, BC_CONCURRENCY = 6000, 300.0, 5
 
 CUSTOMER_ID = "SYN-CUSTOMER"
 LEGAL_ENTITY = "US01"
@@ -119,6 +134,20 @@ def netsuite_bound() -> float:
     return NETSUITE_CONCURRENCY * RESTLET_CHUNK / (VENDOR_LATENCY_MS / 1000)
 
 
+def business_central_bound(entries: int) -> float:
+    """Entries/s Business Central's limits allow a run of `entries`: at best one `$batch` of 100 per 100
+    entries, 5 processed at once at 150 ms each; the 6,000 requests of a 5-minute window are a burst, and
+    only the requests beyond them wait for the window (20 a second)."""
+    requests = -(-entries // BC_BATCH)
+    seconds = max(requests / BC_CONCURRENCY * VENDOR_LATENCY_MS / 1000,
+                  max(0, requests - BC_REQUESTS) / (BC_REQUESTS / BC_WINDOW_SECONDS))
+    return entries / seconds
+
+
+def erp_bound(erp: str, entries: int) -> float:
+    return netsuite_bound() if erp == "netsuite" else business_central_bound(entries)
+
+
 # --- what the hub knows and NetSuite holds ------------------------------------------------------------
 
 
@@ -128,9 +157,11 @@ def resource_email(n: int) -> str:
 
 
 def hub_settings(*, database: str, harvest_url: str, netsuite_url: str, key_path: str,
-                 references: dict[str, Any], people: int, workers: int) -> dict[str, Any]:
-    """The q2c.yaml of the benchmark, pointed at the sandboxes. Salesforce is configured but never called."""
-    return {
+                 references: dict[str, Any], people: int, workers: int,
+                 erp_block: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The q2c.yaml of the benchmark, pointed at the sandboxes. Salesforce is configured but never called.
+    `erp_block` (Business Central's, from its sandbox spec) replaces the NetSuite block."""
+    settings = {
         "database": database,
         "systems": {
             "crm": {"type": "salesforce", "login_url": "http://127.0.0.1:9", "client_id": "unused",
@@ -152,6 +183,9 @@ def hub_settings(*, database: str, harvest_url: str, netsuite_url: str, key_path
                       for n in range(1, people + 1)],
         "delivery": {"workers": workers},
     }
+    if erp_block is not None:
+        settings["systems"]["erp"] = erp_block  # type: ignore[index]
+    return settings
 
 
 def bench_rate_card() -> RateCard:
@@ -209,6 +243,8 @@ class Spec:
     batch: int
     drive: str  # "sequential" or "concurrent"
     timeout_seconds: float
+    erp: str = "netsuite"
+    erp_block: dict[str, Any] | None = None  # Business Central's systems.erp block
 
 
 def peak_rss_mb() -> float:
@@ -271,13 +307,14 @@ def run_hub(spec: Spec) -> dict[str, Any]:
 
     config = parse_config(hub_settings(
         database=spec.database, harvest_url=spec.harvest_url, netsuite_url=spec.netsuite_url,
-        key_path=spec.key_path, references=spec.references, people=spec.people, workers=spec.workers))
+        key_path=spec.key_path, references=spec.references, people=spec.people, workers=spec.workers,
+        erp_block=spec.erp_block))
     guards = GuardRegistry()
     hub = build_hub(config, guards=guards)
     seed_hub_records(hub, spec)
 
     finished: list[float] = []
-    spent = {"batch": 0.0, "deliver": 0.0, "netsuite": 0.0}
+    spent = {"batch": 0.0, "deliver": 0.0, "erp": 0.0}
     lock = threading.Lock()
 
     def note(phase: str, seconds: float) -> None:
@@ -308,7 +345,7 @@ def run_hub(spec: Spec) -> dict[str, Any]:
 
     # Where a batch's time goes: the handler (reading, checking, rating, and the ERP call within it),
     # the ERP call alone, and the rest of the batch (claiming, recording the outcome, committing).
-    setattr(hub.erp, "upsert_timebills", timed("netsuite", hub.erp.upsert_timebills))  # noqa: B010
+    setattr(hub.erp, "upsert_timebills", timed("erp", hub.erp.upsert_timebills))  # noqa: B010
     handler_table = {kind: timed("deliver", handler) for kind, handler in handlers(hub).items()}
 
     stop = threading.Event()
@@ -362,7 +399,7 @@ def run_hub(spec: Spec) -> dict[str, Any]:
     machine = None if machine_before is None or machine_after is None else machine_after - machine_before
     with hub.engine.connect() as conn:
         states = records.count_by_state(conn, entity="time_entry")
-        linked = links.count(conn, entity="time_entry", system="netsuite")
+        linked = links.count(conn, entity="time_entry", system=spec.erp)
         open_exceptions = exception_store.counts(conn).get(exception_store.OPEN, 0)
         work = queue.counts(conn)
     stats = poll_result[0] if poll_result else PollStats()
@@ -375,7 +412,7 @@ def run_hub(spec: Spec) -> dict[str, Any]:
         "synced": states.get("synced", 0), "states": states, "linked": linked, "open_exceptions": open_exceptions,
         "work_items": work, "batches": len(finished), "guards": guard_stats, "cpu_seconds": cpu,
         "machine_busy_seconds": machine,
-        "deliver_seconds": spent["deliver"] - spent["netsuite"], "netsuite_seconds": spent["netsuite"],
+        "deliver_seconds": spent["deliver"] - spent["erp"], "erp_seconds": spent["erp"],
         "record_seconds": spent["batch"] - spent["deliver"],
     }
 
@@ -457,15 +494,23 @@ def measure_here(spec_path: Path, result_path: Path) -> int:
 class SandboxProcess:
     """One vendor sandbox in its own process on loopback."""
 
-    def __init__(self, name: str, command: Sequence[str], *, port: int, log: Path) -> None:
+    def __init__(self, name: str, command: Sequence[str], *, port: int, log: Path, ca_file: Path | None = None
+                 ) -> None:
+        """`ca_file`: the sandbox serves HTTPS with a certificate signed by the CA it writes there."""
         self.name = name
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"{'https' if ca_file else 'http'}://127.0.0.1:{port}"
         self._log = log.open("wb")
         self.process = subprocess.Popen(list(command), stdout=self._log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         self.http = httpx.Client(base_url=self.url, timeout=120)
         deadline = time.monotonic() + 60
+        trusted = ca_file is None
         while True:
+            if not trusted and ca_file is not None and ca_file.exists():
+                self.http.close()
+                self.http = httpx.Client(base_url=self.url, timeout=120,
+                                         verify=ssl.create_default_context(cafile=str(ca_file)))
+                trusted = True
             if self.process.poll() is not None:
                 raise RuntimeError(f"the {name} sandbox exited at start (code {self.process.returncode}); see {log}")
             try:
@@ -496,37 +541,58 @@ class SandboxProcess:
 
 @dataclass
 class Vendors:
-    """The Harvest and NetSuite sandboxes of one mode, with the entries generated."""
+    """The Harvest and ERP sandboxes of one mode, with the entries generated."""
 
     mode: str
     harvest: SandboxProcess
-    netsuite: SandboxProcess
+    erp: SandboxProcess
     key_path: Path
     references: dict[str, Any]
     codes: list[str] = field(default_factory=list)
+    erp_name: str = "netsuite"
+    erp_block: dict[str, Any] | None = None  # Business Central's systems.erp block
+
+    @property
+    def counters_path(self) -> str:
+        return "/__sandbox/netsuite/account" if self.erp_name == "netsuite" else BC_COUNTERS
 
     def stop(self) -> None:
-        for box in (self.harvest, self.netsuite):
+        for box in (self.harvest, self.erp):
             box.stop()
 
 
-def start_vendors(mode: str, workdir: Path, *, entries: int, projects: int, people: int) -> Vendors:
-    vendor = mode == "vendor"
-    hv_port, ns_port = free_port("127.0.0.1"), free_port("127.0.0.1")
-    harvest_cmd = [str(VENV_BIN / "q2c"), "sandbox", "harvest", "--port", str(hv_port)]
+def start_erp(erp: str, mode: str, workdir: Path) -> Vendors:
+    """The ERP's sandbox process (the Harvest one is added by the caller)."""
+    port, vendor = free_port("127.0.0.1"), mode == "vendor"
+    limits = ["--vendor-limits", "--latency-ms", str(VENDOR_LATENCY_MS)] if vendor else []
+    if erp == "business_central":
+        folder = workdir / f"business-central-{mode}"
+        command = [sys.executable, str(HERE / "erp_account.py"), "--port", str(port), "--folder", str(folder), *limits]
+        box = SandboxProcess(erp, command, port=port, log=workdir / f"{erp}-{mode}.log",
+                             ca_file=folder / "business-central-ca.pem")
+        block: dict[str, Any] = json.loads((folder / BC_SETTINGS_FILE).read_text())
+        return Vendors(mode, box, box, folder, {}, erp_name=erp, erp_block=block)
     key_path, refs_path = workdir / f"netsuite-{mode}.pem", workdir / f"netsuite-{mode}-refs.json"
-    netsuite_cmd = [sys.executable, str(HERE / "netsuite_account.py"), "--port", str(ns_port),
-                    "--key-out", str(key_path), "--refs-out", str(refs_path)]
+    netsuite_cmd = [sys.executable, str(HERE / "netsuite_account.py"), "--port", str(port),
+                    "--key-out", str(key_path), "--refs-out", str(refs_path), *limits]
+    netsuite = SandboxProcess("netsuite", netsuite_cmd, port=port, log=workdir / f"netsuite-{mode}.log")
+    return Vendors(mode, netsuite, netsuite, key_path, json.loads(refs_path.read_text()))
+
+
+def start_vendors(mode: str, workdir: Path, *, entries: int, projects: int, people: int,
+                  erp: str = "netsuite") -> Vendors:
+    vendor = mode == "vendor"
+    hv_port = free_port("127.0.0.1")
+    harvest_cmd = [str(VENV_BIN / "q2c"), "sandbox", "harvest", "--port", str(hv_port)]
     if vendor:
         harvest_cmd.append("--vendor-limits")
-        netsuite_cmd += ["--vendor-limits", "--latency-ms", str(VENDOR_LATENCY_MS)]
     harvest = SandboxProcess("harvest", harvest_cmd, port=hv_port, log=workdir / f"harvest-{mode}.log")
     try:
-        netsuite = SandboxProcess("netsuite", netsuite_cmd, port=ns_port, log=workdir / f"netsuite-{mode}.log")
+        vendors = start_erp(erp, mode, workdir)
     except BaseException:
         harvest.stop()
         raise
-    vendors = Vendors(mode, harvest, netsuite, key_path, json.loads(refs_path.read_text()))
+    vendors.harvest = harvest
     try:
         made = harvest.admin("POST", "/__sandbox/generate", {
             "count": entries, "people": people, "projects": projects, "approved_share": 1.0, "seed": 7})
@@ -542,13 +608,47 @@ def start_vendors(mode: str, workdir: Path, *, entries: int, projects: int, peop
     return vendors
 
 
+def fresh_business_central(vendors: Vendors, *, people: int) -> None:
+    """Reset the environment and seed what deal setup and HR would have put there: the customer, the projects
+    and their job tasks through the connector's Erp port, the employees through the sandbox's admin API."""
+    vendors.erp.admin("POST", "/__sandbox/reset")
+    assert vendors.erp_block is not None
+    settings = BusinessCentralSettings.model_validate(vendors.erp_block)
+    card = bench_rate_card()
+    client = BusinessCentralClient(settings, GuardRegistry())
+    try:
+        erp = BusinessCentralErp(client)
+        erp.upsert_customer(customer())
+
+        def job(code: str) -> str:
+            contract, project = engagement(code, card)
+            return erp.upsert_project(project, contract)
+
+        with ThreadPoolExecutor(max_workers=BC_CONCURRENCY) as pool:
+            list(pool.map(job, vendors.codes))
+    finally:
+        client.close()
+    company = settings.companies[LEGAL_ENTITY]
+    for n in range(1, people + 1):
+        vendors.erp.admin("POST", f"/__sandbox/business_central/companies/{company}/employees", {
+            "number": f"E{n:04d}", "givenName": "Person", "surname": f"{n:04d}", "email": resource_email(n),
+            "status": "Active"})
+
+
+def fresh_erp(vendors: Vendors, *, people: int) -> None:
+    if vendors.erp_name == "business_central":
+        fresh_business_central(vendors, people=people)
+    else:
+        fresh_netsuite(vendors, people=people)
+
+
 def fresh_netsuite(vendors: Vendors, *, people: int) -> None:
     """Reset the account and seed what deal setup and HR would have put there: customer, jobs, tasks, people."""
-    vendors.netsuite.admin("POST", "/__sandbox/reset")
+    vendors.erp.admin("POST", "/__sandbox/reset")
     refs = AccountReferences(**vendors.references)
     config = NetSuiteSettings(account_id=NETSUITE_ACCOUNT, client_id=NETSUITE_CLIENT_ID,
                             certificate_id=NETSUITE_CERTIFICATE, private_key_path=vendors.key_path,
-                            rest_base_url=vendors.netsuite.url, restlet_url=vendors.netsuite.url,
+                            rest_base_url=vendors.erp.url, restlet_url=vendors.erp.url,
                             concurrency_limit=NETSUITE_CONCURRENCY, references=refs)
     card = bench_rate_card()
     with NetSuiteClient(config, GuardRegistry()) as client:
@@ -623,10 +723,11 @@ def header(args: argparse.Namespace, backends: list[str], modes: list[str], driv
             f"backends={','.join(backends)} modes={','.join(modes)} (sequential: a poll pass, then the workers; "
             f"concurrent: the workers run during the poll pass) | aims: hub ceiling on SQLite >= "
             f"{AIM_HUB_RATE:,.0f} entries/s with peak RSS < {AIM_HUB_RSS_MB:.0f} MB; vendor ceiling >= "
-            f"{AIM_VENDOR_SHARE:.0%} of the bound")
+            f"{AIM_VENDOR_SHARE:.0%} of the bound"
+            + (f" | ERP: {ERP_LABEL[args.erp]}" if args.erp != "netsuite" else ""))
 
 
-def verdict(result: dict[str, Any], entries: int, account: dict[str, Any] | None) -> list[str]:
+def verdict(result: dict[str, Any], entries: int, account: dict[str, Any] | None, erp: str = "netsuite") -> list[str]:
     """What is wrong with a hub run's end state (empty when every entry is synced exactly once)."""
     wrong: list[str] = []
     if result.get("timed_out"):
@@ -640,10 +741,13 @@ def verdict(result: dict[str, Any], entries: int, account: dict[str, Any] | None
     if result["open_exceptions"]:
         wrong.append(f"{result['open_exceptions']} open exceptions")
     if account is not None:
+        label = ERP_LABEL[erp]
         if account["timebills"] != entries or account["timebills_from_harvest"] != entries:
-            wrong.append(f"NetSuite holds {account['timebills']:,} timebills")
+            wrong.append(f"{label} holds {account['timebills']:,} timebills")
+        if account.get("timebill_external_ids", entries) != entries:
+            wrong.append(f"{label} holds {account['timebill_external_ids']:,} distinct external ids")
         if account["timebills_created"] != entries:
-            wrong.append(f"NetSuite created {account['timebills_created']:,} timebills")
+            wrong.append(f"{label} created {account['timebills_created']:,} timebills")
     return wrong
 
 
@@ -658,32 +762,36 @@ def hub_throttles(result: dict[str, Any], system: str) -> int:
 
 def measure_hub(vendors: Vendors, backend: str, drive: str, args: argparse.Namespace, workdir: Path,
                 profile_dir: Path | None) -> bool:
-    fresh_netsuite(vendors, people=args.people)
+    fresh_erp(vendors, people=args.people)
     if vendors.mode == "vendor":
         vendors.harvest.admin("PUT", "/__sandbox/limits", {
             "requests_per_window": HARVEST_LIMITS.requests_per_window,
             "window_seconds": HARVEST_LIMITS.window_seconds})
     harvest_before = vendors.harvest.admin("GET", "/__sandbox/stats")
-    account_before = vendors.netsuite.admin("GET", "/__sandbox/netsuite/account")
-    sandbox_cpu_before = [process_cpu_seconds(box.process.pid) for box in (vendors.harvest, vendors.netsuite)]
+    erp_stats_before = vendors.erp.admin("GET", "/__sandbox/stats")
+    account_before = vendors.erp.admin("GET", vendors.counters_path)
+    sandbox_cpu_before = [process_cpu_seconds(box.process.pid) for box in (vendors.harvest, vendors.erp)]
     profile_to = (profile_dir / f"{vendors.mode}-{backend}-{drive}.txt") if profile_dir else None
     try:
         result = measure_in_child(backend, workdir, args.pg_url, f"{vendors.mode}-{drive}", lambda url: Spec(
             kind="hub", backend=backend, database=url, harvest_url=vendors.harvest.url,
-            netsuite_url=vendors.netsuite.url, key_path=str(vendors.key_path), references=vendors.references,
+            netsuite_url=vendors.erp.url, key_path=str(vendors.key_path), references=vendors.references,
             entries=args.entries, projects=args.projects, people=args.people, workers=args.workers,
-            batch=args.batch, drive=drive, timeout_seconds=args.timeout), profile_to=profile_to)
+            batch=args.batch, drive=drive, timeout_seconds=args.timeout, erp=vendors.erp_name,
+            erp_block=vendors.erp_block), profile_to=profile_to)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         say(f"{vendors.mode + '-ceiling':<14} {backend:<8} {drive:<10} FAILED: {exc}")
         return False
     sandbox_cpu = [None if a is None or b is None else a - b for a, b in zip(
-        [process_cpu_seconds(box.process.pid) for box in (vendors.harvest, vendors.netsuite)], sandbox_cpu_before,
+        [process_cpu_seconds(box.process.pid) for box in (vendors.harvest, vendors.erp)], sandbox_cpu_before,
         strict=True)]
     harvest_after = vendors.harvest.admin("GET", "/__sandbox/stats")
-    account = vendors.netsuite.admin("GET", "/__sandbox/netsuite/account")
+    account = vendors.erp.admin("GET", vendors.counters_path)
+    erp_stats = vendors.erp.admin("GET", "/__sandbox/stats")
     n: int = args.entries
     rate = result["synced"] / result["seconds"] if result["seconds"] > 0 else 0.0  # what was delivered, not asked
-    wrong = verdict(result, n, account)
+    erp, label = vendors.erp_name, ERP_LABEL[vendors.erp_name]
+    wrong = verdict(result, n, account, erp)
     known = [result["cpu_seconds"], *sandbox_cpu]
     rest = (None if result["machine_busy_seconds"] is None or None in known
             else max(0.0, result["machine_busy_seconds"] - sum(v for v in known if v is not None)))
@@ -694,14 +802,31 @@ def measure_hub(vendors: Vendors, backend: str, drive: str, args: argparse.Names
             f"= {rate:>8,.0f} entries/s  peak RSS {result['peak_rss_mb']:6.1f} MB  "
             f"[{result['pages']} pages, {result['groups']} work items, {result['batches']} worker batches"
             + (f", poll {result['poll_seconds']:.2f} s" if drive == "sequential" and result["poll_seconds"] else "")
-            + f"; worker time: read+check+rate {result['deliver_seconds']:.2f} s, NetSuite calls "
-            f"{result['netsuite_seconds']:.2f} s, claim+record {result['record_seconds']:.2f} s; CPU: hub "
-            f"{result['cpu_seconds']:.2f} s, Harvest sandbox {seconds_or_dash(sandbox_cpu[0])}, NetSuite sandbox "
+            + f"; worker time: read+check+rate {result['deliver_seconds']:.2f} s, {label} calls "
+            f"{result['erp_seconds']:.2f} s, claim+record {result['record_seconds']:.2f} s; CPU: hub "
+            f"{result['cpu_seconds']:.2f} s, Harvest sandbox {seconds_or_dash(sandbox_cpu[0])}, {label} sandbox "
             f"{seconds_or_dash(sandbox_cpu[1])}, rest of the machine{pg_note} {seconds_or_dash(rest)}]")
     if vendors.mode == "hub":
         aim_ok = rate >= AIM_HUB_RATE and result["peak_rss_mb"] < AIM_HUB_RSS_MB
         scope = "" if backend == "sqlite" else " (the aim is set for SQLite)"
         say(f"{base}  aim >= {AIM_HUB_RATE:,.0f}/s and < {AIM_HUB_RSS_MB:.0f} MB{scope}: {mark(aim_ok)}"
+            + (f"  FAILED: {'; '.join(wrong)}" if wrong else "") + profiled)
+    elif erp == "business_central":
+        bound = min(harvest_bound(), business_central_bound(n))
+        share = rate / bound
+        throttled_hv = int(harvest_after["throttled"]) - int(harvest_before["throttled"])
+        throttled_bc = int(erp_stats["throttled"]) - int(erp_stats_before["throttled"])
+        refused = int(account["refused_over_concurrency"]) - int(account_before["refused_over_concurrency"])
+        absorbed = ("all absorbed" if not wrong else "NOT all absorbed")
+        say(f"{base}  = {share:.1%} of the bound {bound:,.0f}/s (Harvest {harvest_bound():,.0f}/s, Business Central "
+            f"{business_central_bound(n):,.0f}/s: {n / BC_BATCH:,.0f} $batch requests of {BC_BATCH}, "
+            f"{BC_CONCURRENCY} at once at {VENDOR_LATENCY_MS} ms, {BC_REQUESTS:,} requests per "
+            f"{BC_WINDOW_SECONDS / 60:.0f} min); throttle answers met: Harvest 429 x{throttled_hv}, Business "
+            f"Central 429 x{throttled_bc} over the window, x{refused} over the queue (the hub saw Harvest "
+            f"{hub_throttles(result, 'harvest')}, Business Central {hub_throttles(result, 'business_central')}), "
+            f"{absorbed}: Business Central time entries {account['timebills']:,} (distinct "
+            f"{account['timebill_external_ids']:,}) created {account['timebills_created']:,}, hub synced "
+            f"{result['synced']:,}  aim >= {AIM_VENDOR_SHARE:.0%}: {mark(share >= AIM_VENDOR_SHARE)}"
             + (f"  FAILED: {'; '.join(wrong)}" if wrong else "") + profiled)
     else:
         bound = min(harvest_bound(), netsuite_bound())
@@ -724,7 +849,7 @@ def measure_floor(vendors: Vendors, backend: str, args: argparse.Namespace, work
     try:
         result = measure_in_child(backend, workdir, args.pg_url, "floor", lambda url: Spec(
             kind="floor", backend=backend, database=url, harvest_url=vendors.harvest.url,
-            netsuite_url=vendors.netsuite.url, key_path=str(vendors.key_path), references=vendors.references,
+            netsuite_url=vendors.erp.url, key_path=str(vendors.key_path), references=vendors.references,
             entries=args.entries, projects=args.projects, people=args.people, workers=args.workers,
             batch=args.batch, drive="sequential", timeout_seconds=args.timeout), profile_to=None)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
@@ -760,6 +885,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="work items a worker claims at once (q2c's default)")
     parser.add_argument("--projects", type=int, default=10)
     parser.add_argument("--people", type=int, default=20)
+    parser.add_argument("--erp", default="netsuite", choices=ERPS, help="the ERP sandbox time is delivered to")
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL admin URL (a database is made per run)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds a measurement may take")
     parser.add_argument("--py-spy", type=Path, default=None, dest="py_spy",
@@ -789,7 +915,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="q2c-bench-time-"))
     try:
         for mode in modes:
-            vendors = start_vendors(mode, workdir, entries=args.entries, projects=args.projects, people=args.people)
+            vendors = start_vendors(mode, workdir, entries=args.entries, projects=args.projects, people=args.people,
+                                    erp=args.erp)
             try:
                 for backend in backends:
                     for drive in drives:

@@ -35,7 +35,7 @@ from q2c.workflows.time_approved import poll_time
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(params=["netsuite"])
+@pytest.fixture(params=["netsuite", "business_central"])
 def world(request: pytest.FixtureRequest, tmp_path: Path, db_url: str) -> Iterator[DemoWorld]:
     """The demo world with each ERP in turn (Salesforce and Harvest around it)."""
     w = DemoWorld(tmp_path, systems={"crm": "salesforce", "tracker": "harvest", "erp": request.param})
