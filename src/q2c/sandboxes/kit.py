@@ -304,6 +304,10 @@ class SandboxServer:
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
+            # An idle keep-alive connection over TLS is not closed until its client closes it (msal and the
+            # Dataverse client keep theirs open), so waiting for connections would hold every stop up to
+            # the join's timeout; a sandbox going away is an outage anyway: nothing waits for its clients.
+            self._server.force_exit = True
             self._thread.join(timeout=10)
         self._server = None
         self._thread = None
