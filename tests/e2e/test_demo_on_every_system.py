@@ -27,8 +27,10 @@ from q2c.store import records
 COMBINATIONS = {
     "dynamics365_sales+netsuite": {"crm": "dynamics365_sales", "tracker": "harvest", "erp": "netsuite"},
     "salesforce+business_central": {"crm": "salesforce", "tracker": "harvest", "erp": "business_central"},
+    "dynamics365_sales+business_central": {"crm": "dynamics365_sales", "tracker": "harvest",
+                                           "erp": "business_central"},
 }
-MICROSOFT = {"crm": "dynamics365_sales", "tracker": "harvest", "erp": "business_central"}
+MICROSOFT = COMBINATIONS["dynamics365_sales+business_central"]
 
 
 @pytest.fixture(params=list(COMBINATIONS))
@@ -67,22 +69,34 @@ def test_the_demo_story_gives_the_same_figures_on_every_system(world: DemoWorld)
     assert len(billed) == 8
 
 
-def test_on_the_microsoft_stack_an_id_too_long_for_business_central_is_held_by_name(tmp_path: Path) -> None:
+def test_on_the_microsoft_stack_an_id_too_long_for_business_central_is_carried_by_an_id_line(
+        tmp_path: Path) -> None:
     """Dynamics 365 Sales + Business Central. A milestone invoice is named after its milestone,
     `INV-D365-<GUID>`: 45 characters, and Business Central's `externalDocumentNumber` (Code[35]) holds 35.
-    Until q2c carries such ids another way, the contract's billing run (its T&M and milestone invoices are
-    one piece of work) fails on the milestone invoice and is held by an open exception that names the invoice
-    and the field; the milestone invoice is refused before anything of it is written. The T&M invoice, sent
-    first, is in Business Central but not yet recorded by q2c (a replay finds it by its number and does not
-    write it twice), and the approved time stays unbilled (synced) in q2c until then."""
+    Its number there is the id's digest (`Q2C` + 32 hex digits, 35 characters), its first line a comment
+    `q2c id: INV-D365-<GUID>`; the invoice posts at 10,000.00 (the comment line posts nothing) and q2c reads
+    its own id back, so reconciliation matches both invoices."""
     world = DemoWorld(tmp_path, systems=MICROSOFT).start()
     try:
         hub = world.hub()
-        run_scenario(world, hub, console=None)
+        out = run_scenario(world, hub, console=None)
         figures = summary(world, hub)
+        env = world.erp
+        books = [(code, env.records(code, "salesInvoices")) for code in env.company_ids()]  # type: ignore[attr-defined]
+        invoices = [(code, row) for code, rows in books for row in rows]
+        long_ids = [i for i in figures["invoices"] if len(i) > 35]
+        assert len(long_ids) == 1 and long_ids[0].startswith("INV-D365-")
+        digested = [(c, r) for c, r in invoices if len(str(r["externalDocumentNumber"])) == 35]
+        assert len(digested) == 1
+        code, row = digested[0]
+        assert str(row["externalDocumentNumber"]).startswith("Q2C") and row["status"] == "Open"
+        lines = [ln for ln in env.records(code, "salesInvoiceLines")  # type: ignore[attr-defined]
+                 if ln["documentId"] == row["id"]]
+        assert [ln["lineType"] for ln in lines] == ["Comment", "Account"]
+        assert lines[0]["description"] == f"q2c id: {long_ids[0]}"
+        assert Decimal(str(row["totalAmountExcludingTax"])) == Decimal("10000.00")
     finally:
         world.stop()
-    held = [headline for rule, headline, _ in figures["exceptions"] if rule == "business_central.id_too_long"]
-    assert len(held) == 1 and "INV-D365-" in held[0] and "externalDocumentNumber" in held[0]
-    assert figures["invoices"] == {} and figures["erp"]["invoice"] == 1
-    assert figures["time_states"] == {"synced": 9, "invalid": 2, "pending_approval": 1}
+    assert figures["invoices"][long_ids[0]] == Decimal("10000.00")
+    final = out["reconciliation"]
+    assert {p.pair: (p.matched, p.held, len(p.drifts)) for p in final.pairs}["invoices"] == (2, 0, 0)

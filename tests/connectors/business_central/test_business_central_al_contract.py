@@ -65,12 +65,14 @@ def test_business_central_al_pages_are_the_extension_the_connector_addresses() -
     assert settings.extension_base.endswith("/api/q2c/integration/v1.0")
 
 
-@pytest.mark.parametrize("entity_set", ["timeEntries", "jobTasks"])
+@pytest.mark.parametrize("entity_set", ["timeEntries", "jobTasks", "jobs"])
 def test_business_central_connector_writes_only_editable_fields_the_pages_declare(entity_set: str) -> None:
     page = api_pages()[entity_set]
     if entity_set == "timeEntries":
         body, _ = time_entry_body(timebill(), employee_number="E0001")
         written = set(body) | set(_COMPARED)
+    elif entity_set == "jobs":
+        written = {"externalId"}  # BusinessCentralErp._mark_job
     else:
         project = Project(id="P-1", contract_id="C-1", customer_id="A-1", name="Hooli")
         written = set(task_body(Task(id="P-1-DESIGN", project_id="P-1", code="DESIGN", name="Design"), project))
@@ -94,3 +96,10 @@ def test_business_central_time_entry_table_holds_what_the_page_exposes() -> None
     wanted = {f'"{s}"' if " " in s else s for s in page.sources.values() if s not in system}
     assert wanted <= declared, wanted - declared
     assert 'Text[50]' in table.split('"External Id"', 1)[1].split("\n", 1)[0]  # externalId is Text[50]
+
+
+def test_business_central_job_table_extension_holds_q2c_s_id_the_jobs_page_writes() -> None:
+    ext = (AL / "Q2CJob.TableExt.al").read_text()
+    assert re.search(r'^tableextension\s+\d+\s+"Q2C Job"\s+extends\s+Job\b', ext, re.MULTILINE)
+    assert re.search(r'field\(50100;\s*"Q2C Id";\s*Text\[100\]\)', ext)
+    assert api_pages()["jobs"].sources["externalId"] == "Q2C Id"

@@ -26,6 +26,9 @@ def _decimal(value: Any) -> Any:
 
 
 def line_key(line: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What makes two lines the same line; a comment is its text (Business Central zeroes its figures)."""
+    if line.get("lineType") == "Comment":
+        return "Comment", line.get("description")
     return tuple(_decimal(line.get(k)) for k in _LINE_KEY)
 
 

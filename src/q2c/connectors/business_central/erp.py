@@ -28,6 +28,7 @@ from q2c.connectors.business_central.documents import Documents
 from q2c.connectors.business_central.mapping import (
     SalesLine,
     code20,
+    code35,
     customer_body,
     document_lines,
     invoice_header,
@@ -48,6 +49,7 @@ from q2c.domain.model import Contract, Customer, Invoice, InvoiceStatus, Journal
 from q2c.domain.naming import SystemNames
 from q2c.domain.revenue import FxRate
 from q2c.domain.violations import Violation
+from q2c.engine.errors import TransientError
 from q2c.workflows.ports import (
     ErpDocument,
     ErpDocumentKind,
@@ -126,6 +128,7 @@ class BusinessCentralErp:
                                      {"displayName": body["displayName"]}, obj="project", record_id=project.id)
         with self._lock:
             self._project_company[project.id] = company
+        self._mark_job(company, project)
         tasks = {str(t.get("jobTaskNumber", "")).upper(): t for t in self.client.rows(
             company, "jobTasks", filter=odata.eq("jobNumber", str(body["number"])), extension=True,
             select=JOB_TASK_READS)}
@@ -140,6 +143,22 @@ class BusinessCentralErp:
                 self.client.update(self.client.url(company, "jobTasks", str(held["id"]), extension=True), held,
                                    {"description": wanted["description"]}, obj="task", record_id=task.id)
         return str(row["id"])
+
+    def _mark_job(self, company: str, project: Project) -> None:
+        """q2c's id on the job (the extension's `jobs.externalId`), in its own case, for reconciliation to read
+        back; an extension without the jobs page leaves the job as it is (project ids then read back as Code)."""
+        number = code20(project.id)
+        try:
+            job = self.client.find(company, "jobs", odata.eq("number", number), extension=True)
+        except NotFound:
+            log.warning("business_central: the q2c extension has no jobs page; project %s keeps no q2c id",
+                        project.id)
+            return
+        if job is None:
+            raise TransientError("business_central", f"project {project.id}: job {number} not on the jobs page yet")
+        if job.get("externalId") != project.id:
+            self.client.update(self.client.url(company, "jobs", str(job["id"]), extension=True), job,
+                               {"externalId": project.id}, obj="project", record_id=project.id)
 
     def upsert_contract(self, contract: Contract, *, project_id: str) -> str:
         company = self.settings.company(contract.legal_entity, record="contract", record_id=contract.id)
@@ -250,8 +269,8 @@ class BusinessCentralErp:
             raise reject("salesCreditMemo", credit.id, "id", "credit_note_unapplied",
                          f"credit note {credit.id} does not name the invoice it credits (CN-<n>-<invoice id>)",
                          "Issue the credit with `q2c invoices rebill`, which names the invoice it credits")
-        invoice = self.client.find(company, "salesInvoices", odata.eq("externalDocumentNumber", credits))
-        if invoice is None or not same_id(str(invoice.get("externalDocumentNumber")), credits):
+        invoice = self.client.find(company, "salesInvoices", odata.eq("externalDocumentNumber", code35(credits)))
+        if invoice is None or not same_id(str(invoice.get("externalDocumentNumber")), code35(credits)):
             raise reject("salesCreditMemo", credit.id, "invoiceId", "credited_invoice_missing",
                          f"the invoice it credits, {credits}, is not in the company",
                          "Release the invoice first, then replay")

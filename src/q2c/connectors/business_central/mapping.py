@@ -4,11 +4,12 @@ Business Central has no external-id upsert, so every record q2c writes carries q
 it can be found by (contract E): a customer's and a project's `number` (Code[20]), a sales document's
 `externalDocumentNumber` (Code[35]), a journal line's `documentNumber` (Code[20]), a time entry's
 `externalId` (the extension's Text[50]). Business Central keeps Code fields in upper case, so a value
-read back is matched to q2c's ids without regard to case; an id too
-long for a Code[20] field becomes a stable digest of itself (`Q2C` + 17 hex digits), so the same id
+read back is matched to q2c's ids without regard to case; an id too long for its Code field becomes a
+stable digest of itself (`Q2C` + hex digits of its SHA-256, 20 or 35 characters in all), so the same id
 always finds the same record and nothing is remembered between runs. Where Business Central keeps the
 id in a Text field as well (an invoice's `customerPurchaseOrderReference`, a journal line's
-description), the id is read back from there, in its own case.
+description, a digested document's first line: a comment `q2c id: <id>`), the id is read back from
+there, in its own case.
 """
 
 from __future__ import annotations
@@ -46,21 +47,55 @@ def reject(obj: str, record_id: str, field: str | None, rule: str, message: str,
                                     rule=f"business_central.{rule}", message=message, action=action))
 
 
+def _code(canonical_id: str, size: int) -> str:
+    text = canonical_id.strip()
+    if 0 < len(text) <= size:
+        return text
+    return "Q2C" + hashlib.sha256(canonical_id.encode()).hexdigest()[:size - 3].upper()
+
+
 def code20(canonical_id: str) -> str:
     """q2c's id as a Code[20] value: itself when it fits, else `Q2C` + 17 hex digits of its SHA-256."""
-    text = canonical_id.strip()
-    if 0 < len(text) <= CODE20:
-        return text
-    return "Q2C" + hashlib.sha256(canonical_id.encode()).hexdigest()[:17].upper()
+    return _code(canonical_id, CODE20)
 
 
-def code35(canonical_id: str, *, obj: str, field: str) -> str:
-    text = canonical_id.strip()
-    if not 0 < len(text) <= CODE35:
-        raise reject(obj, canonical_id, field, "id_too_long",
-                     f"q2c's id {canonical_id!r} has {len(text)} characters; {field} holds at most {CODE35}",
+def code35(canonical_id: str) -> str:
+    """q2c's id as a Code[35] value (`externalDocumentNumber`): itself when it fits, else `Q2C` + 32 hex
+    digits of its SHA-256 (a Dynamics 365 milestone invoice, `INV-D365-<GUID>`, has 45 characters)."""
+    return _code(canonical_id, CODE35)
+
+
+def digested(canonical_id: str) -> bool:
+    """Whether the id is too long for `externalDocumentNumber`, so the document carries it in an id line."""
+    return code35(canonical_id) != canonical_id.strip()
+
+
+ID_LINE_PREFIX = "q2c id: "
+
+
+def id_line(canonical_id: str, *, obj: str) -> dict[str, Any]:
+    """The comment line that carries a digested document's full id (a line's description is Text[100])."""
+    description = ID_LINE_PREFIX + canonical_id.strip()
+    if len(description) > TEXT100:
+        raise reject(obj, canonical_id, "id", "id_too_long",
+                     f"q2c's id {canonical_id!r} has {len(canonical_id.strip())} characters; a document carries "
+                     f"at most {TEXT100 - len(ID_LINE_PREFIX)} in its id line",
                      "Shorten the source record's id (the CRM's), or report it: q2c's ids are meant to fit")
-    return text
+    return {"lineType": "Comment", "description": description}
+
+
+def id_of_lines(lines: Iterable[Mapping[str, Any]]) -> str | None:
+    """The full id a document's id line carries, if it has one."""
+    for line in lines:
+        description = line.get("description")
+        if line.get("lineType") == "Comment" and isinstance(description, str) \
+                and description.startswith(ID_LINE_PREFIX):
+            return description[len(ID_LINE_PREFIX):].strip()
+    return None
+
+
+def is_id_line(line: Mapping[str, Any]) -> bool:
+    return id_of_lines([line]) is not None
 
 
 def same_id(value: str | None, canonical_id: str) -> bool:
@@ -68,8 +103,12 @@ def same_id(value: str | None, canonical_id: str) -> bool:
 
 
 def canonical_of(value: str, known: Iterable[str]) -> str:
-    """The canonical id a Code value read back stands for (matched without case), else the value itself."""
-    by_upper = {k.strip().upper(): k for k in known}
+    """The canonical id a Code value read back stands for (itself or its digest, matched without case),
+    else the value itself."""
+    by_upper: dict[str, str] = {}
+    for k in known:
+        for form in (k, code20(k), code35(k)):
+            by_upper.setdefault(form.strip().upper(), k)
     return by_upper.get(value.strip().upper(), value)
 
 
@@ -197,17 +236,23 @@ def sales_order_body(contract: Contract, *, customer_number: str, refs: CompanyR
         dims = line_dimensions(refs, offering=phase.service_offering,
                                legal_entity=contract.legal_entity)
         lines.append(SalesLine(body, dims))
-    header = {"externalDocumentNumber": code35(contract.id, obj="contract", field="externalDocumentNumber"),
+    lines = with_id_line(contract.id, lines, obj="contract")
+    header = {"externalDocumentNumber": code35(contract.id),
               "customerNumber": customer_number, "orderDate": contract.start_date.isoformat(),
               "currencyCode": contract.currency}
     return header, lines
+
+
+def with_id_line(canonical_id: str, lines: list[SalesLine], *, obj: str) -> list[SalesLine]:
+    """A digested document's lines: its id line first, then its own."""
+    return [SalesLine(id_line(canonical_id, obj=obj), ()), *lines] if digested(canonical_id) else lines
 
 
 def document_lines(invoice: Invoice, *, refs: CompanyReferences, legal_entity: str,
                    offerings: Mapping[str, str | None], sign: int) -> list[SalesLine]:
     """The document's lines as G/L account lines; `sign` -1 makes a credit note's negative lines the positive
     lines of a credit memo. A line whose amount is not its quantity times its price to the cent goes in as
-    1 at its amount, so Business Central's total is q2c's."""
+    1 at its amount, so Business Central's total is q2c's. A digested id's line comes first."""
     out = []
     for index, line in enumerate(invoice.lines):
         quantity, price = sign * line.quantity, line.unit_price.amount
@@ -219,11 +264,11 @@ def document_lines(invoice: Invoice, *, refs: CompanyReferences, legal_entity: s
                              field=f"lines[{index}]")
         offering = offerings.get(line.phase_id) if line.phase_id is not None else None
         out.append(SalesLine(body, line_dimensions(refs, offering=offering, legal_entity=legal_entity)))
-    return out
+    return with_id_line(invoice.id, out, obj=invoice.kind)
 
 
 def invoice_header(invoice: Invoice, *, customer_number: str) -> dict[str, Any]:
-    number_field = code35(invoice.id, obj="invoice", field="externalDocumentNumber")
+    number_field = code35(invoice.id)
     if invoice.kind == "credit_note":
         return {"externalDocumentNumber": number_field, "customerNumber": customer_number,
                 "creditMemoDate": invoice.invoice_date.isoformat(), "postingDate": invoice.invoice_date.isoformat(),
@@ -266,7 +311,7 @@ def journal_line_bodies(entry: JournalEntry, *, document_number: str) -> list[tu
             raise reject("journal_entry", entry.id, f"lines[{index}].account", "account_missing",
                          "the line names no account", "Fix the revenue account mapping in the config")
         body = {"accountType": "G/L Account", "accountNumber": account, "postingDate": entry.entry_date.isoformat(),
-                "documentNumber": document_number, "externalDocumentNumber": entry.id[:CODE35],
+                "documentNumber": document_number, "externalDocumentNumber": code35(entry.id),
                 "amount": money(line.debit.amount - line.credit.amount),
                 "description": text(f"{entry.id}: {entry.memo}")}
         out.append((body, dict(line.dimensions)))

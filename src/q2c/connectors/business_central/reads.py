@@ -18,8 +18,11 @@ from q2c.connectors.business_central.client import BusinessCentralClient, NotFou
 from q2c.connectors.business_central.mapping import (
     canonical_of,
     code20,
+    code35,
     day,
+    id_of_lines,
     invoice_status,
+    is_id_line,
     journal_entry_id,
     number,
     reject,
@@ -33,11 +36,12 @@ log = logging.getLogger(__name__)
 _SETS: Mapping[str, tuple[str, str]] = {"contract": ("salesOrders", "salesOrderLines"),
                                         "invoice": ("salesInvoices", "salesInvoiceLines"),
                                         "credit_note": ("salesCreditMemos", "salesCreditMemoLines")}
+_LINE_SETS = dict(_SETS.values())
 _DATES = {"contract": "orderDate", "invoice": "invoiceDate", "credit_note": "creditMemoDate"}
 # what q2c reads of the extension's pages (held to the AL source by a test)
 TIME_ENTRY_READS = ("id", "externalId", "jobNumber", "jobTaskNumber", "postingDate", "quantity", "unitPrice",
                     "chargeable", "invoiced")
-JOB_READS = ("number", "status", "endingDate")
+JOB_READS = ("number", "status", "endingDate", "externalId")
 
 
 def _dec(value: Any, *, obj: str, record_id: str, field: str) -> Decimal:
@@ -96,22 +100,38 @@ class Reads:
         return [found[k] for k in sorted(found)] + anonymous
 
     # --- invoices -------------------------------------------------------------------------------------------
-    def _canonical(self, row: Mapping[str, Any], known: Sequence[str] = ()) -> str:
-        """q2c's id of a document: the Text copy when it agrees with the Code field, else the Code field."""
+    def _canonical(self, row: Mapping[str, Any], known: Sequence[str] = (), lines: Sequence[Mapping[str, Any]] = ()
+                   ) -> str:
+        """q2c's id of a document: one of `known` whose Code value (or digest) it holds; else its id line's id
+        (a digested id), the Text copy when it agrees with the Code field, or the Code field."""
         external = str(row.get("externalDocumentNumber") or "")
+        canonical = canonical_of(external, known)
+        if canonical != external or not external:
+            return canonical
+        carried = id_of_lines(lines)
+        if carried is not None and same_id(code35(carried), external):
+            return carried
         reference = row.get("customerPurchaseOrderReference")
         if isinstance(reference, str) and same_id(reference, external):
             return reference
-        return canonical_of(external, known)
+        return external
+
+    def _id_lines(self, company: str, entity_set: str, row: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """A document's comment lines, read only when its number is a digest (`Q2C` + 32 hex digits)."""
+        external = str(row.get("externalDocumentNumber") or "")
+        if len(external) != 35 or not external.upper().startswith("Q2C"):
+            return []
+        return self.client.rows(company, f"{entity_set}({row['id']})/{_LINE_SETS[entity_set]}",
+                                filter="lineType eq 'Comment'")
 
     def invoice_states(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceStatus]:
         out: dict[str, InvoiceStatus] = {}
-        wanted = {i.upper(): i for i in invoice_ids}
         for company in self._companies():
             for entity_set in ("salesInvoices", "salesCreditMemos"):
-                for row in self.client.find_many(company, entity_set, "externalDocumentNumber", list(invoice_ids)):
-                    canonical = wanted.get(str(row.get("externalDocumentNumber", "")).upper())
-                    if canonical is not None:
+                codes = [code35(i) for i in invoice_ids]
+                for row in self.client.find_many(company, entity_set, "externalDocumentNumber", codes):
+                    canonical = canonical_of(str(row.get("externalDocumentNumber", "")), invoice_ids)
+                    if canonical in invoice_ids:
                         out[canonical] = invoice_status(row.get("status"), record_id=canonical)
         return out
 
@@ -124,7 +144,7 @@ class Reads:
         for company in self._companies():
             for entity_set in ("salesInvoices", "salesCreditMemos"):
                 for row in self.client.rows(company, entity_set, filter=mine):
-                    canonical = self._canonical(row)
+                    canonical = self._canonical(row, lines=self._id_lines(company, entity_set, row))
                     changed = row.get("lastModifiedDateTime")
                     out.append(InvoiceChange(canonical, invoice_status(row.get("status"), record_id=canonical),
                                              date.fromisoformat(changed[:10]) if isinstance(changed, str) else None))
@@ -172,29 +192,43 @@ class Reads:
         return [latest[k] for k in sorted(latest)]
 
     # --- reconciliation -----------------------------------------------------------------------------------------
+    def job_ids(self, company: str) -> dict[str, str]:
+        """Each job's number (upper case) -> q2c's id of it, from the extension's `jobs.externalId`: the
+        number is a Code value (upper case, a digest when long), the id q2c's own. Jobs q2c did not mark,
+        or an extension without the jobs page, give nothing."""
+        try:
+            jobs = self.client.rows(company, "jobs", filter="externalId ne ''", extension=True,
+                                    select=("number", "externalId"))
+        except NotFound:
+            return {}
+        return {str(j["number"]).upper(): str(j["externalId"]) for j in jobs if j.get("number") and j.get("externalId")}
+
     def timebill_pages(self, project_ids: Sequence[str] | None) -> Iterator[list[ErpTimebill]]:
         known = list(project_ids or ())
         for company in self._companies():
             if project_ids is not None:
                 filters = [odata.one_of("jobNumber", [code20(p) for p in chunk]) for chunk in odata.chunks(known)]
+                jobs = {code20(p).upper(): p for p in known}
             else:
                 filters = ["externalId ne ''"]
+                jobs = self.job_ids(company)
             for flt in filters:
                 url = self.client.url(company, "timeEntries", extension=True)
                 params = {"$filter": flt, "$select": ",".join(TIME_ENTRY_READS)}
                 for page in self.client.pages(url, params=params, obj="timeEntries"):
-                    yield [self._timebill(row, known) for row in page if row.get("externalId")]
+                    yield [self._timebill(row, jobs) for row in page if row.get("externalId")]
 
-    def _timebill(self, row: Mapping[str, Any], known: Sequence[str]) -> ErpTimebill:
+    def _timebill(self, row: Mapping[str, Any], jobs: Mapping[str, str]) -> ErpTimebill:
         rid = str(row.get("externalId"))
         posted = day(row.get("postingDate"))
         if posted is None:
             raise reject("timeEntry", rid, "postingDate", "unreadable", "the entry has no posting date",
                          "Check the entry in Business Central")
         price = row.get("unitPrice")
+        number = str(row.get("jobNumber") or "")
         return ErpTimebill(
             entry_id=rid, system_id=str(row.get("id")),
-            project_id=canonical_of(str(row["jobNumber"]), known) if row.get("jobNumber") else None,
+            project_id=jobs.get(number.upper(), number) if number else None,
             task_code=str(row["jobTaskNumber"]) if row.get("jobTaskNumber") else None, work_date=posted,
             hours=_dec(row.get("quantity"), obj="timeEntry", record_id=rid, field="quantity"),
             rate=_dec(price, obj="timeEntry", record_id=rid, field="unitPrice") if price is not None else None,
@@ -208,7 +242,8 @@ class Reads:
         out: list[ErpDocument] = []
         for company in self._companies():
             if ids is not None:
-                rows = [r for chunk in odata.chunks(known) for r in self.client.rows(
+                codes = [code35(i) for i in known]
+                rows = [r for chunk in odata.chunks(codes) for r in self.client.rows(
                     company, entity_set, filter=odata.one_of("externalDocumentNumber", chunk), expand=line_set)]
             else:
                 rows = self.client.rows(company, entity_set, filter="externalDocumentNumber ne ''", expand=line_set)
@@ -217,10 +252,13 @@ class Reads:
 
     def _document(self, kind: ErpDocumentKind, row: Mapping[str, Any], line_set: str, known: Sequence[str]
                   ) -> ErpDocument:
-        canonical = self._canonical(row, known)
+        held = row.get(line_set) or []
+        canonical = self._canonical(row, known, held)
         sign = Decimal(-1) if kind == "credit_note" else Decimal(1)
         lines = []
-        for line in row.get(line_set) or []:
+        for line in held:
+            if is_id_line(line):
+                continue
             qty = _dec(line.get("quantity"), obj=line_set, record_id=canonical, field="quantity")
             price = _dec(line.get("unitPrice"), obj=line_set, record_id=canonical, field="unitPrice")
             amount = line.get("amountExcludingTax", line.get("netAmount"))

@@ -216,7 +216,7 @@ SETS: tuple[EntitySet, ...] = (
     EntitySet("jobs", "job", "Job", (
         ID, _p("number", ro=True), _p("description", ro=True),
         _p("status", ro=True, options=("Planning", "Quote", "Open", "Completed")), _p("endingDate", DATE, ro=True),
-        MODIFIED), api=EXTENSION, methods=READ_ONLY, table="projects"),
+        _p("externalId", n=100), MODIFIED), api=EXTENSION, methods=frozenset({READ, UPDATE}), table="projects"),
     EntitySet("timeEntries", "timeEntry", "Job Journal Line", (
         ID, _p("externalId", n=50), _p("jobNumber", n=20), _p("jobTaskNumber", n=20), _p("employeeNumber", n=20),
         _p("postingDate", DATE), _p("quantity", DEC), _p("unitPrice", DEC), _p("totalPrice", DEC, ro=True),
