@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -132,14 +133,17 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def schedule(hub: Hub, stop: threading.Event) -> None:
+def schedule(hub: Hub, stop: threading.Event, *, wake: threading.Event | None = None) -> None:
     """The polling scheduler: won deals, time entries and invoice status from the ERP, every `time.poll_seconds`;
     the reference-data refresh (rate cards, FX rates and the FX check) every `reference.refresh_seconds`.
     The polls of deals, contract changes and time are each recorded as a run (`q2c runs list`) when they
     found or queued something, opened an exception or failed. The invariants declared for `schedule` are
     reconciled every `reconciliation.every_seconds` (0: never), the first time one period after start; and
     finished work past its retention is pruned every `retention.every_seconds` (0: never), first at start; and
-    the audit trail is checked and its head anchored outside the database every `audit.anchor_every_seconds`."""
+    the audit trail is checked and its head anchored outside the database every `audit.anchor_every_seconds`.
+    An ERP that pushes change notices is kept subscribed (every hour, or the next round after a failure), and
+    `wake` set (by its notice) polls invoice status at once, between rounds."""
+    from q2c.workflows.erp_notices import keep_subscribed
     from q2c.workflows.invoice_status import poll_invoice_status
     from q2c.workflows.reconcile import check_invariants
     from q2c.workflows.reference_data import refresh_reference_data
@@ -154,6 +158,9 @@ def schedule(hub: Hub, stop: threading.Event) -> None:
     prune_every = hub.config.retention.every_seconds
     prune_due = 0.0
     polls = scheduled_polls()
+    wake = wake or threading.Event()
+    threading.Thread(target=_set_on, args=(stop, wake), daemon=True, name="scheduler-stop").start()
+    subscribed_due = 0.0
     while not stop.is_set():
         for kind, steps in polls:
             try:
@@ -189,20 +196,58 @@ def schedule(hub: Hub, stop: threading.Event) -> None:
                 audit.anchor_scheduled(hub.engine)
             except Exception:
                 log.exception("audit checkpoint failed; will try again in %.0f s", anchor_every)
-        stop.wait(hub.config.time.poll_seconds)
+        if time.monotonic() >= subscribed_due:
+            try:
+                state = keep_subscribed(hub)
+                subscribed_due = time.monotonic() + (NOTICE_UPKEEP_SECONDS if state is not None else float("inf"))
+                if state is not None and (state.created or state.renewed):
+                    log.info("%s change notices: %d subscriptions created, %d renewed (of %d)",
+                             hub.erp.names.label, state.created, state.renewed, state.wanted)
+            except Exception:
+                log.exception("%s subscriptions could not be kept; will try again next round", hub.erp.names.label)
+        _wait_round(hub, stop, wake, poll_invoice_status)
 
 
-def hub_routers(hub: Hub) -> list[APIRouter]:
-    """The API routes that act through the hub's connectors, one router per feature module."""
+def _set_on(stop: threading.Event, wake: threading.Event) -> None:
+    stop.wait()
+    wake.set()
+
+
+NOTICE_UPKEEP_SECONDS = 3600.0  # subscriptions live three days (Business Central): checked hourly
+
+
+def _wait_round(hub: Hub, stop: threading.Event, wake: threading.Event, poll: Callable[[Hub], object]) -> None:
+    """Until the next round: each time `wake` is set (a change notice), invoice status is polled at once."""
+    until = time.monotonic() + hub.config.time.poll_seconds
+    while not stop.is_set() and (left := until - time.monotonic()) > 0:
+        if not wake.wait(left):
+            return
+        wake.clear()
+        if stop.is_set():
+            return
+        try:
+            poll(hub)
+        except Exception:
+            log.exception("poll on notice failed; the next round polls again")
+
+
+def hub_routers(hub: Hub, *, wake: threading.Event | None = None) -> list[APIRouter]:
+    """The API routes that act through the hub's connectors, one router per feature module; with `wake`, and
+    an ERP that pushes change notices, the route that receives them (and sets `wake`)."""
     from q2c.entrypoints.api_changes import changes_router
+    from q2c.entrypoints.api_erp_notices import erp_notices_router
     from q2c.entrypoints.api_invoices import invoices_router
     from q2c.entrypoints.api_reconcile import reconcile_router
     from q2c.entrypoints.api_reference import reference_router
     from q2c.entrypoints.api_reports import reports_router
     from q2c.entrypoints.api_runs import runs_router
+    from q2c.workflows.erp_notices import notices_of
 
-    return [changes_router(hub), reference_router(hub), invoices_router(hub), reports_router(hub),
-            reconcile_router(hub), runs_router(hub)]
+    routers = [changes_router(hub), reference_router(hub), invoices_router(hub), reports_router(hub),
+               reconcile_router(hub), runs_router(hub)]
+    if wake is not None and notices_of(hub) is not None:
+        routers.append(erp_notices_router(hub, wake.set))
+    return routers
 
 
 def serve_forever(hub: Hub) -> None:
@@ -216,12 +261,15 @@ def serve_forever(hub: Hub) -> None:
     stop = _stop_on_signals()
     OutageLog(hub.engine).watch(hub.guards).keep_recording(stop)  # a circuit that opens is an outage run
     workers = [worker_for(hub) for _ in range(hub.config.delivery.workers)]
-    threads = [threading.Thread(target=schedule, args=(hub, stop), daemon=True, name="scheduler")]
+    wake = threading.Event()  # set by the ERP's change notices: poll invoice status now
+    threads = [threading.Thread(target=schedule, args=(hub, stop), kwargs={"wake": wake}, daemon=True,
+                                name="scheduler")]
     threads += [threading.Thread(target=w.run_forever, args=(stop,), daemon=True, name=f"worker-{i}")
                 for i, w in enumerate(workers)]
     secret = hub.config.http.webhook_secret or ""
     app = create_app(hub.engine, webhook_secret=secret, max_body_bytes=hub.config.http.webhook_max_bytes,
-                     health_extra=lambda: endpoint_health(hub), corrections=corrections(), routers=hub_routers(hub),
+                     health_extra=lambda: endpoint_health(hub), corrections=corrections(),
+                     routers=hub_routers(hub, wake=wake),
                      metrics=hub_sources(hub, workers))  # before the workers start, so no outcome goes uncounted
     for t in threads:
         t.start()

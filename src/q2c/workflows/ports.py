@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from q2c.domain.billing import RatedTime
 from q2c.domain.model import (
@@ -219,3 +219,40 @@ class Erp(Protocol):
     # limited to the canonical ids named when given.
     def timebills(self, project_ids: Sequence[str] | None = None) -> Iterator[list[ErpTimebill]]: ...
     def documents(self, kind: ErpDocumentKind, ids: Sequence[str] | None = None) -> list[ErpDocument]: ...
+
+
+# --- change notices: an ERP that pushes word of what changed (optional) ------------------------------------
+NoticeKind = Literal["invoice"]  # what a notice can say changed, in canonical terms
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What one push from a system asked of q2c: a handshake to answer (`reply`, sent back as the body), word
+    that documents of these kinds changed (`changed`: poll them now), or a refusal (`refused`: not from a
+    subscription q2c made; answered 401 and nothing is done)."""
+
+    reply: str | None = None
+    changed: tuple[NoticeKind, ...] = ()
+    refused: str | None = None
+
+
+@dataclass(frozen=True)
+class Subscriptions:
+    """Where a system's change subscriptions stand after `keep_subscribed`: how many q2c wants, how many it
+    created or renewed now, and when the first of them expires."""
+
+    wanted: int
+    created: int
+    renewed: int
+    expires: datetime | None
+
+
+@runtime_checkable
+class ChangeNotices(Protocol):
+    """An ERP that can push notice of changed documents. The notice is a hint: the poll stays the record of
+    truth and runs anyway, so a lost or late notice costs a poll interval, never a change."""
+
+    # create what is missing and renew what expires soon; None when the config asks for no notices
+    def keep_subscribed(self) -> Subscriptions | None: ...
+    # one push as it came: its query parameters and body
+    def notice(self, query: Mapping[str, str], body: bytes) -> Notice: ...

@@ -42,6 +42,7 @@ from q2c.connectors.business_central.mapping import (
     same_id,
     task_body,
 )
+from q2c.connectors.business_central.notices import Notices
 from q2c.connectors.business_central.reads import Reads
 from q2c.connectors.business_central.time_entries import TimeEntryWriter, time_entry_body
 from q2c.domain.billing.credit_notes import credited_invoice_id
@@ -55,8 +56,10 @@ from q2c.workflows.ports import (
     ErpDocumentKind,
     ErpTimebill,
     InvoiceChange,
+    Notice,
     Person,
     ProjectState,
+    Subscriptions,
     Timebill,
     WriteResult,
 )
@@ -80,6 +83,7 @@ class BusinessCentralErp:
         self.refs = client.settings.references
         self.documents_io = Documents(client)
         self.reads = Reads(client)
+        self.notices = Notices(client)
         self._lock = threading.Lock()
         self._terms: dict[tuple[str, str], str] = {}
         self._employees: dict[str, dict[str, str]] = {}  # company -> email -> employee number
@@ -338,6 +342,13 @@ class BusinessCentralErp:
 
     def documents(self, kind: ErpDocumentKind, ids: Sequence[str] | None = None) -> list[ErpDocument]:
         return self.reads.documents(kind, ids)
+
+    # --- change notices (webhook subscriptions) -------------------------------------------------------------
+    def keep_subscribed(self) -> Subscriptions | None:
+        return self.notices.keep_subscribed()
+
+    def notice(self, query: Mapping[str, str], body: bytes) -> Notice:
+        return self.notices.notice(query, body)
 
 
 __all__ = ["NAMES", "BusinessCentralErp", "NotFound", "line_dimensions"]

@@ -14,7 +14,7 @@ import re
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from q2c.connectors.entra import EntraSettings
 from q2c.connectors.settings import http_url, key_error
@@ -96,6 +96,11 @@ class BusinessCentralSettings(EntraSettings):
     batch_size: int = Field(default=MAX_BATCH, ge=1, le=MAX_BATCH)
     page_size: int = Field(default=1000, ge=1, le=MAX_PAGE)
     timeout_seconds: float = Field(default=120.0, gt=0.0)
+    # Webhook subscriptions for invoice status: where Business Central posts its notifications (`q2c serve`'s
+    # /webhooks/erp, as Business Central reaches it) and the clientState it must send back with each. None:
+    # invoice status is polled only.
+    notification_url: str | None = None
+    notification_client_state: SecretStr | None = Field(default=None, min_length=16, max_length=2048)
 
     @field_validator("api_url")
     @classmethod
@@ -119,6 +124,18 @@ class BusinessCentralSettings(EntraSettings):
                 raise ValueError(f"{code}: {company_id!r} is not a company id (a GUID: GET .../api/v2.0/companies "
                                  "lists them)") from None
         return {code: company_id.lower() for code, company_id in value.items()}
+
+    @model_validator(mode="after")
+    def _notifications(self) -> BusinessCentralSettings:
+        if self.notification_url is None:
+            return self
+        if not re.match(r"https?://[^/\s]+", self.notification_url):
+            raise key_error("notification_url", "must be an absolute http(s) URL that Business Central can reach")
+        if self.notification_client_state is None:
+            raise key_error("notification_client_state", "is required with notification_url: a secret of at "
+                                                         "least 16 characters Business Central sends back with "
+                                                         "each notification, so q2c can tell its own")
+        return self
 
     @model_validator(mode="after")
     def _tenant(self) -> BusinessCentralSettings:
