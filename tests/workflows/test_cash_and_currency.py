@@ -94,3 +94,43 @@ def test_a_missing_rate_is_an_exception_naming_the_contract(tmp_path: Path) -> N
         (row,) = exception_store.search(conn, rule="revenue.refused")
         assert records.list_records(conn, entity="journal_entry") == []
     assert row.violation.record_id == C and "USD->EUR" in row.violation.message
+
+
+def test_an_erp_posting_in_the_entity_s_currency_only_gets_the_functional_entry_over_two_months(
+        tmp_path: Path) -> None:
+    """An ERP whose journals post in the entity's currency only (Business Central: `journal_currencies =
+    "entity"`). The contract is in USD, the entity keeps its books in EUR at 0.9 from Nov 1.
+    November: Alice 8 h x 150 = USD 1,200 invoiced and recognised -> EUR 1,080.00.
+    December: Alice 4 h x 150 = USD 600 -> EUR 540.00; cumulative USD 1,800 / EUR 1,620.
+    Each month the ERP gets the EUR entry alone; the USD entry is kept in q2c's books (state `kept`, no
+    link), so the GL rule still holds in USD at the December close (USD 1,200 kept before December = the
+    engine's 1,200), and reconciliation compares the EUR entries with the ERP: every revenue pair matches."""
+    from q2c.store import links
+    from q2c.workflows.integrity import hub_violations
+    from q2c.workflows.reconcile import reconcile
+    from q2c.workflows.revenue_close import account_map
+
+    w = fake_world(tmp_path, functional="EUR", fx_rates=[{"from": "USD", "to": "EUR", "rate": "0.9",
+                                                          "on": "2026-11-01"}])
+    w.erp.journal_currencies = "entity"  # type: ignore[attr-defined]
+    w.set_up()
+    for on, hours in ((date(2026, 11, 3), "8"), (date(2026, 12, 2), "4")):
+        w.tracker.approve(w.tracker.log(P, "BUILD", "alice@example.com", on, hours))
+        poll_time(w.hub)
+        drain(w.hub)
+        w.close(date(on.year, on.month, 30 if on.month == 11 else 31))
+    with w.hub.engine.connect() as conn:
+        assert exception_store.search(conn) == []
+        assert hub_violations(conn, account_map(w.hub)) == []
+        states = {r.canonical_id: r.state for r in records.list_records(conn, entity="journal_entry")}
+        linked = set(links.get_links(conn, entity="journal_entry", system=w.hub.erp.names.system,
+                                     canonical_ids=list(states)))
+    assert states == {f"JE-REV-{C}-2026-11": "kept", f"JE-REV-{C}-2026-11-EUR": "posted",
+                      f"JE-REV-{C}-2026-12": "kept", f"JE-REV-{C}-2026-12-EUR": "posted"}
+    assert sorted(w.erp.records["journalentry"]) == [f"JE-REV-{C}-2026-11-EUR", f"JE-REV-{C}-2026-12-EUR"]
+    assert linked == {f"JE-REV-{C}-2026-11-EUR", f"JE-REV-{C}-2026-12-EUR"}
+    assert amounts(journal(w, f"JE-REV-{C}-2026-11-EUR"))["4000 Services Revenue"] == Decimal("-1080.00")
+    assert amounts(journal(w, f"JE-REV-{C}-2026-12-EUR"))["4000 Services Revenue"] == Decimal("-540.00")
+    assert amounts(journal(w, f"JE-REV-{C}-2026-12"))["4000 Services Revenue"] == Decimal("-600.00")
+    (revenue,) = [p for p in reconcile(w.hub, pairs=["revenue"]).pairs]
+    assert (revenue.matched, len(revenue.drifts)) == (2, 0)

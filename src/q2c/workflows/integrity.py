@@ -23,6 +23,8 @@ from q2c.store.time_entries import BILLED, INVALID, OVER_CAP, SYNCED
 
 JOURNAL = "journal_entry"
 RECOGNITION = "revenue_recognition"
+POSTED, KEPT = "posted", "kept"  # a journal entry's states: posted to the ERP; kept in q2c's books only
+IN_THE_BOOKS = (POSTED, KEPT)
 _STANDING = {SYNCED: Standing.UNBILLED, OVER_CAP: Standing.UNBILLED, BILLED: Standing.BILLED, INVALID: Standing.HELD}
 
 
@@ -72,10 +74,12 @@ def revenue_accounts(accounts: AccountMap) -> set[str]:
 
 def posted_revenue(conn: Connection, contract_id: str, currency: str, accounts: AccountMap,
                    *, before: Period | None = None) -> Money:
-    """Revenue in the journal entries q2c posted for the contract (credits less debits on revenue accounts)."""
+    """Revenue in the journal entries q2c booked for the contract (credits less debits on revenue accounts):
+    posted to the ERP, or kept in q2c's books where the ERP posts only the entity-currency copy."""
     total = Money.zero(currency)
     names = revenue_accounts(accounts)
-    for r in records.list_records(conn, entity=JOURNAL, aggregate=f"contract:{contract_id}", states=["posted"]):
+    for r in records.list_records(conn, entity=JOURNAL, aggregate=f"contract:{contract_id}",
+                                  states=list(IN_THE_BOOKS)):
         entry = JournalEntry.model_validate(r.payload)
         if before is not None and Period.of(entry.entry_date) >= before:
             continue

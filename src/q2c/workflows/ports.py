@@ -192,7 +192,15 @@ class TimeTracker(Protocol):
     def people(self) -> list[Person]: ...
 
 
+JournalCurrencies = Literal["any", "entity"]
+
+
 class Erp(Protocol):
+    """An ERP adapter may also declare `journal_currencies = "entity"` (read with `journal_currencies(erp)`): its
+    journals post in the legal entity's currency only (Business Central API v2.0 journal lines carry no
+    currency). The revenue close then sends a foreign contract's entity-currency entry alone and keeps the
+    contract-currency entry in q2c's books; reconciliation compares the entity-currency entry."""
+
     names: SystemNames
 
     def upsert_customer(self, customer: Customer) -> str: ...
@@ -219,6 +227,10 @@ class Erp(Protocol):
     # limited to the canonical ids named when given.
     def timebills(self, project_ids: Sequence[str] | None = None) -> Iterator[list[ErpTimebill]]: ...
     def documents(self, kind: ErpDocumentKind, ids: Sequence[str] | None = None) -> list[ErpDocument]: ...
+
+
+def journal_currencies(erp: object) -> JournalCurrencies:
+    return "entity" if getattr(erp, "journal_currencies", "any") == "entity" else "any"
 
 
 # --- change notices: an ERP that pushes word of what changed (optional) ------------------------------------

@@ -39,7 +39,7 @@ from q2c.workflows import contract_changes
 from q2c.workflows.accounts import account_map
 from q2c.workflows.hub import Hub
 from q2c.workflows.integrity import JOURNAL, RECOGNITION, revenue_accounts
-from q2c.workflows.ports import ErpDocument
+from q2c.workflows.ports import ErpDocument, journal_currencies
 
 PAIRS = ("bookings", "time", "invoices", "revenue")
 OWN_WORK = "reconcile.heal"  # reconciliation's own exceptions: they report a drift, they do not account for it
@@ -240,7 +240,11 @@ def revenue_pair(hub: Hub, conn: Connection, ctx: Context, *, busy: set[str]) ->
         left[f"{contract_id}:{r.payload['period']}"] = (Decimal(str(r.payload["recognised"])),
                                                         str(r.payload["currency"]))
     journals = {r.canonical_id: r for r in records.list_records(conn, entity=JOURNAL, states=["posted"])}
-    revenue_numbers = {account_number(a) for a in revenue_accounts(account_map(hub))}
+    names = revenue_accounts(account_map(hub))
+    revenue_numbers = {account_number(a) for a in names}
+    compared = _compared_currencies(hub, ctx, journals)
+    for key, (revenue_then, currency) in _functional_revenue(ctx, journals, compared, names).items():
+        left[key] = (revenue_then, currency)
     sums: dict[str, tuple[Decimal, str]] = {}
     for d in hub.erp.documents("journal_entry"):
         ctx.erp_documents[f"journal:{d.id}"] = d
@@ -250,12 +254,13 @@ def revenue_pair(hub: Hub, conn: Connection, ctx: Context, *, busy: set[str]) ->
             continue
         entry = JournalEntry.model_validate(mine.payload)
         contract = ctx.contracts.get(mine.aggregate.removeprefix("contract:"))
-        if contract is None or d.currency != contract.currency:
-            continue  # a functional-currency copy of a foreign contract's entry: the engine speaks the contract's
+        if contract is None or d.currency != compared.get(contract.id, contract.currency):
+            continue  # the other copy of a foreign contract's entry: one currency is compared
         key = f"{contract.id}:{Period.of(entry.entry_date).label}"
         revenue = sum((ln.credit - ln.debit for ln in d.lines if (ln.account or "") in revenue_numbers), Decimal(0))
-        prior = sums.get(key, (Decimal(0), contract.currency))[0]
-        sums[key] = (prior + revenue, contract.currency)
+        currency = compared.get(contract.id, contract.currency)
+        prior = sums.get(key, (Decimal(0), currency))[0]
+        sums[key] = (prior + revenue, currency)
     right: dict[str, tuple[object, ...]] = dict(sums.items())
     for key, values in left.items():  # a period the engine recognised nothing in posts no entry
         if key not in right and values[0] == 0:
@@ -263,6 +268,38 @@ def revenue_pair(hub: Hub, conn: Connection, ctx: Context, *, busy: set[str]) ->
     held = {k for k in left if f"contract:{k.rsplit(':', 1)[0]}" in busy}
     return compare("revenue", REVENUE_FIELDS, Side("q2c revenue engine", left), Side(hub.erp.names.label, right),
                    measures=[Measure("revenue", "currency")], held=held)
+
+
+def _compared_currencies(hub: Hub, ctx: Context, journals: Mapping[str, records.Record]) -> dict[str, str]:
+    """Contract id -> the currency its revenue is compared in, for the contracts whose ERP holds only the
+    entity-currency copy of their entries (`journal_currencies == "entity"`): that copy's currency."""
+    if journal_currencies(hub.erp) != "entity":
+        return {}
+    out: dict[str, str] = {}
+    for r in journals.values():
+        contract = ctx.contracts.get(r.aggregate.removeprefix("contract:"))
+        lines = r.payload.get("lines") or []
+        currency = str(lines[0]["debit"]["currency"]) if lines else ""
+        if contract is not None and currency and currency != contract.currency:
+            out[contract.id] = currency
+    return out
+
+
+def _functional_revenue(ctx: Context, journals: Mapping[str, records.Record], compared: Mapping[str, str],
+                        names: set[str]) -> dict[str, tuple[Decimal, str]]:
+    """'contract:period' -> the revenue of q2c's entity-currency entries, for the contracts compared so: what
+    the engine's translation put in the books (the entries are made from the recognition, in one pass)."""
+    out: dict[str, tuple[Decimal, str]] = {}
+    for r in journals.values():
+        contract_id = r.aggregate.removeprefix("contract:")
+        currency = compared.get(contract_id)
+        entry = JournalEntry.model_validate(r.payload) if currency is not None else None
+        if entry is None or not entry.lines or entry.lines[0].debit.currency != currency:
+            continue
+        key = f"{contract_id}:{Period.of(entry.entry_date).label}"
+        revenue = sum((ln.credit.amount - ln.debit.amount for ln in entry.lines if ln.account in names), Decimal(0))
+        out[key] = (out.get(key, (Decimal(0), currency))[0] + revenue, currency)
+    return out
 
 
 def journal_periods(journals: Mapping[str, records.Record]) -> dict[str, str]:

@@ -57,8 +57,9 @@ from q2c.workflows.accounts import account_map
 from q2c.workflows.billing_run import with_current_milestones
 from q2c.workflows.cash_receipts import cash_facts
 from q2c.workflows.hub import Hub
-from q2c.workflows.integrity import JOURNAL, RECOGNITION, gl_violation, posted_revenue
+from q2c.workflows.integrity import JOURNAL, KEPT, POSTED, RECOGNITION, gl_violation, posted_revenue
 from q2c.workflows.periods import PERIOD, load_calendar, set_period_state
+from q2c.workflows.ports import journal_currencies
 
 KIND = "revenue.contract"
 
@@ -225,11 +226,22 @@ def close_contract(hub: Hub, item: WorkItem) -> Effects | None:
     plan = hub.config.dimension_plan  # the firm's reporting codes: location of the entity, class of the line
     dims = {"legal_entity": contract.legal_entity, "project": revenue.project_id or "", "contract": contract.id,
             **plan.codes(legal_entity=contract.legal_entity)}
+    functional = functional_currency(hub, contract)
     entries = [with_service_line_codes(e, plan) for e in journal_entries(
         revenue.recognition, accounts=accounts, dimensions=dims, calendar=calendar,
-        functional_currency=functional_currency(hub, contract))]
-    posted = {e.id: hub.erp.post_journal_entry(e) for e in entries}
+        functional_currency=functional)]
+    posted = {e.id: hub.erp.post_journal_entry(e) for e in entries if sent_to_erp(hub, e, functional)}
     return _effects(hub, item, contract, revenue, entries, posted)
+
+
+def entry_currency(entry: JournalEntry) -> str:
+    return entry.lines[0].debit.currency if entry.lines else ""
+
+
+def sent_to_erp(hub: Hub, entry: JournalEntry, functional: str | None) -> bool:
+    """Every entry, unless the ERP posts journals in the entity's currency only and the contract is in
+    another: then only the entity-currency copy is sent, and the contract-currency entry is kept in q2c."""
+    return functional is None or journal_currencies(hub.erp) == "any" or entry_currency(entry) == functional
 
 
 def recognition_summary(recognition: Recognition) -> dict[str, Any]:
@@ -267,11 +279,12 @@ def _effects(hub: Hub, item: WorkItem, contract: Contract, revenue: ContractReve
                                        inv.schema_version, content_hash(inv_payload), inv_payload))
         for e in entries:
             e_payload = e.model_dump(mode="json")
-            rows.append(records.Record(JOURNAL, e.id, f"contract:{contract.id}", "posted", e.schema_version,
-                                       content_hash(e_payload), e_payload))
+            rows.append(records.Record(JOURNAL, e.id, f"contract:{contract.id}", POSTED if e.id in posted else KEPT,
+                                       e.schema_version, content_hash(e_payload), e_payload))
         records.upsert_records(conn, rows)
         links.upsert_links(conn, [links.Link(JOURNAL, e.id, erp, posted[e.id],
-                                             content_hash(e.model_dump(mode="json")), None) for e in entries])
+                                             content_hash(e.model_dump(mode="json")), None)
+                                  for e in entries if e.id in posted])
         audit.append(conn, [audit.AuditEntry(
             actor=hub.actor, system=erp, action="revenue", entity="contract", record_id=contract.id,
             correlation_id=item.correlation_id,
@@ -279,6 +292,8 @@ def _effects(hub: Hub, item: WorkItem, contract: Contract, revenue: ContractReve
                                                        "cumulative": str(revenue.prior.cumulative.amount)},
             after={"period": summary["period"], "recognised": summary["recognised"],
                    "cumulative": summary["cumulative"], "journal_entries": sorted(posted),
+                   **({"kept_in_q2c": sorted(e.id for e in entries if e.id not in posted)}
+                      if len(posted) < len(entries) else {}),
                    "notes": list(recognition.notes)})])
         exception_store.resolve_open_for_aggregate(conn, work_kind=KIND, aggregate=item.aggregate)
 

@@ -76,6 +76,7 @@ NAMES = SystemNames(system="business_central", label="Business Central", objects
 
 class BusinessCentralErp:
     names = NAMES
+    journal_currencies = "entity"  # API v2.0 journal lines carry no currency: see _require_local_currency
 
     def __init__(self, client: BusinessCentralClient) -> None:
         self.client = client
@@ -328,9 +329,8 @@ class BusinessCentralErp:
                      f"journal entry {entry.id} is in {', '.join(foreign)}, but company {entry.legal_entity} posts in "
                      f"{local}: Business Central API v2.0 journal lines have no currency, so these amounts would "
                      f"be posted as {local}",
-                     f"Post the entity-currency copy only ({copy}, the revenue close's functional-currency entry) "
-                     f"and keep this {', '.join(foreign)} entry in q2c; or give q2c's extension a journal page "
-                     "that sets the line's Currency Code")
+                     f"The revenue close sends the entity-currency copy only ({copy}) and keeps this "
+                     f"{', '.join(foreign)} entry in q2c; an entry sent some other way must be in {local}")
 
     # --- reference data ------------------------------------------------------------------------------------
     def currency_rates(self, since: date | None) -> list[FxRate]:
