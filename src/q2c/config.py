@@ -400,6 +400,50 @@ class RetentionSettings(Strict):
     every_seconds: float = Field(default=3600.0, ge=0)  # 0: `q2c serve` never prunes
 
 
+class AlertEmail(Strict):
+    """SMTP for alert digests: STARTTLS on 587 unless `tls` says otherwise; a login when `username` is set."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    to: tuple[str, ...] = Field(min_length=1)
+    username: str | None = None
+    password: str | None = None  # a ${ENV_VAR} reference keeps it out of the file
+    tls: Literal["starttls", "ssl", "none"] = "starttls"
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [a for a in value if not re.fullmatch(r"[^@\s]+@[^@\s]+", a)]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not an email address")
+        return value
+
+
+class AlertSettings(Strict):
+    """Who is told when something needs a person (`workflows/alerts.py`): a chat webhook (Slack's incoming
+    webhook JSON, or a Teams Workflows webhook's Adaptive Card) and/or email. One digest at most every
+    `digest_seconds`, so a burst of a thousand exceptions is one message."""
+
+    webhook_url: str | None = None
+    webhook_format: Literal["slack", "teams"] = "slack"
+    email: AlertEmail | None = None
+    digest_seconds: float = Field(default=300.0, gt=0)
+    console_url: str | None = None  # where a person opens the exception queue, linked from each digest
+
+    @field_validator("webhook_url", "console_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"https?://[^/\s]+", value):
+            raise ValueError("must be an absolute http(s) URL")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return self.webhook_url is not None or self.email is not None
+
+
 class HubConfig(Strict):
     database: str = "sqlite:///q2c.sqlite"
     systems: Systems
@@ -419,6 +463,7 @@ class HubConfig(Strict):
     reconciliation: ReconciliationSettings = ReconciliationSettings()
     retention: RetentionSettings = RetentionSettings()
     audit: AuditSettings = AuditSettings()
+    alerts: AlertSettings = AlertSettings()
     payment_terms: tuple[str, ...] = ("Net 15", "Net 30", "Net 45", "Net 60", "Due on receipt")
     log_format: Literal["text", "json"] = "text"
 

@@ -20,6 +20,7 @@ from q2c.engine.worker import DeliveryPolicy, Worker
 from q2c.entrypoints.logs import configure_logging
 from q2c.store import audit, audit_key, queue
 from q2c.store.db import create_db_engine, is_postgres, migrate
+from q2c.workflows.alerts import Alerts
 from q2c.workflows.handlers import corrections, handlers, subjects
 from q2c.workflows.hub import Hub
 
@@ -231,6 +232,18 @@ def _wait_round(hub: Hub, stop: threading.Event, wake: threading.Event, poll: Ca
             log.exception("poll on notice failed; the next round polls again")
 
 
+def start_alerts(hub: Hub, stop: threading.Event) -> Alerts | None:
+    """The alert digests (`alerts:` in the config), told of every circuit change; None when none is set."""
+    if not hub.config.alerts.enabled:
+        return None
+    from q2c.entrypoints.alert_channels import channels_from
+
+    alerts = Alerts(hub, channels_from(hub.config.alerts))
+    hub.guards.watch_circuits(alerts.circuit)
+    threading.Thread(target=alerts.run_forever, args=(stop,), daemon=True, name="alerts").start()
+    return alerts
+
+
 def hub_routers(hub: Hub, *, wake: threading.Event | None = None) -> list[APIRouter]:
     """The API routes that act through the hub's connectors, one router per feature module; with `wake`, and
     an ERP that pushes change notices, the route that receives them (and sets `wake`)."""
@@ -260,6 +273,7 @@ def serve_forever(hub: Hub) -> None:
     configure_logging(hub.config.log_format)
     stop = _stop_on_signals()
     OutageLog(hub.engine).watch(hub.guards).keep_recording(stop)  # a circuit that opens is an outage run
+    start_alerts(hub, stop)  # digests of new exception rules and circuits that open, when configured
     workers = [worker_for(hub) for _ in range(hub.config.delivery.workers)]
     wake = threading.Event()  # set by the ERP's change notices: poll invoice status now
     threads = [threading.Thread(target=schedule, args=(hub, stop), kwargs={"wake": wake}, daemon=True,

@@ -360,3 +360,25 @@ def open_record_ids(conn: Connection, record_ids: Sequence[str], *, except_work_
 def counts(conn: Connection) -> dict[str, int]:
     rows = conn.execute(sa.select(exceptions.c.status, sa.func.count()).group_by(exceptions.c.status)).all()
     return {str(s): int(n) for s, n in rows}
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    """How many exceptions of one rule are open, and the oldest of them (for an alert's example)."""
+
+    rule: str
+    open: int
+    first: ExceptionRow
+
+
+def open_rules(conn: Connection) -> dict[str, RuleCount]:
+    """Every rule with open exceptions: its count and its oldest exception (one grouped query, then one read
+    per rule)."""
+    rows = conn.execute(sa.select(exceptions.c.rule, sa.func.count(), sa.func.min(exceptions.c.id))
+                        .where(exceptions.c.status == OPEN).group_by(exceptions.c.rule)).all()
+    out: dict[str, RuleCount] = {}
+    for rule, n, first_id in rows:
+        first = get(conn, int(first_id))
+        if first is not None:
+            out[str(rule)] = RuleCount(str(rule), int(n), first)
+    return out
