@@ -17,7 +17,7 @@ from q2c.connectors.registry import Role, connector
 from q2c.engine.resilience import GuardRegistry
 from q2c.engine.shared_budget import DatabaseLeases
 from q2c.engine.worker import DeliveryPolicy, Worker
-from q2c.entrypoints.logs import configure_logging
+from q2c.entrypoints.logs import configure_logging, uvicorn_log_config
 from q2c.store import audit, audit_key, queue
 from q2c.store.db import create_db_engine, is_postgres, migrate
 from q2c.workflows.alerts import Alerts
@@ -288,7 +288,7 @@ def serve_forever(hub: Hub) -> None:
     for t in threads:
         t.start()
     server = uvicorn.Server(uvicorn.Config(app, host=hub.config.http.host, port=hub.config.http.port,
-                                           log_level="info"))
+                                           log_level="info", log_config=uvicorn_log_config(hub.config.log_format)))
 
     def watch() -> None:
         stop.wait()
