@@ -7,7 +7,8 @@ Then `q2c serve`'s pieces run as they do there: its API under uvicorn (only the 
 notices is needed here), the scheduler with a poll round of an hour (so only a notice can bring news in
 within the test), and a worker. The scheduler's first round subscribes to both companies' salesInvoices and
 salesCreditMemos (4 subscriptions, each through the handshake); the 9,700.00 invoice is marked paid in
-Business Central; its notification arrives within the sandbox's one-second delay, the scheduler polls invoice
+Business Central; its notification arrives at the route, open to it in an API that asks every other caller
+for a bearer token, within the sandbox's one-second delay, the scheduler polls invoice
 status at once and the worker records it: paid in q2c within seconds. A notification without q2c's
 clientState is refused (401) and changes nothing.
 """
@@ -30,6 +31,7 @@ from pydantic import SecretStr
 from q2c.connectors.business_central import BusinessCentralClient, BusinessCentralErp
 from q2c.entrypoints.api_erp_notices import PATH, erp_notices_router
 from q2c.entrypoints.demo import DemoWorld, run_scenario, summary
+from q2c.entrypoints.http_api import create_app
 from q2c.entrypoints.wiring import schedule, worker_for
 from q2c.sandboxes.business_central.app import BusinessCentralSandbox
 from q2c.sandboxes.kit import free_port
@@ -86,8 +88,7 @@ def test_a_payment_in_business_central_reaches_q2c_by_its_notice(story: tuple[De
     hub = dataclasses.replace(hub, erp=BusinessCentralErp(BusinessCentralClient(settings, hub.guards)),
                               config=hub.config.model_copy(update={"time": hour}))
     stop, wake = threading.Event(), threading.Event()
-    app = FastAPI()
-    app.include_router(erp_notices_router(hub, wake.set))
+    app = create_app(hub.engine, webhook_secret="s", routers=[erp_notices_router(hub, wake.set)])  # as serve does
     server, thread = _serve(app, port)
     threads = [threading.Thread(target=schedule, args=(hub, stop), kwargs={"wake": wake}, daemon=True),
                threading.Thread(target=worker_for(hub).run_forever, args=(stop,), daemon=True)]

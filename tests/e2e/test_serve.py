@@ -41,6 +41,14 @@ def test_serve_sets_up_a_deal_from_a_signed_webhook_and_syncs_time(world: DemoWo
     raw["audit"] = {"key_file": str(key), "anchor_dir": str(world.workdir / "anchors")}
     config = world.workdir / "q2c.yaml"  # its relative paths (the key file) are the world's folder's
     config.write_text(yaml.safe_dump(raw))
+    def q2c(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "q2c.entrypoints.cli", *args, "--config", str(config)],
+                              capture_output=True, text=True, check=True)
+        return done.stdout
+
+    q2c("users", "add", "ops", "--role", "viewer")  # the API answers only callers with a token
+    token = q2c("tokens", "create", "ops").strip()
+    auth = {"Authorization": f"Bearer {token}"}
     proc = subprocess.Popen([sys.executable, "-m", "q2c.entrypoints.cli", "serve", "--config", str(config)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
     base = f"http://127.0.0.1:{port}"
@@ -89,11 +97,13 @@ def test_serve_sets_up_a_deal_from_a_signed_webhook_and_syncs_time(world: DemoWo
                                      "5 exceptions are open in the exception queue"]
         assert {e["system"] for e in health["endpoints"]} == {"salesforce", "harvest", "netsuite"}
         assert all(e["circuit"] == "closed" for e in health["endpoints"])
-        assert sorted((e["rule"], e["record_id"]) for e in httpx.get(f"{base}/exceptions").json()
+        assert httpx.get(f"{base}/exceptions").status_code == 401  # no token
+        assert sorted((e["rule"], e["record_id"]) for e in httpx.get(f"{base}/exceptions", headers=auth).json()
                       if e["rule"] != "customer.tax_id_missing") == [
             (rule, who) for rule in ("reference.resource_no_role", "reference.resource_not_in_erp")
             for who in ("admin@sandbox.example", "carol@q2c-demo.example")]
-        assert [e["rule"] for e in httpx.get(f"{base}/exceptions").json()].count("customer.tax_id_missing") == 1
+        listed = httpx.get(f"{base}/exceptions", headers=auth).json()
+        assert [e["rule"] for e in listed].count("customer.tax_id_missing") == 1
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -101,3 +111,5 @@ def test_serve_sets_up_a_deal_from_a_signed_webhook_and_syncs_time(world: DemoWo
         except subprocess.TimeoutExpired:
             proc.kill()
             raise
+    logged = proc.stderr.read().decode() if proc.stderr else ""
+    assert "q2c users add admin --role admin && q2c tokens create admin" in logged  # no admin yet: said at start

@@ -9,12 +9,13 @@ from fastapi.testclient import TestClient
 
 from q2c.entrypoints.http_api import create_app
 from q2c.store.db import create_db_engine, migrate
+from support.api_auth import bearer
 
 
 def test_the_docs_page_and_its_assets_come_from_this_server(tmp_path: Path) -> None:
     engine = create_db_engine(f"sqlite:///{tmp_path / 'hub.sqlite'}")
     migrate(engine)
-    with TestClient(create_app(engine, webhook_secret="whsec-test")) as api:
+    with TestClient(create_app(engine, webhook_secret="whsec-test"), headers=bearer(engine)) as api:
         page = api.get("/docs")
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
         assert "cdn." not in page.text and "/openapi.json" in page.text

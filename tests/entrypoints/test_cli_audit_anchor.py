@@ -23,6 +23,7 @@ from q2c.entrypoints.http_api import create_app
 from q2c.entrypoints.wiring import build_hub
 from q2c.store import audit, audit_key
 from q2c.store.db import create_db_engine, migrate
+from support.api_auth import bearer
 
 KEY = "0b7c2d9e4f1a6b3c8d5e2f9a0b7c4d1e" * 2
 AUDIT_SECTION = "\naudit:\n  key_file: audit.key\n  anchor_dir: anchors\n"
@@ -119,7 +120,7 @@ def test_the_http_answer_is_the_json_the_command_prints(keyed: tuple[Path, Engin
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE audit_log SET seq = 9 WHERE seq = 2"))
     printed = json.loads(q2c("audit", "verify", "-c", str(path), "--json").stdout)
-    with TestClient(create_app(engine, webhook_secret="s")) as client:
+    with TestClient(create_app(engine, webhook_secret="s"), headers=bearer(engine)) as client:
         answered = client.get("/audit/verify")
     assert answered.status_code == 200
     assert answered.json() == printed

@@ -31,6 +31,7 @@ from q2c.entrypoints.api_runs import runs_router
 from q2c.entrypoints.http_api import create_app
 from q2c.entrypoints.wiring import build_hub
 from q2c.store import runs
+from support.api_auth import bearer
 
 TODAY = datetime.now(UTC).date()
 YESTERDAY = TODAY - timedelta(days=1)
@@ -138,7 +139,7 @@ def test_kpis_as_a_table_and_as_json(config_path: Path, recorded: dict[str, int]
 @pytest.fixture
 def client(config_path: Path, db: Engine) -> Iterator[TestClient]:
     hub = build_hub(load_config(config_path), engine=db)
-    with TestClient(create_app(db, webhook_secret="whsec-test", routers=[runs_router(hub)])) as c:
+    with TestClient(create_app(db, webhook_secret="whsec-test", routers=[runs_router(hub)]), headers=bearer(db)) as c:
         yield c
 
 
@@ -172,6 +173,7 @@ def test_the_runs_and_kpi_routes(client: TestClient, recorded: dict[str, int]) -
 
 def test_the_routes_are_documented(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    assert set(paths["/runs"]["get"]["responses"]) == {"200", "400", "422", "503"}
-    assert set(paths["/runs/{run_id}"]["get"]["responses"]) == {"200", "404", "422", "503"}
-    assert set(paths["/kpis"]["get"]["responses"]) == {"200", "400", "409", "422", "503"}
+    auth = {"401", "403"}  # every route here needs a bearer token of a viewer (or above)
+    assert set(paths["/runs"]["get"]["responses"]) == {"200", "400", "422", "503"} | auth
+    assert set(paths["/runs/{run_id}"]["get"]["responses"]) == {"200", "404", "422", "503"} | auth
+    assert set(paths["/kpis"]["get"]["responses"]) == {"200", "400", "409", "422", "503"} | auth

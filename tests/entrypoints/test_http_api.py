@@ -32,6 +32,8 @@ from q2c.store import queue
 from q2c.store.db import create_db_engine, migrate
 from q2c.store.exceptions import ExceptionRow, Subject, raise_exception
 from q2c.store.schema import audit_log, events, work_items
+from q2c.store.users import Role
+from support.api_auth import bearer
 
 SECRET = "whsec-5f0c1e-shared-with-the-salesforce-flow"
 LIMIT = 4096
@@ -42,7 +44,7 @@ OPP_18 = id18(OPP_15)
 
 @pytest.fixture
 def client(db: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(db, webhook_secret=SECRET, max_body_bytes=LIMIT)) as c:
+    with TestClient(create_app(db, webhook_secret=SECRET, max_body_bytes=LIMIT), headers=bearer(db)) as c:
         yield c
 
 
@@ -58,7 +60,7 @@ def intake_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 @pytest.fixture
 def intake(intake_db: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(intake_db, webhook_secret=SECRET, max_body_bytes=LIMIT)) as c:
+    with TestClient(create_app(intake_db, webhook_secret=SECRET, max_body_bytes=LIMIT), headers=bearer(intake_db)) as c:
         yield c
     with intake_db.begin() as conn:  # a test that fails by enqueueing must not leak into the next one
         conn.execute(work_items.delete())
@@ -115,7 +117,7 @@ def test_health_includes_the_endpoints_the_service_reports(db: Engine) -> None:
     endpoint = {"system": "netsuite", "endpoint": "account", "circuit": "closed", "requests": 12, "throttled": 1,
                 "transient_failures": 2, "retries": 3}
     app = create_app(db, webhook_secret=SECRET, health_extra=lambda: {"endpoints": [endpoint]})
-    with TestClient(app) as c:
+    with TestClient(app) as c:  # no token: /health is open
         body = c.get("/health").json()
     assert body["endpoints"] == [endpoint] and body["status"] == "ok" and body["reasons"] == []
 
@@ -257,7 +259,7 @@ def test_after_every_kind_of_bad_delivery_only_the_good_ones_are_queued(client: 
 
 
 def test_without_a_webhook_secret_every_delivery_is_refused(intake_db: Engine) -> None:
-    with TestClient(create_app(intake_db, webhook_secret="")) as c:
+    with TestClient(create_app(intake_db, webhook_secret=""), headers=bearer(intake_db)) as c:
         signed_with_empty_key = deliver(c, won())
         unsigned = c.post(WEBHOOK, json=won())
     for response in (signed_with_empty_key, unsigned):
@@ -281,7 +283,8 @@ def test_signature_tolerance_is_300_seconds_either_way() -> None:
 
 
 def test_deeply_nested_json_is_a_400_not_a_server_error(intake_db: Engine) -> None:
-    with TestClient(create_app(intake_db, webhook_secret=SECRET), raise_server_exceptions=False) as c:
+    with TestClient(create_app(intake_db, webhook_secret=SECRET), raise_server_exceptions=False,
+                    headers=bearer(intake_db)) as c:
         response = deliver(c, b"[" * 5000 + b"]" * 5000)
     assert response.status_code == 400
     assert queued(intake_db) == []
@@ -439,7 +442,7 @@ def test_exception_list_filters_by_status_rule_and_system(client: TestClient, db
 
 def test_exception_list_refuses_a_negative_limit(db: Engine) -> None:
     seed_exceptions(db)
-    with TestClient(create_app(db, webhook_secret=SECRET), raise_server_exceptions=False) as c:
+    with TestClient(create_app(db, webhook_secret=SECRET), raise_server_exceptions=False, headers=bearer(db)) as c:
         response = c.get("/exceptions", params={"limit": "-1"})
     assert response.status_code == 422
 
@@ -464,7 +467,8 @@ def test_show_exception_with_its_payload_and_404_for_an_unknown_id(client: TestC
 
 def test_replay_one_queues_the_work_once(client: TestClient, db: Engine) -> None:
     ids = seed_exceptions(db)
-    first = client.post(f"/exceptions/{ids['task']}/replay", json={"actor": "finance@firm.example"})
+    finance = bearer(db, Role.OPERATOR, "finance@firm.example")  # the audit trail names the token's user
+    first = client.post(f"/exceptions/{ids['task']}/replay", json={}, headers=finance)
     assert first.status_code == 200
     result = first.json()
     assert result["exception_id"] == ids["task"] and result["skipped"] is None
@@ -492,7 +496,8 @@ def accept_task_override(row: ExceptionRow, corrected: Mapping[str, Any], *, act
 def test_replay_with_a_corrected_payload_queues_the_correction(db: Engine) -> None:
     ids = seed_exceptions(db)
     corrected = {"entry_ids": [101], "task_override": "BUILD"}
-    with TestClient(create_app(db, webhook_secret=SECRET, corrections={"time.deliver": accept_task_override})) as c:
+    with TestClient(create_app(db, webhook_secret=SECRET, corrections={"time.deliver": accept_task_override}),
+                    headers=bearer(db)) as c:
         response = c.post(f"/exceptions/{ids['task']}/replay", json={"corrected_payload": corrected})
     assert response.status_code == 200 and response.json()["skipped"] is None
     assert [i["payload"] for i in queued(db)] == [corrected]
@@ -502,7 +507,8 @@ def test_replay_with_a_corrected_payload_queues_the_correction(db: Engine) -> No
 
 def test_a_refused_correction_is_a_400_naming_the_payload_and_queues_nothing(db: Engine) -> None:
     ids = seed_exceptions(db)
-    with TestClient(create_app(db, webhook_secret=SECRET, corrections={"time.deliver": accept_task_override})) as c:
+    with TestClient(create_app(db, webhook_secret=SECRET, corrections={"time.deliver": accept_task_override}),
+                    headers=bearer(db)) as c:
         widened = c.post(f"/exceptions/{ids['task']}/replay",
                          json={"corrected_payload": {"entry_ids": [101, 102], "task_override": "BUILD"}})
         no_policy = c.post(f"/exceptions/{ids['tax']}/replay", json={"corrected_payload": {"opportunity_id": "x"}})
@@ -520,15 +526,17 @@ def test_a_refused_correction_is_a_400_naming_the_payload_and_queues_nothing(db:
 
 def test_replay_request_is_validated(client: TestClient, db: Engine) -> None:
     ids = seed_exceptions(db)
-    too_long = client.post(f"/exceptions/{ids['task']}/replay", json={"actor": "x" * 81})
-    assert too_long.status_code == 422
+    claimed = client.post(f"/exceptions/{ids['task']}/replay", json={"actor": "someone-else"})
+    assert claimed.status_code == 422
+    assert claimed.json()["error"]["field"] == "actor"
+    assert "the actor is the authenticated caller" in claimed.json()["error"]["message"]
     assert client.post(f"/exceptions/{ids['task']}/replay", json={"corrected_payload": [1, 2]}).status_code == 422
     assert queued(db) == []
 
 
 def test_replay_many_by_rule_leaves_the_others_open(client: TestClient, db: Engine) -> None:
     ids = seed_exceptions(db)
-    response = client.post("/exceptions/replay", json={"rule": "time.*", "actor": "ops"})
+    response = client.post("/exceptions/replay", json={"rule": "time.*"})
     assert response.status_code == 200
     results = response.json()
     assert [r["exception_id"] for r in results] == [ids["task"], ids["resource"]]
@@ -590,7 +598,7 @@ def test_an_exception_lists_every_record_it_holds_and_replay_payload(db: Engine)
             exception_id = raise_exception(
                 conn, violation, work_kind="time.deliver", aggregate="project:P-1", correlation_id="c",
                 payload={"entries": [entry]}, subjects=[Subject("time_entry", entry["id"], {"entries": [entry]})])
-    client = TestClient(create_app(db, webhook_secret="s"))
+    client = TestClient(create_app(db, webhook_secret="s"), headers=bearer(db))
     (listed,) = client.get("/exceptions").json()
     assert [r["id"] for r in listed["records"]] == ["HV-1", "HV-2", "HV-3", "HV-4"]
     assert {r["status"] for r in listed["records"]} == {"open"}

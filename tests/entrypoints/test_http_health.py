@@ -29,6 +29,7 @@ from q2c.entrypoints.http_api import create_app, sign
 from q2c.store import queue
 from q2c.store.db import create_db_engine, migrate
 from q2c.store.queue import WorkItem
+from support.api_auth import bearer
 
 SECRET = "whsec-health"
 CLOSED = {"system": "netsuite", "endpoint": "account", "circuit": "closed", "requests": 4, "throttled": 0,
@@ -59,7 +60,7 @@ def reject(item: WorkItem) -> None:
 def test_a_dead_work_item_degrades_health_until_it_is_replayed(db: Engine) -> None:
     enqueue(db, "test.reject")
     Worker(db, {"test.reject": per_item(reject)}).run_once()
-    with TestClient(create_app(db, webhook_secret=SECRET)) as c:
+    with TestClient(create_app(db, webhook_secret=SECRET), headers=bearer(db)) as c:
         status, body = health(c)
         assert status == 200
         assert body["status"] == "degraded"
@@ -68,7 +69,7 @@ def test_a_dead_work_item_degrades_health_until_it_is_replayed(db: Engine) -> No
         assert body["queue"] == {"dead": 1} and body["exceptions"] == {"open": 1}
 
         (exception,) = c.get("/exceptions").json()
-        assert c.post(f"/exceptions/{exception['id']}/replay", json={"actor": "ops"}).status_code == 200
+        assert c.post(f"/exceptions/{exception['id']}/replay", json={}).status_code == 200
         status, body = health(c)
     assert status == 200
     assert body == {"status": "ok", "reasons": [], "queue": {"dead": 1, "pending": 1},
@@ -85,7 +86,7 @@ def reject_twice(item: WorkItem) -> None:
 def test_a_dead_item_with_two_problems_is_one_dead_item(db: Engine) -> None:
     enqueue(db, "test.reject_twice", "opportunity:006")
     Worker(db, {"test.reject_twice": per_item(reject_twice)}).run_once()
-    with TestClient(create_app(db, webhook_secret=SECRET)) as c:
+    with TestClient(create_app(db, webhook_secret=SECRET), headers=bearer(db)) as c:
         status, body = health(c)
     assert status == 200 and body["exceptions"] == {"open": 2}
     assert body["reasons"] == ["1 work item is dead: stopped on an open exception (fix it, then replay)",
@@ -102,12 +103,13 @@ def test_a_retry_no_worker_takes_is_overdue(db: Engine) -> None:
     retried.run_once()
     assert retried.stats.retried == 1  # due again at once, and nobody runs it
     time.sleep(0.01)
-    with TestClient(create_app(db, webhook_secret=SECRET, overdue_after_seconds=0)) as strict:
+    with TestClient(create_app(db, webhook_secret=SECRET, overdue_after_seconds=0), headers=bearer(db)) as strict:
         status, body = health(strict)
     assert status == 200 and body["status"] == "degraded"
     assert body["reasons"] == ["1 retry is overdue: due more than 0 s ago and not taken by any worker (are the "
                                "workers running?)"]
-    with TestClient(create_app(db, webhook_secret=SECRET)) as patient:  # the default minute has not passed
+    with TestClient(create_app(db, webhook_secret=SECRET),
+                    headers=bearer(db)) as patient:  # the default minute has not passed
         assert health(patient)[1]["status"] == "ok"
 
 
@@ -117,7 +119,7 @@ def test_a_lease_that_ran_out_with_nobody_taking_over_is_an_overdue_retry(db: En
     with db.begin() as conn:  # a worker claims both and dies
         assert len(queue.claim(conn, worker="gone:1", limit=2, lease_seconds=0)) == 2
     time.sleep(0.01)
-    with TestClient(create_app(db, webhook_secret=SECRET, overdue_after_seconds=0.005)) as c:
+    with TestClient(create_app(db, webhook_secret=SECRET, overdue_after_seconds=0.005), headers=bearer(db)) as c:
         status, body = health(c)
     assert status == 200 and body["queue"] == {"running": 2}
     assert body["reasons"] == ["2 retries are overdue: due more than 0.005 s ago and not taken by any worker (are "
@@ -126,7 +128,7 @@ def test_a_lease_that_ran_out_with_nobody_taking_over_is_an_overdue_retry(db: En
 
 def test_fresh_work_waiting_for_its_first_attempt_is_not_a_problem(db: Engine) -> None:
     enqueue(db, "test.any")
-    with TestClient(create_app(db, webhook_secret=SECRET, overdue_after_seconds=0)) as c:
+    with TestClient(create_app(db, webhook_secret=SECRET, overdue_after_seconds=0), headers=bearer(db)) as c:
         assert health(c) == (200, {"status": "ok", "reasons": [], "queue": {"pending": 1}, "exceptions": {},
                                    "endpoints": []})
 
@@ -136,7 +138,7 @@ def test_endpoint_figures_that_cannot_be_read_degrade_health_but_do_not_break_it
         raise RuntimeError("guard registry unavailable")
 
     for source in (broken, lambda: {"endpoints": [{**CLOSED, "circuit": "melted"}]}):
-        with TestClient(create_app(db, webhook_secret=SECRET, health_extra=source)) as c:
+        with TestClient(create_app(db, webhook_secret=SECRET, health_extra=source), headers=bearer(db)) as c:
             status, body = health(c)
         assert status == 200 and body["status"] == "degraded" and body["endpoints"] == []
         assert len(body["reasons"]) == 1
@@ -205,7 +207,7 @@ def test_health_is_503_down_while_the_database_is_gone_and_ok_when_it_is_back(va
     engine = create_db_engine(vanishing.url)
     app = create_app(engine, webhook_secret=SECRET, health_extra=lambda: {"endpoints": [CLOSED]})
     try:
-        with TestClient(app) as c:
+        with TestClient(app, headers=bearer(engine)) as c:  # the token is checked in the database too
             assert health(c) == (200, {"status": "ok", "reasons": [], "queue": {}, "exceptions": {},
                                        "endpoints": [CLOSED]})
             vanishing.go(engine)
@@ -224,9 +226,11 @@ def test_health_is_503_down_while_the_database_is_gone_and_ok_when_it_is_back(va
                 assert answer.headers["retry-after"] == "5"
                 assert vanishing.name not in answer.text
 
-            vanishing.come_back()
+            vanishing.come_back()  # a new, empty database: its users too
             status, body = health(c)
             assert (status, body["status"]) == (200, "ok")
+            assert c.get("/exceptions").status_code == 401
+            c.headers.update(bearer(engine))
             assert c.get("/exceptions").json() == []
     finally:
         engine.dispose()

@@ -20,6 +20,7 @@ from q2c.entrypoints.http_api import create_app
 from q2c.entrypoints.wiring import build_hub, endpoint_health
 from q2c.sandboxes.kit import Faults
 from q2c.workflows.time_approved import poll_time
+from support.api_auth import bearer
 
 SECRET = "whsec-health"
 
@@ -39,7 +40,8 @@ def test_an_open_circuit_degrades_health_until_the_vendor_is_back(tmp_path: Path
                    retry=RetryPolicy(max_attempts=4, base_seconds=0.001, cap_seconds=0.002),
                    breaker=CircuitBreaker(threshold=3, reset_seconds=30, clock=lambda: monotonic[0]))
         hub = build_hub(world.config, guards=guards, engine=db)
-        with TestClient(create_app(db, webhook_secret=SECRET, health_extra=lambda: endpoint_health(hub))) as c:
+        with TestClient(create_app(db, webhook_secret=SECRET, health_extra=lambda: endpoint_health(hub)),
+                        headers=bearer(db)) as c:
             status, body = health(c)
             assert (status, body["status"], body["reasons"]) == (200, "ok", [])
 

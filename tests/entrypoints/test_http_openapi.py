@@ -1,6 +1,7 @@
 """The OpenAPI document, read from /openapi.json as a client generator would: every route has a named
-response schema and documents the errors it can answer with, every error in the one error shape; only the
-webhook carries a security scheme (the rest of the API has no authentication yet)."""
+response schema and documents the errors it can answer with, every error in the one error shape; the webhook
+carries its signature scheme, /health none, and every other route the HTTP bearer scheme with its 401 and 403
+and the role it needs."""
 
 from __future__ import annotations
 
@@ -15,15 +16,19 @@ from q2c.entrypoints.http_api import create_app
 from q2c.store.db import create_db_engine, migrate
 
 # route -> (success status, its schema, the errors it documents)
+AUTH = {"401", "403"}
 ROUTES: dict[tuple[str, str], tuple[str, str, set[str]]] = {
     ("get", "/health"): ("200", "Health", {"503"}),
     ("post", "/webhooks/salesforce/opportunity-won"): ("202", "WebhookAccepted", {"400", "401", "413", "503"}),
-    ("get", "/exceptions"): ("200", "ExceptionSummary[]", {"422", "503"}),
-    ("get", "/exceptions/{exception_id}"): ("200", "ExceptionDetail", {"404", "422", "503"}),
-    ("post", "/exceptions/{exception_id}/replay"): ("200", "ReplayOutcome", {"400", "404", "413", "422", "503"}),
-    ("post", "/exceptions/replay"): ("200", "ReplayOutcome[]", {"400", "413", "422", "503"}),
-    ("get", "/audit/verify"): ("200", "AuditVerification", {"503"}),
+    ("get", "/exceptions"): ("200", "ExceptionSummary[]", {"422", "503"} | AUTH),
+    ("get", "/exceptions/{exception_id}"): ("200", "ExceptionDetail", {"404", "422", "503"} | AUTH),
+    ("post", "/exceptions/{exception_id}/replay"): ("200", "ReplayOutcome", {"400", "404", "413", "422", "503"} | AUTH),
+    ("post", "/exceptions/replay"): ("200", "ReplayOutcome[]", {"400", "413", "422", "503"} | AUTH),
+    ("get", "/audit/verify"): ("200", "AuditVerification", {"503"} | AUTH),
 }
+ROLES = {("get", "/exceptions"): "viewer", ("get", "/exceptions/{exception_id}"): "viewer",
+         ("post", "/exceptions/{exception_id}/replay"): "operator", ("post", "/exceptions/replay"): "operator",
+         ("get", "/audit/verify"): "viewer"}
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +100,8 @@ def test_the_bounds_are_in_the_document(openapi: dict[str, Any]) -> None:
     assert bulk["additionalProperties"] is False
 
 
-def test_only_the_webhook_is_signed(openapi: dict[str, Any]) -> None:
+def test_only_the_webhook_is_signed_and_every_other_route_but_health_takes_a_bearer_token(
+        openapi: dict[str, Any]) -> None:
     scheme = openapi["components"]["securitySchemes"]["webhookSignature"]
     assert scheme == {"type": "apiKey", "in": "header", "name": "X-Q2C-Signature",
                       "description": scheme["description"]}
@@ -107,5 +113,23 @@ def test_only_the_webhook_is_signed(openapi: dict[str, Any]) -> None:
             assert [p["name"] for p in operation["parameters"]] == ["X-Q2C-Timestamp"]
             body = operation["requestBody"]["content"]["application/json"]["schema"]
             assert body["required"] == ["opportunityId", "isWon"]
-        else:
+        elif path == "/health":
             assert "security" not in operation and "401" not in operation["responses"]
+        else:
+            assert operation["security"] == [{"bearerToken": []}]
+            assert f"Needs the **{ROLES[(method, path)]}** role" in operation["description"]
+            assert ROLES[(method, path)] in operation["responses"]["403"]["description"]
+            assert operation["responses"]["401"]["headers"]["WWW-Authenticate"]
+
+
+def test_the_bearer_scheme_is_http_bearer(openapi: dict[str, Any]) -> None:
+    scheme = openapi["components"]["securitySchemes"]["bearerToken"]
+    assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
+    assert "q2c tokens create" in scheme["description"]
+
+
+def test_no_request_body_offers_an_actor(openapi: dict[str, Any]) -> None:
+    """Who acts is the caller the token names: no body schema has an `actor` a client could fill in."""
+    for name, schema in openapi["components"]["schemas"].items():
+        if name.endswith("Request"):
+            assert "actor" not in schema.get("properties", {}), name

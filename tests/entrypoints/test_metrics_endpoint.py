@@ -25,6 +25,7 @@ from q2c.store.db import create_db_engine, migrate
 from q2c.workflows.hub import Hub
 from q2c.workflows.project_setup import poll_won_deals
 from q2c.workflows.time_approved import poll_time
+from support.api_auth import bearer
 
 SECRET = "whsec-metrics"
 HARVEST = {"system": "harvest", "endpoint": "account:100001"}  # the demo's Harvest account: one budget, one guard
@@ -138,7 +139,8 @@ def test_with_the_database_gone_the_processs_own_figures_are_still_served(
     guards = GuardRegistry()
     guards.get("netsuite", "record")
     try:
-        with TestClient(create_app(engine, webhook_secret=SECRET, metrics=MetricSources(guards=guards))) as client:
+        with TestClient(create_app(engine, webhook_secret=SECRET, metrics=MetricSources(guards=guards)),
+                        headers=bearer(engine)) as client:
             up = {dict(labels)["source"]: v for (n, labels), v in scrape(client).items()
                   if n == "q2c_metrics_source_up"}
             assert up == {"queue": 1, "exceptions": 1, "reconciliation": 1}

@@ -15,6 +15,7 @@ from scenario_world import ScenarioWorld
 
 from q2c.entrypoints.api_reference import reference_router
 from q2c.entrypoints.http_api import create_app
+from support.api_auth import bearer
 
 DAN = "dan@q2c-demo.example"
 ADMIN = "admin@sandbox.example"
@@ -66,7 +67,8 @@ def test_a_harvest_user_who_is_no_netsuite_employee_is_held_until_netsuite_hires
     assert "Dan Drake" in dan_row and "none" in dan_row and "no " in dan_row and "yes, active" in dan_row
 
     hub = w.hub()
-    api = TestClient(create_app(hub.engine, webhook_secret="s", routers=[reference_router(hub)]))
+    api = TestClient(create_app(hub.engine, webhook_secret="s", routers=[reference_router(hub)]),
+                     headers=bearer(hub.engine))
     over_http = {r["email"]: r for r in api.get("/reference").json()["resources"]}
     assert over_http == people
 

@@ -36,6 +36,7 @@ from q2c.config import parse_config
 from q2c.entrypoints.api_reference import reference_router
 from q2c.entrypoints.http_api import create_app
 from q2c.store import audit, records
+from support.api_auth import bearer
 
 RAISE = {"role": "Consultant", "rate": "165.00", "cost_rate": "75.00", "effective_from": "2026-11-16"}
 
@@ -160,7 +161,8 @@ def test_reference_data_over_http(scenario: ScenarioWorld) -> None:
     assert w.q2c("sync").exit_code == 0
     change_rates(w)
     hub = w.hub()
-    api = TestClient(create_app(hub.engine, webhook_secret="s", routers=[reference_router(hub)]))
+    api = TestClient(create_app(hub.engine, webhook_secret="s", routers=[reference_router(hub)]),
+                     headers=bearer(hub.engine))
     shown = api.get("/reference").json()
     (card,) = shown["rate_cards"]
     assert card["id"] == "RC-USD-2026" and [ln["rate"] for ln in card["lines"]] == [

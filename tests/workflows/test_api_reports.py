@@ -15,13 +15,15 @@ from fastapi.testclient import TestClient
 from q2c.entrypoints.api_reports import reports_router
 from q2c.entrypoints.http_api import create_app
 from q2c.entrypoints.wiring import hub_routers
+from q2c.store.users import Role
+from support.api_auth import bearer
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     w = controller_books(Path(tmp_path_factory.mktemp("api-books")))
     app = create_app(w.hub.engine, webhook_secret="whsec-test", routers=[reports_router(w.hub)])
-    with TestClient(app) as c:
+    with TestClient(app, headers=bearer(w.hub.engine, Role.VIEWER)) as c:
         yield c
 
 
@@ -98,7 +100,7 @@ def test_the_routes_are_documented_and_served_with_the_hubs_routers(client: Test
     paths = client.get("/openapi.json").json()["paths"]
     for name in ("wip", "waterfall", "rollforward", "rpo", "invoices"):
         responses = paths[f"/reports/{name}"]["get"]["responses"]
-        assert set(responses) == {"200", "422", "503"}
+        assert set(responses) == {"200", "401", "403", "422", "503"}
         assert set(responses["200"]["content"]) == {"application/json", "text/csv"}
         assert responses["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
     served = {route.path for router in hub_routers(fake_world(tmp_path).hub) for route in router.routes}  # type: ignore[attr-defined]

@@ -250,6 +250,8 @@ def test_the_api_lists_shows_approves_and_rejects_changes(tmp_path: Path) -> Non
 
     from q2c.entrypoints.api_changes import changes_router
     from q2c.entrypoints.http_api import create_app
+    from q2c.store.users import Role
+    from support.api_auth import bearer
 
     w = fake_world(tmp_path)
     w.set_up()
@@ -257,23 +259,24 @@ def test_the_api_lists_shows_approves_and_rejects_changes(tmp_path: Path) -> Non
     check(w)
     (held,) = changes(w)
     app = create_app(w.hub.engine, webhook_secret="whsec-test", routers=[changes_router(w.hub)])
-    with TestClient(app) as client:
+    dave = bearer(w.hub.engine, Role.CONTROLLER, "dave")
+    with TestClient(app, headers=bearer(w.hub.engine, Role.CONTROLLER, "carol")) as client:
         listed = client.get("/changes").json()
         assert [c["id"] for c in listed] == [held.canonical_id] and listed[0]["state"] == "needs_treatment"
         assert client.get("/changes/CHG-nope").status_code == 404
-        refused = client.post(f"/changes/{held.canonical_id}/apply", json={"actor": "carol"})
+        refused = client.post(f"/changes/{held.canonical_id}/apply", json={})
         assert refused.status_code == 409 and refused.json()["error"]["field"] == "treatment"
-        bad = client.post(f"/changes/{held.canonical_id}/apply", json={"actor": "carol", "treatment": "guess"})
+        bad = client.post(f"/changes/{held.canonical_id}/apply", json={"treatment": "guess"})
         assert bad.status_code == 422
         accepted = client.post(f"/changes/{held.canonical_id}/apply", json={
-            "actor": "carol", "treatment": "termination_and_new_contract", "reason": "distinct remaining services"})
+            "treatment": "termination_and_new_contract", "reason": "distinct remaining services"})
         assert accepted.status_code == 202
         drain(w.hub)
         shown = client.get(f"/changes/{held.canonical_id}").json()
-        assert shown["state"] == "applied" and shown["approvals"][0]["by"] == "api:carol"
+        assert shown["state"] == "applied" and shown["approvals"][0]["by"] == "carol"
         assert client.get("/changes").json() == []
         assert len(client.get("/changes", params={"all": "true"}).json()) == 1
-        again = client.post(f"/changes/{held.canonical_id}/reject", json={"actor": "dave", "reason": "late"})
+        again = client.post(f"/changes/{held.canonical_id}/reject", json={"reason": "late"}, headers=dave)
         assert again.status_code == 409
         assert "/changes/{change_id}/apply" in client.get("/openapi.json").json()["paths"]
     assert len(contract(w).phases) == 3

@@ -20,6 +20,8 @@ from q2c.entrypoints.api_invoices import invoices_router
 from q2c.entrypoints.http_api import create_app
 from q2c.entrypoints.wiring import drain
 from q2c.store import exceptions as exception_store
+from q2c.store.users import Role
+from support.api_auth import bearer
 
 P, C = "P-006A", "C-006A"
 TM = f"INV-{C}-1-20261130"
@@ -27,7 +29,7 @@ TM = f"INV-{C}-1-20261130"
 
 def _client(w: FakeWorld) -> Iterator[TestClient]:
     app = create_app(w.hub.engine, webhook_secret="whsec-test", routers=[invoices_router(w.hub)])
-    with TestClient(app) as client:
+    with TestClient(app, headers=bearer(w.hub.engine, Role.CONTROLLER, "maria")) as client:
         yield client
 
 
@@ -61,25 +63,26 @@ def test_drafts_are_listed_shown_rejected_and_approved(world: FakeWorld) -> None
         missing = client.get("/invoices/INV-NOPE")
         assert missing.status_code == 404 and missing.json()["error"]["field"] == "invoice_id"
 
-        assert client.post(f"/invoices/{TM}/reject", json={"actor": "maria", "reason": ""}).status_code == 422
-        blank = client.post(f"/invoices/{TM}/reject", json={"actor": "maria", "reason": "   "})
+        assert client.post(f"/invoices/{TM}/reject", json={"reason": ""}).status_code == 422
+        blank = client.post(f"/invoices/{TM}/reject", json={"reason": "   "})
         assert blank.status_code == 400 and blank.json()["error"]["field"] == "reason"
-        rejected = client.post(f"/invoices/{TM}/reject", json={"actor": "maria", "reason": "wrong task"})
+        rejected = client.post(f"/invoices/{TM}/reject", json={"reason": "wrong task"})
         assert rejected.status_code == 200 and len(rejected.json()["unbilled_entries"]) == 1
-        conflict = client.post(f"/invoices/{TM}/approve", json={"actor": "maria"})
+        conflict = client.post(f"/invoices/{TM}/approve")
         assert conflict.status_code == 409 and "field status is 'rejected'" in conflict.json()["error"]["message"]
 
-        approved = client.post("/invoices/INV-SF-M1/approve", json={"actor": "maria"})
+        approved = client.post("/invoices/INV-SF-M1/approve")
         assert approved.status_code == 202 and approved.json()["standing"] == "approved"
         drain(world.hub)
         assert client.get("/invoices/INV-SF-M1").json()["standing"] == "released"
         assert world.erp.kind("invoice")["INV-SF-M1"].total == usd("5000.00")
         history = client.get("/invoices/INV-SF-M1").json()["history"]
-        assert [(h["action"], h["actor"]) for h in history][1:] == [("approve", "api:maria"), ("release", "api:maria")]
+        assert [(h["action"], h["actor"]) for h in history][1:] == [("approve", "maria"), ("release", "maria")]
 
         spec = client.get("/openapi.json").json()["paths"]
-        assert set(spec["/invoices/{invoice_id}/approve"]["post"]["responses"]) == {"202", "404", "409", "422"}
-        assert set(spec["/invoices/rebill"]["post"]["responses"]) == {"202", "404", "409", "422"}
+        documented = {"202", "401", "403", "404", "409", "422"}
+        assert set(spec["/invoices/{invoice_id}/approve"]["post"]["responses"]) == documented
+        assert set(spec["/invoices/rebill"]["post"]["responses"]) == documented
 
 
 def test_an_edit_after_billing_is_re_billed_through_the_api(tmp_path: Path, db_url: str) -> None:
@@ -96,16 +99,16 @@ def test_an_edit_after_billing_is_re_billed_through_the_api(tmp_path: Path, db_u
     with w.hub.engine.connect() as conn:
         (edited,) = exception_store.search(conn)
     for client in _client(w):
-        assert client.post("/invoices/rebill", json={"exception_id": 999, "actor": "maria"}).status_code == 404
-        early = client.post("/invoices/rebill", json={"exception_id": edited.id, "actor": "maria",
+        assert client.post("/invoices/rebill", json={"exception_id": 999}).status_code == 404
+        early = client.post("/invoices/rebill", json={"exception_id": edited.id,
                                                       "date": "2026-11-01"})
         assert early.status_code == 409 and early.json()["error"]["field"] == "date"
-        queued = client.post("/invoices/rebill", json={"exception_id": edited.id, "actor": "maria",
+        queued = client.post("/invoices/rebill", json={"exception_id": edited.id,
                                                        "date": "2026-12-03"})
         assert queued.status_code == 202 and queued.json()["state"] == "requested"
         drain(w.hub)
         totals = {i["id"]: i["total"] for i in client.get("/invoices").json()}
         assert totals == {TM: "1200.00", f"CN-1-{TM}": "-1200.00", f"INV-{C}-1-20261203": "900.00"}
-        done = client.post("/invoices/rebill", json={"exception_id": edited.id, "actor": "maria"})
+        done = client.post("/invoices/rebill", json={"exception_id": edited.id})
         assert done.status_code == 202 and done.json()["state"] == "done"
         assert done.json()["invoices"] == [f"INV-{C}-1-20261203"]

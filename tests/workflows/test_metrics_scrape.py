@@ -29,6 +29,7 @@ from q2c.store.schema import runs
 from q2c.workflows.project_setup import poll_won_deals
 from q2c.workflows.reconcile import reconcile
 from q2c.workflows.time_approved import poll_time
+from support.api_auth import bearer
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -51,7 +52,8 @@ def named(samples: Samples, name: str) -> dict[frozenset[tuple[str, str]], float
 
 @contextmanager
 def api_over(w: FakeWorld, sources: MetricSources) -> Iterator[TestClient]:
-    with TestClient(create_app(w.hub.engine, webhook_secret="whsec-test", metrics=sources)) as api:
+    with TestClient(create_app(w.hub.engine, webhook_secret="whsec-test", metrics=sources),
+                    headers=bearer(w.hub.engine)) as api:
         yield api
 
 
@@ -111,7 +113,7 @@ def test_an_exception_is_counted_under_its_rule_until_it_is_replayed(tmp_path: P
 
         w.crm.opportunities["SF-006A"] = deal()
         (exception,) = api.get("/exceptions").json()
-        assert api.post(f"/exceptions/{exception['id']}/replay", json={"actor": "ops"}).status_code == 200
+        assert api.post(f"/exceptions/{exception['id']}/replay", json={}).status_code == 200
         worker.run_until_idle(max_seconds=30)
         samples = scrape(api)
         assert named(samples, "q2c_open_exceptions") == {}

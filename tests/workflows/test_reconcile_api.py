@@ -16,10 +16,13 @@ from test_invoice_status import november
 from q2c.entrypoints.api_reconcile import reconcile_router
 from q2c.entrypoints.http_api import create_app
 from q2c.entrypoints.wiring import drain
+from q2c.store.users import Role
+from support.api_auth import bearer
 
 
 def client(w: FakeWorld) -> TestClient:
-    return TestClient(create_app(w.hub.engine, webhook_secret="whsec-test", routers=[reconcile_router(w.hub)]))
+    return TestClient(create_app(w.hub.engine, webhook_secret="whsec-test", routers=[reconcile_router(w.hub)]),
+                      headers=bearer(w.hub.engine, Role.CONTROLLER))
 
 
 def test_a_drift_is_found_healed_and_gone_through_the_api(tmp_path: Path, db_url: str) -> None:
@@ -39,9 +42,9 @@ def test_a_drift_is_found_healed_and_gone_through_the_api(tmp_path: Path, db_url
         rows = list(csv.reader(io.StringIO(api.get(f"/reconciliation/runs/{found['run_id']}?format=csv").text)))
         assert rows[0][:4] == ["run", "pair", "record", "kind"] and rows[1][1:4] == ["time", "HV-3", "missing_right"]
         assert api.get("/reconciliation").json()["run_id"] == found["run_id"]
-        healed = api.post(f"/reconciliation/heal/{drift['exception_id']}", json={"actor": "controller"})
+        healed = api.post(f"/reconciliation/heal/{drift['exception_id']}")
         assert healed.status_code == 200 and "HV-3" in healed.json()["done"]
-        again = api.post(f"/reconciliation/heal/{drift['exception_id']}", json={"actor": "controller"})
+        again = api.post(f"/reconciliation/heal/{drift['exception_id']}")
         assert again.status_code == 409 and again.json()["error"]["field"] == "exception_id"
         drain(w.hub)
         assert api.post("/reconciliation", json={}).json()["clean"] is True
@@ -59,12 +62,12 @@ def test_close_readiness_and_a_refused_close_through_the_api(tmp_path: Path, db_
         api.post("/reconciliation", json={})
         status = api.get("/periods/US01/2026-11").json()
         assert status["score"] == 88 and status["checks"]["reconciliation_drifts"]["count"] == 1
-        refused = api.post("/periods/US01/2026-11/close", json={"actor": "controller"})
+        refused = api.post("/periods/US01/2026-11/close")
         assert refused.status_code == 409 and "1 blockers" in refused.json()["error"]["message"]
-        no_reason = api.post("/periods/US01/2026-11/close", json={"actor": "controller", "force": True})
+        no_reason = api.post("/periods/US01/2026-11/close", json={"force": True})
         assert no_reason.status_code == 400 and no_reason.json()["error"]["field"] == "reason"
         done = api.post("/periods/US01/2026-11/close",
-                        json={"actor": "controller", "force": True, "reason": "invoice re-sent in December"})
+                        json={"force": True, "reason": "invoice re-sent in December"})
         assert done.status_code == 200 and done.json()["forced"] is True
         assert api.get("/periods/XX99/2026-11").status_code == 404
         assert api.get("/periods/US01/2026-13").status_code == 422

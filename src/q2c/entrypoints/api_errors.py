@@ -2,7 +2,8 @@
 
 `{"error": {"status": 404, "code": "not_found", "message": "...", "field": null}}`: a client reads
 one shape whether the request failed validation (422), named a missing exception (404), carried a bad
-signature (401) or met a database that does not answer (503). A server error never shows a stack
+signature or no valid bearer token (401), lacked the role a route needs (403) or met a database that does
+not answer (503). A server error never shows a stack
 trace or the database's own words (they can name hosts and users); those go to the log.
 """
 
@@ -23,11 +24,13 @@ from q2c.entrypoints.api_models import PATTERN_MEANINGS, ErrorDetail, ErrorRespo
 
 log = logging.getLogger("q2c.api")
 
-CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
          409: "conflict", 413: "payload_too_large", 422: "validation_error", 500: "internal_error", 503: "unavailable"}
 DESCRIPTIONS = {
     400: "The request is well-formed but cannot be done as asked (the message says why).",
-    401: "The webhook signature is missing, stale or does not match the body.",
+    401: "No bearer token, or one that is unknown, revoked or expired, or whose user is disabled "
+         "(`WWW-Authenticate: Bearer`).",
+    403: "The caller's role is below the one this route needs (the message names it).",
     404: "The record named in the path does not exist.",
     409: "The record is not in a state that allows this (the message says what it is waiting for).",
     413: "The body is over the configured size limit.",
@@ -41,8 +44,9 @@ _MAX_LISTED = 5  # validation problems spelt out in one message
 class ApiError(HTTPException):
     """An error the API raises on purpose, naming the field at fault when there is one."""
 
-    def __init__(self, status: int, message: str, *, field: str | None = None, code: str | None = None) -> None:
-        super().__init__(status, message)
+    def __init__(self, status: int, message: str, *, field: str | None = None, code: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(status, message, headers=headers)
         self.field = field
         self.code = code or CODES.get(status, f"http_{status}")
 

@@ -4,6 +4,8 @@ The same rules as `q2c invoices` hold. An approval is recorded at once and the r
 for the hub's workers (the answer is 202; GET shows the invoice released once they have run); a rejection is
 done at once. A re-bill is checked and queued (202): the workers credit, re-deliver and bill in order on the
 contract. A draft that is not in review, or an exception that is not an open edit after billing, is 409.
+Reading needs the viewer role; approving, rejecting and re-billing the controller role, recorded under the
+caller's name.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from q2c.entrypoints.api_errors import ApiError, error_responses
-from q2c.entrypoints.api_models import MAX_ACTOR_LENGTH, MAX_ID, MAX_LIST_LIMIT, PRINTABLE, RequestBody
+from q2c.entrypoints.api_models import MAX_ID, MAX_LIST_LIMIT, PRINTABLE, RequestBody
+from q2c.entrypoints.auth import ControllerCaller, requires
+from q2c.store.users import Role
 from q2c.workflows.hub import Hub
 
 InvoiceIdPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:+-]+$",
@@ -61,12 +65,10 @@ class InvoiceDetail(InvoiceSummary):
 
 
 class ApproveRequest(RequestBody):
-    actor: str = Field(min_length=1, max_length=MAX_ACTOR_LENGTH, pattern=PRINTABLE,
-                       description="Who approves, as the audit trail records it.")
+    """Nothing to say but who approves, and that is the authenticated caller: the body may be left out."""
 
 
 class RejectRequest(RequestBody):
-    actor: str = Field(min_length=1, max_length=MAX_ACTOR_LENGTH, pattern=PRINTABLE)
     reason: str = Field(min_length=1, max_length=2000, pattern=PRINTABLE,
                         description="Why it is rejected: what must be corrected.")
 
@@ -87,7 +89,6 @@ class RejectOut(BaseModel):
 
 class RebillRequest(RequestBody):
     exception_id: int = Field(ge=1, le=MAX_ID, description="An open time.edited_after_billing exception.")
-    actor: str = Field(min_length=1, max_length=MAX_ACTOR_LENGTH, pattern=PRINTABLE)
     date: dt.date | None = Field(default=None, description="Date of the credit note and the new invoice (today).")
 
 
@@ -116,7 +117,7 @@ def invoices_router(hub: Hub) -> APIRouter:
         return view
 
     @router.get("", response_model=list[InvoiceSummary], summary="Invoices and credit notes with where each stands",
-                responses=error_responses(400, 422, 503))
+                responses=error_responses(400, 422, 503), dependencies=[requires(Role.VIEWER)])
     def list_invoices(
         status: Annotated[str | None, Query(max_length=20, pattern=r"^[a-z_]*$",
                                             description="in_review, released, posted, paid, voided, rejected")] = None,
@@ -130,7 +131,7 @@ def invoices_router(hub: Hub) -> APIRouter:
         return [_summary(v) for v in found[:limit]]
 
     @router.get("/{invoice_id}", response_model=InvoiceDetail, summary="One invoice: lines and history",
-                responses=error_responses(404, 422, 503))
+                responses=error_responses(404, 422, 503), dependencies=[requires(Role.VIEWER)])
     def show_invoice(invoice_id: InvoiceIdPath) -> InvoiceDetail:
         view = _existing(invoice_id)
         lines = [InvoiceLineOut(description=ln.description, quantity=ln.quantity, unit_price=ln.unit_price.amount,
@@ -143,22 +144,23 @@ def invoices_router(hub: Hub) -> APIRouter:
 
     @router.post("/{invoice_id}/approve", status_code=202, response_model=ReleaseQueued,
                  summary="Approve a draft; the workers release it to the ERP", responses=error_responses(404, 409, 422))
-    async def approve(invoice_id: InvoiceIdPath, body: ApproveRequest) -> ReleaseQueued:
+    async def approve(invoice_id: InvoiceIdPath, caller: ControllerCaller,
+                      body: ApproveRequest | None = None) -> ReleaseQueued:
         _existing(invoice_id)
         try:
-            done = await run_in_threadpool(invoice_review.approve, hub, invoice_id, actor=f"api:{body.actor}")
+            done = await run_in_threadpool(invoice_review.approve, hub, invoice_id, actor=caller.name)
         except invoice_review.ReviewRefused as exc:
             raise ApiError(409, str(exc), field="invoice_id") from None
         return ReleaseQueued(invoice_id=invoice_id, standing="approved", work_item_id=done.work_item_id)
 
     @router.post("/{invoice_id}/reject", response_model=RejectOut, summary="Reject a draft: its time is billable "
                  "again", responses=error_responses(400, 404, 409, 422))
-    def reject(invoice_id: InvoiceIdPath, body: RejectRequest) -> RejectOut:
+    def reject(invoice_id: InvoiceIdPath, body: RejectRequest, caller: ControllerCaller) -> RejectOut:
         _existing(invoice_id)
         if not body.reason.strip():
             raise ApiError(400, "field 'reason': say why the draft is rejected", field="reason")
         try:
-            done = invoice_review.reject(hub, invoice_id, actor=f"api:{body.actor}", reason=body.reason)
+            done = invoice_review.reject(hub, invoice_id, actor=caller.name, reason=body.reason)
         except invoice_review.ReviewRefused as exc:
             raise ApiError(409, str(exc), field="invoice_id") from None
         return RejectOut(invoice_id=invoice_id, standing=invoice_review.REJECTED, unbilled_entries=list(done.unbilled),
@@ -168,7 +170,7 @@ def invoices_router(hub: Hub) -> APIRouter:
     @router.post("/rebill", status_code=202, response_model=RebillOut,
                  summary="Credit the lines of edited billed time and bill it again as corrected",
                  responses=error_responses(404, 409, 422))
-    async def rebill_edit(body: RebillRequest) -> RebillOut:
+    async def rebill_edit(body: RebillRequest, caller: ControllerCaller) -> RebillOut:
         from q2c.store import exceptions as exception_store
 
         with hub.engine.connect() as conn:
@@ -176,7 +178,7 @@ def invoices_router(hub: Hub) -> APIRouter:
                 raise ApiError(404, f"exception {body.exception_id} does not exist", field="exception_id")
         try:
             done = await run_in_threadpool(rebill.request_rebill, hub, body.exception_id,
-                                           on=body.date or hub.today(), actor=f"api:{body.actor}")
+                                           on=body.date or hub.today(), actor=caller.name)
         except rebill.RebillRefused as exc:
             raise ApiError(409, str(exc), field="date" if "field date" in str(exc) else "exception_id") from None
         return RebillOut(exception_id=done.exception_id, contract_id=done.contract_id, state=done.state,

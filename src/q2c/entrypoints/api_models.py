@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 MAX_ID = 2**63 - 1  # the largest BIGINT (PostgreSQL) and INTEGER (SQLite) key
 MAX_REPLAY_IDS = 1000
@@ -18,7 +19,9 @@ MAX_LIST_LIMIT = 10_000
 MAX_STATUS_LENGTH = 16  # the width of the exception status column
 MAX_RULE_LENGTH = 120  # ... of the rule column
 MAX_SYSTEM_LENGTH = 40  # ... of the system column
-MAX_ACTOR_LENGTH = 80  # ... of the audit trail's actor column
+MAX_ACTOR_LENGTH = 80  # ... of the audit trail's actor column (and of a user's name, the actor the API records)
+ACTOR_REFUSED = ("the actor is the authenticated caller (the user of the bearer token), not a field of the body: "
+                 "leave 'actor' out")
 MAX_API_BODY_BYTES = 1_000_000  # any request body but the webhook's (which has its own limit in the config)
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (PostgreSQL text cannot hold NUL)
 STATUS_PATTERN = r"^[a-z_]*$"
@@ -29,16 +32,22 @@ ExceptionId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 
 
 class RequestBody(BaseModel):
-    """A request body: unknown keys are refused, so a misspelt filter cannot widen or narrow a replay."""
+    """A request body: unknown keys are refused, so a misspelt filter cannot widen or narrow a replay. `actor` is
+    refused with its own message: who acts is the caller the bearer token names, never what a body claims."""
 
     model_config = ConfigDict(extra="forbid")
+
+    actor: SkipJsonSchema[None] = Field(default=None, exclude=True)
+
+    @field_validator("actor", mode="before")
+    @classmethod
+    def _actor_is_the_caller(cls, value: object) -> None:
+        raise ValueError(ACTOR_REFUSED)
 
 
 class ReplayRequest(RequestBody):
     corrected_payload: dict[str, Any] | None = Field(
         default=None, description="Replay with this payload instead of the one the exception kept.")
-    actor: str = Field(default="api", min_length=1, max_length=MAX_ACTOR_LENGTH, pattern=PRINTABLE,
-                       description="Who replays, as the audit trail records it.")
 
 
 class BulkReplayRequest(RequestBody):
@@ -51,8 +60,6 @@ class BulkReplayRequest(RequestBody):
                                          "is a wildcard.")
     system: str | None = Field(default=None, max_length=MAX_SYSTEM_LENGTH, pattern=PRINTABLE,
                                description="The system the exceptions are about (salesforce, harvest, netsuite).")
-    actor: str = Field(default="api", min_length=1, max_length=MAX_ACTOR_LENGTH, pattern=PRINTABLE,
-                       description="Who replays, as the audit trail records it.")
 
 
 class ErrorDetail(BaseModel):

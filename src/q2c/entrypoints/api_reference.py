@@ -6,7 +6,8 @@ the ERP and the tracker have them, active or not, and their employee number, as 
 `{"apply": true}` it queues one re-pricing item per contract (in order with that contract's billing
 runs), works those items itself for up to `APPLY_WAIT_SECONDS`, and answers the outcome per project.
 An item still waiting then (an ERP retry) is counted in `pending`; the hub's workers finish it and a
-new preview shows the result.
+new preview shows the result. Reading needs the viewer role; re-pricing (the preview and the applying
+alike: one route does both, and applying changes what unbilled time is billed at) the controller role.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pydantic import Field
 
 from q2c.entrypoints.api_errors import error_responses
 from q2c.entrypoints.api_models import RequestBody
+from q2c.entrypoints.auth import requires
+from q2c.store.users import Role
 from q2c.workflows.hub import Hub
 from q2c.workflows.reference_data import ReferenceView, RepriceReport
 
@@ -36,6 +39,7 @@ def reference_router(hub: Hub) -> APIRouter:
     router = APIRouter(prefix="/reference", tags=["reference data"])
 
     @router.get("", response_model=ReferenceView, responses=error_responses(422, 503),
+                dependencies=[requires(Role.VIEWER)],
                 summary="Rate cards in force with their dated lines, resources with roles and where they are, "
                         "FX rates with dates")
     def show(fx_limit: Annotated[int, Query(ge=0, le=100_000, description="FX rates per pair, newest first "
@@ -43,6 +47,7 @@ def reference_router(hub: Hub) -> APIRouter:
         return reference_data.reference_view(hub, fx_limit=fx_limit)
 
     @router.post("/reprice", response_model=RepriceReport, responses=error_responses(413, 422, 503),
+                 dependencies=[requires(Role.CONTROLLER)],
                  summary="Re-price unbilled time to the rate cards in force: the preview, or applied")
     def reprice(body: RepriceRequest) -> RepriceReport:
         before = reference_data.preview_reprice(hub)

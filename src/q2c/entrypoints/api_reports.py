@@ -4,7 +4,7 @@ and invoices by month, from q2c's own records, as `q2c report` shows them.
 Each answers JSON (amounts as strings beside their currency), or with `?format=csv` the report's rows as
 text/csv under a header row. Each takes `contract_id` and `legal_entity`. A value the report cannot use (a
 period that is not YYYY-MM, a day that is not YYYY-MM-DD, an unknown contract or legal entity) is 422 in
-the one error shape, `field` naming the query parameter.
+the one error shape, `field` naming the query parameter. Each needs the viewer role.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from q2c.entrypoints.api_errors import ApiError, error_responses
 from q2c.entrypoints.api_models import PRINTABLE
+from q2c.entrypoints.auth import requires
+from q2c.store.users import Role
 from q2c.workflows.hub import Hub
 
 if TYPE_CHECKING:
@@ -186,7 +188,7 @@ def reports_router(hub: Hub) -> APIRouter:
         return model.model_validate(report.to_json())
 
     @router.get("/wip", response_model=WipOut, summary="Approved billable time not billed as of a day, per project",
-                responses=_responses())
+                responses=_responses(), dependencies=[requires(Role.VIEWER)])
     def wip(as_of: Annotated[str | None, Query(max_length=40, description="The day, YYYY-MM-DD (today).")] = None,
             contract_id: ContractQuery = None, legal_entity: EntityQuery = None,
             format: FormatQuery = "json") -> Any:
@@ -195,7 +197,7 @@ def reports_router(hub: Hub) -> APIRouter:
             contract_id=contract_id, legal_entity=legal_entity), WipOut, format)
 
     @router.get("/waterfall", response_model=WaterfallOut, summary="Revenue recognised per contract and period",
-                responses=_responses())
+                responses=_responses(), dependencies=[requires(Role.VIEWER)])
     def waterfall(first: Annotated[str | None, Query(alias="from", max_length=40,
                                                      description="First period, YYYY-MM.")] = None,
                   last: Annotated[str | None, Query(alias="to", max_length=40,
@@ -208,7 +210,7 @@ def reports_router(hub: Hub) -> APIRouter:
             contract_id=contract_id, legal_entity=legal_entity), WaterfallOut, format)
 
     @router.get("/rollforward", response_model=RollforwardOut, summary="Deferred revenue roll-forward of a period",
-                responses=_responses())
+                responses=_responses(), dependencies=[requires(Role.VIEWER)])
     def rollforward(period: PeriodQuery, contract_id: ContractQuery = None, legal_entity: EntityQuery = None,
                     format: FormatQuery = "json") -> Any:
         return answer(lambda: reports.rollforward_report(
@@ -216,7 +218,7 @@ def reports_router(hub: Hub) -> APIRouter:
             legal_entity=legal_entity), RollforwardOut, format)
 
     @router.get("/rpo", response_model=RpoOut, summary="Remaining performance obligations at a period end",
-                responses=_responses())
+                responses=_responses(), dependencies=[requires(Role.VIEWER)])
     def rpo(period: PeriodQuery, contract_id: ContractQuery = None, legal_entity: EntityQuery = None,
             format: FormatQuery = "json") -> Any:
         return answer(lambda: reports.rpo_report(
@@ -224,7 +226,7 @@ def reports_router(hub: Hub) -> APIRouter:
             legal_entity=legal_entity), RpoOut, format)
 
     @router.get("/invoices", response_model=InvoicesOut, summary="Invoices and credit notes by month and status",
-                responses=_responses())
+                responses=_responses(), dependencies=[requires(Role.VIEWER)])
     def invoices(contract_id: ContractQuery = None, legal_entity: EntityQuery = None,
                  format: FormatQuery = "json") -> Any:
         return answer(lambda: reports.invoices_report(hub, contract_id=contract_id, legal_entity=legal_entity),

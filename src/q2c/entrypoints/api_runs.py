@@ -1,7 +1,7 @@
 """The runs and KPI routes: the hub's recorded runs with their figures, and its KPIs as daily series.
 
 `GET /runs` lists runs newest first (filter by kind), `GET /runs/{id}` shows one, `GET /kpis?since=` gives
-every KPI with one row per UTC day, for a chart. They read the hub's own records only.
+every KPI with one row per UTC day, for a chart. They read the hub's own records only (the viewer role).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from pydantic import AwareDatetime, BaseModel, Field
 from q2c.domain.kpis import KpiInputError
 from q2c.entrypoints.api_errors import ApiError, error_responses
 from q2c.entrypoints.api_models import MAX_ID, MAX_LIST_LIMIT
+from q2c.entrypoints.auth import requires
 from q2c.store import runs as run_store
+from q2c.store.users import Role
 from q2c.workflows.hub import Hub
 from q2c.workflows.runs import KINDS
 
@@ -96,9 +98,10 @@ def runs_router(hub: Hub) -> APIRouter:
     from q2c.workflows.kpis import SinceTooEarly, kpis
 
     router = APIRouter(tags=["runs"])
+    viewer = [requires(Role.VIEWER)]
 
     @router.get("/runs", response_model=list[RunOut], summary="Recorded runs, newest first",
-                responses=error_responses(400, 422, 503))
+                responses=error_responses(400, 422, 503), dependencies=viewer)
     def list_runs(
         kind: Annotated[str | None, Query(max_length=run_store.MAX_KIND_LENGTH, pattern=r"^[a-z_.]*$",
                                           description=", ".join(KINDS))] = None,
@@ -111,7 +114,7 @@ def runs_router(hub: Hub) -> APIRouter:
         return [_out(r) for r in found]
 
     @router.get("/runs/{run_id}", response_model=RunOut, summary="One run with its figures",
-                responses=error_responses(404, 422, 503))
+                responses=error_responses(404, 422, 503), dependencies=viewer)
     def show_run(run_id: RunIdPath) -> RunOut:
         with hub.engine.connect() as conn:
             run = run_store.get_run(conn, run_id)
@@ -120,7 +123,7 @@ def runs_router(hub: Hub) -> APIRouter:
         return _out(run)
 
     @router.get("/kpis", response_model=KpisOut, summary="The KPIs as daily series", tags=["kpis"],
-                responses=error_responses(400, 409, 422, 503))
+                responses=error_responses(400, 409, 422, 503), dependencies=viewer)
     def show_kpis(
         since: Annotated[dt.date | None, Query(description="First day (UTC); else the first day anything was "
                                                            "recorded.")] = None,

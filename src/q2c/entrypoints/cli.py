@@ -39,6 +39,7 @@ from q2c.entrypoints.cli_support import (
 )
 from q2c.entrypoints.cli_support import console as console  # re-exported: tests swap the consoles by module
 from q2c.entrypoints.cli_support import err as err
+from q2c.entrypoints.cli_users import tokens_app, users_app
 
 if TYPE_CHECKING:
     pass
@@ -81,6 +82,8 @@ app.command("kpis")(kpis_command)
 app.command("prune")(prune_command)
 app.add_typer(reconcile_app, name="reconcile")
 app.add_typer(report_app, name="report")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 
 @app.command()
 def init(path: Annotated[Path, typer.Argument(help="Where to write the config.")] = Path("q2c.yaml"),

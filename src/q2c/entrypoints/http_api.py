@@ -1,5 +1,8 @@
 """The HTTP API: health, metrics, signed webhook intake, the exception queue and replay. OpenAPI at /docs.
 
+Every route but /health, /metrics, /docs and the webhook needs a bearer token whose user has the route's
+role (see `auth`); what a call changes is recorded under that user's name.
+
 Webhooks are HMAC-SHA256 signed over `timestamp + "." + raw body` with a shared secret
 (`X-Q2C-Timestamp`, `X-Q2C-Signature: sha256=<hex>`), the scheme a Salesforce Flow or Apex callout
 can produce. A bad or stale signature gets 401; a malformed body gets 400 naming the field; an
@@ -14,11 +17,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
@@ -26,6 +31,7 @@ from sqlalchemy.engine import Engine
 from q2c.connectors.salesforce.ids import normalize_id
 from q2c.connectors.salesforce.mapping import canonical_id
 from q2c.engine.replay import CorrectionPolicy, CorrectionRefused, ReplayResult, replay, replay_payload
+from q2c.entrypoints import auth
 from q2c.entrypoints.api_body import bounded_route_class
 from q2c.entrypoints.api_docs import serve_docs
 from q2c.entrypoints.api_errors import ApiError, error_responses, install_error_handlers
@@ -40,6 +46,7 @@ from q2c.entrypoints.api_models import (
     STATUS_PATTERN,
     AuditVerification,
     BulkReplayRequest,
+    ErrorResponse,
     ExceptionDetail,
     ExceptionSummary,
     Health,
@@ -49,16 +56,21 @@ from q2c.entrypoints.api_models import (
     ReplayRequest,
     WebhookAccepted,
 )
+from q2c.entrypoints.auth import OperatorCaller, requires
 from q2c.entrypoints.health_report import EndpointFigures, assess
 from q2c.entrypoints.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from q2c.entrypoints.metrics import HubMetrics, MetricSources
 from q2c.store import audit
 from q2c.store import exceptions as exception_store
+from q2c.store import users as user_store
 from q2c.store.exceptions import ExceptionRow
+from q2c.store.users import Role
 from q2c.workflows.project_setup import enqueue_won_deal
 
 SIGNATURE_TOLERANCE_SECONDS = 300
+WEBHOOK_UNAUTHORIZED = "The webhook signature is missing, stale or does not match the body."
 WEBHOOK_SECURITY_SCHEME = "webhookSignature"
+log = logging.getLogger("q2c.api")
 
 ExceptionIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="An exception id.")]
 
@@ -166,10 +178,15 @@ def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_0
     (a kind without one refuses corrected payloads). `routers` are the feature routes that need the whole hub
     (contract changes, invoices, reference data), each built by its own module over the hub (see `wiring`).
     `metrics` says what /metrics reads besides the database (the vendor endpoints' guards, the workers, the
-    KPIs: `metrics.hub_sources`); the app keeps its own registry of them."""
-    app = FastAPI(title="q2c", version="0.1.0", docs_url=None, redoc_url=None,
-                  description="Quote-to-cash sync hub: webhooks, exceptions, replay, health. Every error has "
-                              'the shape {"error": {"status", "code", "message", "field"}}.')
+    KPIs: `metrics.hub_sources`); the app keeps its own registry of them. Bearer tokens are checked against
+    the users and tokens in `engine` (`auth`); every route of `routers` must state its role."""
+    app = FastAPI(title="q2c", version="0.1.0", docs_url=None, redoc_url=None, lifespan=_warn_without_admin(engine),
+                  description="Quote-to-cash sync hub: webhooks, exceptions, replay, health. Every route but "
+                              "/health, /metrics and the signed webhook needs `Authorization: Bearer <token>` "
+                              "(`q2c tokens create USER`) whose user has the role the route names: viewer < "
+                              "operator < controller < admin. Every error has the shape "
+                              '{"error": {"status", "code", "message", "field"}}.')
+    auth.install(app, engine)
     serve_docs(app)  # Swagger UI from an installed package: /docs works offline
     app.router.route_class = bounded_route_class(MAX_API_BODY_BYTES)
     install_error_handlers(app)
@@ -203,11 +220,13 @@ def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_0
     app.router.add_api_route(  # its own body limit: the webhook's, from the config
         "/webhooks/salesforce/opportunity-won", opportunity_won, methods=["POST"], status_code=202,
         response_model=WebhookAccepted, summary="A deal was won (signed webhook)",
-        responses=error_responses(400, 401, 413, 503), openapi_extra=_webhook_openapi(),
+        responses={**error_responses(400, 413, 503),
+                   401: {"model": ErrorResponse, "description": WEBHOOK_UNAUTHORIZED}},
+        openapi_extra=_webhook_openapi(),
         route_class_override=bounded_route_class(max_body_bytes))
 
     @app.get("/exceptions", response_model=list[ExceptionSummary], summary="The exception queue",
-             responses=error_responses(422, 503))
+             responses=error_responses(422, 503), dependencies=[requires(Role.VIEWER)])
     def list_exceptions(
         status: Annotated[str | None, Query(max_length=MAX_STATUS_LENGTH, pattern=STATUS_PATTERN,
                                             description="open (default), replayed, resolved, ignored; "
@@ -222,17 +241,19 @@ def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_0
         return [_summary(r) for r in rows]
 
     @app.get("/exceptions/{exception_id}", response_model=ExceptionDetail, summary="One exception, with its payload",
-             responses=error_responses(404, 422, 503))
+             responses=error_responses(404, 422, 503), dependencies=[requires(Role.VIEWER)])
     def show_exception(exception_id: ExceptionIdPath) -> ExceptionDetail:
         row = _existing(engine, exception_id)
         return ExceptionDetail(**_summary(row).model_dump(), payload=replay_payload(row))
 
     @app.post("/exceptions/{exception_id}/replay", response_model=ReplayOutcome, summary="Replay one exception",
               responses=error_responses(400, 404, 413, 422, 503))
-    def replay_one(exception_id: ExceptionIdPath, body: ReplayRequest) -> ReplayOutcome:
+    def replay_one(exception_id: ExceptionIdPath, caller: OperatorCaller,
+                   body: ReplayRequest | None = None) -> ReplayOutcome:
         row = _existing(engine, exception_id)
+        corrected = body.corrected_payload if body is not None else None
         try:
-            (result,) = replay(engine, [row], actor=body.actor, corrected_payload=body.corrected_payload,
+            (result,) = replay(engine, [row], actor=caller.name, corrected_payload=corrected,
                                corrections=corrections)
         except CorrectionRefused as refused:
             raise ApiError(400, f"field 'corrected_payload': {refused}", field="corrected_payload") from None
@@ -241,15 +262,15 @@ def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_0
     @app.post("/exceptions/replay", response_model=list[ReplayOutcome],
               summary="Replay the open exceptions that match every filter given",
               responses=error_responses(400, 413, 422, 503))
-    def replay_many(body: BulkReplayRequest) -> list[ReplayOutcome]:
+    def replay_many(body: BulkReplayRequest, caller: OperatorCaller) -> list[ReplayOutcome]:
         refuse_replaying_everything(body)
         with engine.connect() as conn:
             rows = exception_store.search(conn, rule=body.rule, system=body.system, ids=body.ids)
-        return [_outcome(r) for r in replay(engine, rows, actor=body.actor)]
+        return [_outcome(r) for r in replay(engine, rows, actor=caller.name)]
 
     @app.get("/audit/verify", response_model=AuditVerification,
              summary="Recompute the audit trail's chain and hold it against its checkpoints",
-             responses=error_responses(503))
+             responses=error_responses(503), dependencies=[requires(Role.VIEWER)])
     def audit_verify() -> AuditVerification:
         """What `q2c audit verify --json` says: `ok: false` names what is wrong (`problem`), from which entry on
         (`first_bad_seq`) and the last checkpoint the trail still matches; 503 when this server has no audit key."""
@@ -264,8 +285,31 @@ def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_0
     for router in routers:
         router.route_class = app.router.route_class
         app.include_router(router)
+    auth.check_every_route_has_a_role(app)
     _finish_openapi(app)
     return app
+
+
+def _warn_without_admin(engine: Engine) -> Any:
+    """At start-up, say how to make the first admin when no active one exists (every protected route is 401)."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        def admins() -> int:
+            with engine.connect() as conn:
+                return user_store.active_admins(conn)
+
+        try:
+            count = await run_in_threadpool(admins)
+        except sa.exc.SQLAlchemyError:
+            count = -1  # /health tells of a database that does not answer
+        if count == 0:
+            log.warning("no active admin user: every route but /health, /metrics and the webhook answers 401 "
+                        "until one exists; create the first with `%s`", auth.FIRST_ADMIN)
+        yield
+
+    return lifespan
 
 
 def _enqueue_won(engine: Engine, opportunity_id: str) -> bool:
@@ -298,7 +342,7 @@ def _integer_bounds(node: Any) -> None:
 
 
 def _finish_openapi(app: FastAPI) -> None:
-    """Exact integer bounds, and the webhook's signature scheme (the rest of the API has no authentication)."""
+    """Exact integer bounds, the webhook's signature scheme, and each protected route's role, 401 and 403."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -310,6 +354,7 @@ def _finish_openapi(app: FastAPI) -> None:
                 "type": "apiKey", "in": "header", "name": "X-Q2C-Signature",
                 "description": 'sha256=<hex of HMAC-SHA256(shared webhook secret, timestamp + "." + body)>, '
                                "with the timestamp sent as X-Q2C-Timestamp."}
+            auth.document_roles(schema, app)
             app.openapi_schema = schema
         return app.openapi_schema
 

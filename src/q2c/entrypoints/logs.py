@@ -17,8 +17,9 @@ _EXTRAS = ("correlation_id", "work_item", "kind", "aggregate", "outcome", "syste
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        body: dict[str, Any] = {"at": datetime.fromtimestamp(record.created, UTC).isoformat(), "level": record.levelname.lower(),
-                "logger": record.name, "message": record.getMessage()}
+        body: dict[str, Any] = {"at": datetime.fromtimestamp(record.created, UTC).isoformat(),
+                                "level": record.levelname.lower(), "logger": record.name,
+                                "message": record.getMessage()}
         body.update({k: getattr(record, k) for k in _EXTRAS if hasattr(record, k)})
         if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
             client, method, path, version, status = record.args  # uvicorn's access line, as fields too
@@ -38,6 +39,10 @@ def configure_logging(fmt: Literal["text", "json"], *, level: int = logging.INFO
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # whatever configured them before: to the root
+        server_log = logging.getLogger(name)
+        server_log.handlers.clear()
+        server_log.propagate = True
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 

@@ -21,6 +21,8 @@
 - `rate_leases` + `rate_pauses`: a vendor's limits shared by every q2c process on one PostgreSQL
   database (`store/rate_leases.py`): one row per concurrency slot or per request of a window's budget,
   leased by the process sending, and the pause a vendor asked for (Retry-After). Unused on SQLite.
+- `users` + `api_tokens`: who may call the HTTP API, with which role, and the hashes of their bearer
+  tokens (`store/users.py`, where they are declared).
 """
 
 from __future__ import annotations
@@ -234,3 +236,7 @@ rate_pauses = sa.Table(
     sa.Column("budget", sa.String(300), primary_key=True),
     sa.Column("until", TS, nullable=False),
 )
+
+# The API's users and their tokens are declared beside the code that keeps them (`store/users.py`); importing
+# it here puts them in `metadata`, which the migrations are held to.
+from q2c.store import users as _users  # noqa: E402, F401

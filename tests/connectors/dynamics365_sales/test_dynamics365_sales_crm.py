@@ -140,3 +140,96 @@ def test_an_expired_delta_token_falls_back_to_reading_every_row(crm: Dynamics365
     box.ui_update("opportunity", opportunity, {"name": "Renamed after a week"})
     (change,) = crm.opportunity_changes(first.position)
     assert change.values["name"] == "Renamed after a week" and crm.feed.baselines == 2
+
+
+def _restarted(client: DataverseClient) -> Dynamics365SalesCrm:
+    """A new q2c process: a new client and a new change feed, nothing remembered but what the environment keeps."""
+    return Dynamics365SalesCrm(DataverseClient(client.settings, GuardRegistry()))
+
+
+def _set_up(crm: Dynamics365SalesCrm, box: DataverseSandbox, name: str, key: str) -> str:
+    """A won deal set up by q2c: the ERP's ids written back to it. Its opportunity id."""
+    _a, opportunity, _l = enter_deal(box, name=name)
+    crm.write_back(crm.deal(f"D365-{opportunity}"), customer_number=f"CUST-{key}", contract_id=f"C-{key}",
+                   project_id=f"P-{key}")
+    return opportunity
+
+
+def test_after_a_restart_an_edit_of_an_erp_owned_column_is_still_a_changed_column(
+        client: DataverseClient, crm: Dynamics365SalesCrm, box: DataverseSandbox) -> None:
+    """The write-back keeps a copy of what q2c wrote in the row itself, so a process that never saw the write
+    still tells the salesperson's edit of q2c_contractid from an edit of the name."""
+    typo = _set_up(crm, box, "Typo", "1")
+    renamed = _set_up(crm, box, "Renamed", "2")
+    assert box.read("opportunity", typo)["q2c_erpownedcopy"] == '{"q2c_contractid":"C-1","q2c_projectid":"P-1"}'
+    position = max(c.position for c in crm.opportunity_changes(None))  # the hub stores it, then q2c stops
+
+    box.ui_update("opportunity", typo, {"q2c_contractid": "C-TYPO"})
+    box.ui_update("opportunity", renamed, {"name": "Renamed (phase 2)"})
+    restarted = _restarted(client)
+    changes = {c.opportunity_ids[0]: c for c in restarted.opportunity_changes(position)}
+    assert set(changes) == {f"D365-{typo}", f"D365-{renamed}"} and restarted.feed.baselines == 1
+    edited = changes[f"D365-{typo}"]
+    assert "q2c_contractid" in edited.changed_fields and edited.values["q2c_contractid"] == "C-TYPO"
+    assert "q2c_projectid" not in edited.changed_fields and not edited.by_q2c and edited.origin == "Dana Seller"
+    other = changes[f"D365-{renamed}"]
+    assert "name" in other.changed_fields and not set(other.changed_fields) & restarted.erp_owned_fields()
+
+    # q2c writes its value back (a replay of the conflict): an echo, and the copy still says what q2c wrote
+    _restarted(client).write_back(restarted.deal(f"D365-{typo}"), customer_number="CUST-1", contract_id="C-1",
+                                  project_id="P-1")
+    (echo,) = _restarted(client).opportunity_changes(edited.position)
+    assert echo.by_q2c and echo.values["q2c_contractid"] == "C-1"
+
+
+def test_the_copy_column_is_never_reported_as_a_change(client: DataverseClient, crm: Dynamics365SalesCrm,
+                                                        box: DataverseSandbox) -> None:
+    _a, opportunity, _l = enter_deal(box)
+    (start,) = crm.opportunity_changes(None)
+    crm.write_back(crm.deal(f"D365-{opportunity}"), customer_number="CUST-1", contract_id="C-1", project_id="P-1")
+    (echo,) = crm.opportunity_changes(start.position)
+    assert echo.by_q2c and {"q2c_contractid", "q2c_projectid"} <= set(echo.changed_fields)
+    box.ui_update("opportunity", opportunity, {"q2c_erpownedcopy": '{"q2c_contractid":"C-9"}'})
+    (edit,) = crm.opportunity_changes(echo.position)  # the row changed: who changed it last, not the copy
+    assert not set(edit.changed_fields) - {"_modifiedby_value", "modifiedon"}
+    for feed in (crm, _restarted(client)):
+        for change in [*feed.opportunity_changes(None), *feed.opportunity_changes(start.position)]:
+            assert "q2c_erpownedcopy" not in change.changed_fields and "q2c_erpownedcopy" not in change.values
+
+
+def test_what_this_process_wrote_outweighs_a_copy_edited_by_hand(crm: Dynamics365SalesCrm,
+                                                                  box: DataverseSandbox) -> None:
+    """A salesperson who edits the id and the copy to match hides nothing from the process that wrote it."""
+    opportunity = _set_up(crm, box, "Hidden", "1")
+    box.ui_update("opportunity", opportunity, {"q2c_contractid": "C-TYPO",
+                                               "q2c_erpownedcopy": '{"q2c_contractid":"C-TYPO","q2c_projectid":"P-1"}'})
+    (change,) = crm.opportunity_changes(None)  # the first request: every row
+    assert change.changed_fields[-1:] == ("q2c_contractid",) and change.values["q2c_contractid"] == "C-TYPO"
+
+
+def test_a_copy_that_is_not_q2cs_says_nothing_and_a_row_without_one_behaves_as_before(
+        client: DataverseClient, crm: Dynamics365SalesCrm, box: DataverseSandbox) -> None:
+    garbled = _set_up(crm, box, "Garbled", "1")
+    position = max(c.position for c in crm.opportunity_changes(None))
+    box.ui_update("opportunity", garbled, {"q2c_erpownedcopy": "ask finance", "q2c_contractid": "C-TYPO"})
+    (change,) = _restarted(client).opportunity_changes(position)
+    assert "q2c_contractid" not in change.changed_fields  # what q2c wrote is not known: not claimed
+
+
+def test_without_a_copy_column_nothing_is_copied_and_a_restart_knows_nothing(
+        client: DataverseClient, box: DataverseSandbox) -> None:
+    columns = client.settings.columns.model_copy(update={"erp_owned_copy": None})
+    settings = client.settings.model_copy(update={"columns": columns})
+    crm = Dynamics365SalesCrm(DataverseClient(settings, GuardRegistry()))
+    opportunity = _set_up(crm, box, "Plain", "1")
+    row = box.read("opportunity", opportunity)
+    assert (row["q2c_contractid"], row["q2c_erpownedcopy"]) == ("C-1", None)
+    position = max(c.position for c in crm.opportunity_changes(None))
+    box.ui_update("opportunity", opportunity, {"q2c_contractid": "C-TYPO", "name": "Plain (renamed)"})
+    restarted = Dynamics365SalesCrm(DataverseClient(settings, GuardRegistry()))
+    (change,) = restarted.opportunity_changes(position)
+    assert "name" in change.changed_fields and "q2c_contractid" not in change.changed_fields
+    assert "q2c_erpownedcopy" not in change.values
+    # the process that wrote it still knows
+    (known,) = crm.opportunity_changes(position)
+    assert "q2c_contractid" in known.changed_fields

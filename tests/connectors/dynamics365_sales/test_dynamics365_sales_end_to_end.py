@@ -156,3 +156,32 @@ def test_in_a_running_hub_an_edit_of_an_erp_owned_column_is_a_conflict_and_q2c_s
     assert (found.system, found.object, found.record_id, found.field) == (
         "dynamics365_sales", "opportunity", f"D365-{opportunity}", "q2c_contractid")
     assert "'C-typed-by-hand'" in found.message and "Dana Seller" in found.message
+
+
+def test_an_edit_of_an_erp_owned_column_between_two_scheduled_runs_is_a_conflict(running: RunningSandboxes) -> None:
+    """Each `q2c sync deals` is a new process. The first sets the deal up and writes the ERP's ids back with its
+    copy in q2c_erpownedcopy; the salesperson then overwrites q2c_contractid while no q2c runs; the next run,
+    which never saw the write, still raises the ownership conflict from the copy the row keeps."""
+    from q2c.config import load_config
+    from q2c.entrypoints.wiring import build_hub
+    from q2c.store import exceptions as exception_store
+
+    config = running.config_path
+    assert yaml.safe_load(config.read_text())["systems"]["crm"]["columns"]["erp_owned_copy"] == "q2c_erpownedcopy"
+    box = running.boxes["crm"]
+    assert isinstance(box, DataverseSandbox)
+    _account, opportunity, _line = _won_deal(box)
+    first = q2c("sync", "deals", "--config", str(config))
+    assert first.exit_code == 0 and "no open exceptions" in first.output, first.output
+    key = _engagement_key(opportunity)
+    assert json.loads(box.read("opportunity", opportunity)["q2c_erpownedcopy"]) == {
+        "q2c_contractid": f"C-{key}", "q2c_projectid": f"P-{key}"}
+
+    box.ui_update("opportunity", opportunity, {"q2c_contractid": "C-TYPO"})
+    second = q2c("sync", "deals", "--config", str(config))
+    assert second.exit_code == 1, second.output  # an open exception for a person to act on
+    assert "1 ownership conflicts" in " ".join(second.output.split()), second.output
+    with build_hub(load_config(config)).engine.connect() as conn:
+        (found,) = [e.violation for e in exception_store.search(conn) if e.violation.rule == "ownership.conflict"]
+    assert (found.record_id, found.field) == (f"D365-{opportunity}", "q2c_contractid")
+    assert "'C-TYPO'" in found.message and "Dana Seller" in found.message

@@ -25,8 +25,10 @@ from q2c.connectors.dynamics365_sales.mapping import (
     ChangeTerms,
     change_terms,
     customers_from_bundle,
+    erp_owned_copy,
     erp_writeback_columns,
     opportunity_from_bundle,
+    read_erp_owned_copy,
 )
 from q2c.connectors.dynamics365_sales.values import MappingError
 from q2c.connectors.salesforce.mapping import MappingError as SalesforceMappingError
@@ -235,3 +237,13 @@ def test_the_change_approval_column_and_the_change_order_lookup(row: dict[str, A
     terms = change_terms({**row, "_q2c_originalopportunity_value": OPP, "q2c_effective": "2024-08-01"}, s)
     assert (terms.approved, terms.amends_id, terms.effective) == (approved, f"D365-{OPP}", date(2024, 8, 1))
     assert change_terms(row, settings()) == ChangeTerms(approved=None, amends_id=None, effective=None)
+
+
+def test_the_erp_owned_copy_is_compact_json_and_only_q2cs_json_is_read_back() -> None:
+    owned = {"q2c_contractid", "q2c_projectid"}
+    text = erp_owned_copy({"q2c_projectid": "P-1", "q2c_contractid": "C-ü"})
+    assert text == '{"q2c_contractid":"C-ü","q2c_projectid":"P-1"}'  # sorted, readable in the app
+    assert read_erp_owned_copy(text, owned) == {"q2c_contractid": "C-ü", "q2c_projectid": "P-1"}
+    assert read_erp_owned_copy(text, {"q2c_contractid"}) == {"q2c_contractid": "C-ü"}  # a renamed column: unknown
+    for said in (None, "", "ask finance", "[1, 2]", '{"q2c_contractid": 7}', 42):
+        assert read_erp_owned_copy(said, owned) == {}, said

@@ -40,6 +40,10 @@ def config_of(tmp_path: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
     ({"columns": {"tax_id": "Tax Id"}}, "systems.crm.columns.tax_id", "should match pattern"),
     ({"columns": {"vat": "q2c_vat"}}, "systems.crm.columns.vat", "unknown key"),
     ({"client_secret": None}, "systems.crm.client_secret", "client secret"),
+    ({"columns": {"erp_owned_copy": "q2c_contractid"}}, "systems.crm.columns", "a text column of its own"),
+    ({"columns": {"erp_owned_copy": "ERP copy"}}, "systems.crm.columns.erp_owned_copy", "should match pattern"),
+    ({"columns": {"erp_owned_copy": "q2c_ok"}, "change_approval_column": "q2c_ok"}, "systems.crm",
+     "also a contract-change column"),
     ({"milestone_status_labels": {"Done": "finished"}}, "systems.crm.milestone_status_labels.Done",
      "'pending', 'completed' or 'accepted'"),
 ])
@@ -61,6 +65,7 @@ def test_a_good_dynamics_config_loads_with_the_documented_defaults(
     assert loaded.scope == "https://contoso.crm.dynamics.com/.default"
     assert loaded.columns.contract_id == "q2c_contractid" and loaded.columns.payment_terms == "paymenttermscode"
     assert (loaded.requests_per_five_minutes, loaded.max_concurrent_requests) == (6000, 52)
+    assert loaded.columns.erp_owned_copy is None  # an environment without the copy column keeps working
 
 
 def test_doctor_passes_on_the_sandbox(settings: Dynamics365SalesSettings) -> None:
@@ -79,6 +84,13 @@ def test_doctor_warns_about_a_column_the_environment_lacks(settings: Dynamics365
     result = check(settings.model_copy(update={"columns": renamed}), "systems.crm", 5.0)
     assert not result.ok and not result.blocking and result.key == "systems.crm.columns"
     assert "table account has no column q2c_vatcode" in result.detail
+
+
+def test_doctor_warns_about_a_copy_column_the_environment_lacks(settings: Dynamics365SalesSettings) -> None:
+    assert settings.columns.erp_owned_copy == "q2c_erpownedcopy"  # as `q2c sandbox up` writes it
+    renamed = settings.columns.model_copy(update={"erp_owned_copy": "q2c_idcopy"})
+    result = check(settings.model_copy(update={"columns": renamed}), "systems.crm", 5.0)
+    assert not result.ok and not result.blocking and "table opportunity has no column q2c_idcopy" in result.detail
 
 
 def test_doctor_blocks_when_the_org_url_does_not_answer(settings: Dynamics365SalesSettings) -> None:

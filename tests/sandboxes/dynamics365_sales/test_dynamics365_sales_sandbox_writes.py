@@ -199,3 +199,25 @@ def test_a_client_chosen_primary_key_is_kept_and_checked(org: Org) -> None:
     assert again.status_code == 412 and again.json()["error"]["code"] == "0x80040237"
     bad = org.api.post("accounts", json={"accountid": "not-a-guid", "name": "Bad"})
     assert bad.status_code == 400 and "account.accountid" in bad.json()["error"]["message"]
+
+
+def test_the_opportunitys_erp_owned_copy_is_a_text_column_of_1000_characters(org: Org) -> None:
+    """The firm's q2c_erpownedcopy (Single line of text, 1,000): written like any column, in the same PATCH as the
+    ids, read back as written, described by the metadata, and a longer text refused naming it."""
+    deal = org.deal(org.account())
+    copy = '{"q2c_contractid":"C-1","q2c_projectid":"P-1"}'
+    written = org.api.patch(f"opportunities({deal})", json={"q2c_contractid": "C-1", "q2c_projectid": "P-1",
+                                                            "q2c_erpownedcopy": copy}, headers={"If-Match": "*"})
+    assert written.status_code == 204
+    read = org.api.get(f"opportunities({deal})", params={"$select": "q2c_contractid,q2c_erpownedcopy"}).json()
+    assert (read["q2c_contractid"], read["q2c_erpownedcopy"]) == ("C-1", copy)
+    too_long = org.api.patch(f"opportunities({deal})", json={"q2c_erpownedcopy": "x" * 1001})
+    assert too_long.status_code == 400
+    assert "'q2c_erpownedcopy' attribute of the 'opportunity'" in too_long.json()["error"]["message"]
+    attribute = org.api.get("EntityDefinitions(LogicalName='opportunity')/Attributes(LogicalName='q2c_erpownedcopy')")
+    assert attribute.status_code == 200
+    assert (attribute.json()["AttributeType"], attribute.json()["MaxLength"]) == ("String", 1000)
+    names = {a["LogicalName"] for a in org.api.get("EntityDefinitions(LogicalName='opportunity')/Attributes",
+                                                   params={"$select": "LogicalName"}).json()["value"]}
+    assert "q2c_erpownedcopy" in names
+    assert org.api.get("accounts", params={"$select": "q2c_erpownedcopy"}).status_code == 400  # opportunity only

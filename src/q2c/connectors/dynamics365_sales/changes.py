@@ -15,13 +15,15 @@ opaque; the hub stores one integer per feed. So:
   change tracking retention, 7 days by default: "Version stamp associated with the client has expired")
   the feed makes the first request again: every row, and a fresh link. A row whose own version
   (`versionnumber`, else its ETag's number) is above the position changed since it: it is reported with
-  its values, and as changed columns those that are not ERP-owned (what changed in a row while no
-  process watched is not known; an edit of an ERP-owned column then is not reported as a conflict), and
-  not as won (whether it was won before is not known either; the won-deal poll finds a deal won
-  meanwhile). With no position at all, every row is reported that way, a won one as won.
-- **What q2c wrote** (`wrote`): the ERP-owned values this process wrote back are kept per row, so a
-  first request (or one after the kept links ran out) still names an ERP-owned column whose value is no
-  longer what q2c wrote: the set-up deal a salesperson edited before the feed was first read is a conflict.
+  its values, as changed columns those that are not ERP-owned and set, plus each ERP-owned column whose
+  value is not what q2c wrote (below); and not as won (whether it was won before is not known; the won-deal
+  poll finds a deal won meanwhile). With no position at all, every row is reported that way, a won one as won.
+- **What q2c wrote** comes from two places: the row's copy column (`columns.erp_owned_copy`, which the
+  write-back sets in the same PATCH to the ERP-owned values it writes), so it outlives the process; and the
+  values this process wrote (`wrote`), which win where both speak (a copy edited by hand cannot hide an edit
+  this process saw made). An ERP-owned column neither names (no copy column configured, or a row set up
+  before it was) is not claimed as changed: what changed in it while no process watched is not known. The
+  copy column is selected but never reported, as a changed column or among the values.
 - **Echoes**: a row last modified (`_modifiedby_value`) by the application user q2c runs as (WhoAmI) is
   q2c's own write coming back.
 """
@@ -36,7 +38,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from q2c.connectors.dynamics365_sales.client import DataverseClient, DeltaExpired, Tracked
-from q2c.connectors.dynamics365_sales.mapping import STATE_WON, canonical_id
+from q2c.connectors.dynamics365_sales.mapping import STATE_WON, canonical_id, read_erp_owned_copy
 from q2c.connectors.dynamics365_sales.values import FORMATTED
 
 KEEP_LINKS = 32
@@ -68,9 +70,11 @@ def row_version(row: Mapping[str, Any]) -> int | None:
 class ChangeFeed:
     """The opportunities' change feed of one client, kept from poll to poll in this process."""
 
-    def __init__(self, client: DataverseClient, columns: list[str], erp_owned: Collection[str]) -> None:
+    def __init__(self, client: DataverseClient, columns: list[str], erp_owned: Collection[str],
+                 copy_column: str | None = None) -> None:
         self.client = client
-        self.columns = [c for c in dict.fromkeys(columns) if not c.startswith("@")]
+        self.copy_column = copy_column  # where q2c keeps its copy of the ERP-owned values it wrote (None: nowhere)
+        self.columns = [c for c in dict.fromkeys(columns) if not c.startswith("@") and c != copy_column]
         self.erp_owned = frozenset(erp_owned)
         self._links: OrderedDict[int, str] = OrderedDict()
         self._history: dict[str, list[tuple[int, dict[str, Any]]]] = {}  # row id -> (position, values), oldest first
@@ -95,7 +99,12 @@ class ChangeFeed:
             return self._baseline(after)
 
     def _select(self) -> list[str]:
-        return [*self.columns, "versionnumber"]
+        return [*self.columns, *([self.copy_column] if self.copy_column else []), "versionnumber"]
+
+    def _wrote_to(self, row_id: str, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The ERP-owned values q2c wrote to the row, by column: its copy column's, then this process's own."""
+        copied = read_erp_owned_copy(row.get(self.copy_column), self.erp_owned) if self.copy_column else {}
+        return {**copied, **self._written.get(row_id, {})}
 
     def _follow(self, after: int | None, link: str) -> list[RowChange]:
         assert after is not None
@@ -135,7 +144,7 @@ class ChangeFeed:
             version = row_version(row)
             if after is None or version is None or version > after:
                 changed = tuple(c for c in plain if values.get(c) is not None) + tuple(
-                    c for c, v in sorted(self._written.get(row_id, {}).items()) if values.get(c) != v)
+                    c for c, v in sorted(self._wrote_to(row_id, row).items()) if values.get(c) != v)
                 # resuming, whether the deal was won before the position is not known: the won-deal poll
                 # finds a deal won meanwhile; read from the start, every won deal counts as won
                 change = self._change(row, row_id, values, changed, position, None)

@@ -63,7 +63,8 @@ class Dynamics365SalesCrm:
     def __init__(self, client: DataverseClient) -> None:
         self.client = client
         s = client.settings
-        self._feed = ChangeFeed(client, opportunity_columns(s), erp_owned_columns(s)[OPPORTUNITY])
+        self._feed = ChangeFeed(client, opportunity_columns(s), erp_owned_columns(s)[OPPORTUNITY],
+                                copy_column=s.columns.erp_owned_copy)
 
     @property
     def feed(self) -> ChangeFeed:

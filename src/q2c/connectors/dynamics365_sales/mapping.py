@@ -12,7 +12,8 @@ Canonical ids are "D365-" + the row's GUID. Which columns are read comes from th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -96,6 +97,26 @@ def erp_writeback_columns(settings: Dynamics365SalesSettings, customer_number: s
     account = {c.customer_number: customer_number} if customer_number else {}
     opportunity = {k: v for k, v in ((c.contract_id, contract_id), (c.project_id, project_id)) if v}
     return {ACCOUNT: account, OPPORTUNITY: opportunity}
+
+
+def erp_owned_copy(values: Mapping[str, str]) -> str:
+    """The text of the opportunity's copy column: the ERP-owned values q2c wrote, as compact JSON by column
+    (`{"q2c_contractid":"C-1","q2c_projectid":"P-1"}`), so a person reading the record sees what q2c wrote."""
+    return json.dumps(dict(sorted(values.items())), separators=(",", ":"), ensure_ascii=False)
+
+
+def read_erp_owned_copy(text: Any, owned: Collection[str]) -> dict[str, str]:
+    """The ERP-owned values a copy column says q2c wrote: only the columns in `owned`, only text values. No copy
+    (a row set up before the column was configured), or text that is not such JSON, says nothing: {}."""
+    if not isinstance(text, str) or not text.strip():
+        return {}
+    try:
+        said = json.loads(text)
+    except ValueError:
+        return {}
+    if not isinstance(said, dict):
+        return {}
+    return {c: v for c, v in said.items() if c in owned and isinstance(v, str)}
 
 
 def _customer(row: Mapping[str, Any], settings: Dynamics365SalesSettings, currencies: Mapping[str, str],

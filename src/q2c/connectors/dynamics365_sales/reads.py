@@ -13,7 +13,16 @@ from datetime import datetime
 from typing import Any
 
 from q2c.connectors.dynamics365_sales.client import DataverseClient, StaleRow, odata_datetime
-from q2c.connectors.dynamics365_sales.mapping import ACCOUNT, LINE, OPPORTUNITY, STATE_WON, erp_writeback_columns
+from q2c.connectors.dynamics365_sales.mapping import (
+    ACCOUNT,
+    LINE,
+    OPPORTUNITY,
+    STATE_WON,
+    erp_owned_columns,
+    erp_owned_copy,
+    erp_writeback_columns,
+    read_erp_owned_copy,
+)
 from q2c.connectors.dynamics365_sales.settings import Dynamics365SalesSettings
 from q2c.connectors.dynamics365_sales.values import LABEL, SYSTEM, as_guid
 from q2c.domain.violations import Violation
@@ -60,7 +69,8 @@ def needed_columns(s: Dynamics365SalesSettings) -> dict[str, list[str]]:
     """Each table's columns by logical name (a lookup `_x_value` is column x), for the doctor's check."""
     def logical(columns: list[str]) -> list[str]:
         return [c[1:-6] if c.startswith("_") and c.endswith("_value") else c for c in columns]
-    return {ACCOUNT: logical(account_columns(s)), OPPORTUNITY: logical(opportunity_columns(s)),
+    copy = [s.columns.erp_owned_copy] if s.columns.erp_owned_copy else []
+    return {ACCOUNT: logical(account_columns(s)), OPPORTUNITY: [*logical(opportunity_columns(s)), *copy],
             LINE: logical(line_columns(s)), s.milestones_table: logical(milestone_columns(s))}
 
 
@@ -122,20 +132,31 @@ def write_erp_ids(client: DataverseClient, *, account_id: str | None, opportunit
                   customer_number: str | None, contract_id: str | None, project_id: str | None) -> int:
     """Write the ERP's ids into the columns the ERP owns (nothing is ever blanked), each row PATCHed with
     `If-Match` on the ETag just read, so a row deleted meanwhile is not re-created; a value already there is
-    not written again (no new version, no echo). Returns the number of rows written."""
+    not written again (no new version, no echo). With `columns.erp_owned_copy`, the opportunity's PATCH also
+    sets that column to the ERP-owned values q2c has written (those of its earlier copy, updated with these), in
+    the same request: one version, one echo, and the copy can never say what the row did not get. Returns the
+    number of rows written."""
     s = client.settings
     values = erp_writeback_columns(s, customer_number, contract_id, project_id)
+    copy_column = s.columns.erp_owned_copy
+    owned = erp_owned_columns(s)[OPPORTUNITY]
     written = 0
     for table, row_id in ((ACCOUNT, account_id), (OPPORTUNITY, opportunity_id)):
         wanted = values[table]
         if not row_id or not wanted:
             continue
         entity_set = ENTITY_SETS[table]
+        copied = copy_column if table == OPPORTUNITY else None
         for attempt in range(3):
-            current = client.row(entity_set, row_id, select=[f"{table}id", *wanted], table=table)
+            select = [f"{table}id", *wanted, *([copied] if copied else [])]
+            current = client.row(entity_set, row_id, select=select, table=table)
             if current is None:
                 raise _not_found(table, row_id)
-            changes = {k: v for k, v in wanted.items() if current.get(k) != v}
+            changes: dict[str, str] = {k: v for k, v in wanted.items() if current.get(k) != v}
+            if copied:
+                copy = erp_owned_copy({**read_erp_owned_copy(current.get(copied), owned), **wanted})
+                if current.get(copied) != copy:
+                    changes[copied] = copy
             if not changes:
                 break
             try:

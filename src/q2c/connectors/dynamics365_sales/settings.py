@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from q2c.connectors.entra import EntraSettings
 from q2c.connectors.settings import http_url
@@ -40,6 +40,18 @@ class Columns(BaseModel):
     customer_number: str = Field(default="q2c_customernumber", pattern=LOGICAL_NAME)  # account, ERP-owned
     contract_id: str = Field(default="q2c_contractid", pattern=LOGICAL_NAME)  # opportunity, ERP-owned
     project_id: str = Field(default="q2c_projectid", pattern=LOGICAL_NAME)  # opportunity, ERP-owned
+    # opportunity: q2c's copy of the ERP-owned values it wrote (compact JSON, set in the write-back's own PATCH), so
+    # an edit of an ERP-owned column made while no q2c process read the changes is still a conflict. None (the
+    # default, for environments without the column): no copy, and such an edit goes unflagged
+    erp_owned_copy: str | None = Field(default=None, pattern=LOGICAL_NAME)
+
+    @model_validator(mode="after")
+    def _copy_is_its_own_column(self) -> Columns:
+        taken = {self.legal_entity, self.start_date, self.end_date, self.contract_id, self.project_id}
+        if self.erp_owned_copy is not None and self.erp_owned_copy in taken:
+            raise ValueError(f"erp_owned_copy {self.erp_owned_copy!r} is a column q2c already reads on opportunity; "
+                             "the copy needs a text column of its own")
+        return self
 
 
 class Dynamics365SalesSettings(EntraSettings):
@@ -74,6 +86,14 @@ class Dynamics365SalesSettings(EntraSettings):
     line_overage_rate_column: str | None = Field(default=None, pattern=LOGICAL_NAME)
     line_rollover_months_column: str | None = Field(default=None, pattern=LOGICAL_NAME)
     line_service_start_column: str | None = Field(default=None, pattern=LOGICAL_NAME)
+
+    @model_validator(mode="after")
+    def _copy_is_not_a_change_column(self) -> Dynamics365SalesSettings:
+        copy = self.columns.erp_owned_copy
+        if copy is not None and copy in {self.change_approval_column, self.change_effective_date_column}:
+            raise ValueError(f"columns.erp_owned_copy {copy!r} is also a contract-change column; the copy needs a "
+                             "text column of its own")
+        return self
 
     @field_validator("org_url")
     @classmethod

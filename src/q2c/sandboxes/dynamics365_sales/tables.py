@@ -19,7 +19,7 @@ DEFAULT_COLUMNS: dict[str, str] = {
     "payment_terms": "paymenttermscode", "service_offering": "q2c_serviceoffering",
     "billing_type": "q2c_billingtype", "cap_amount": "q2c_capamount", "start_date": "q2c_startdate",
     "end_date": "q2c_enddate", "customer_number": "q2c_customernumber", "contract_id": "q2c_contractid",
-    "project_id": "q2c_projectid"}
+    "project_id": "q2c_projectid", "erp_owned_copy": "q2c_erpownedcopy"}
 MILESTONES_TABLE = "q2c_milestone"
 
 
@@ -149,7 +149,9 @@ OPPORTUNITY = Table(
         Column("q2c_startdate", "dateonly", "Start Date"),
         Column("q2c_enddate", "dateonly", "End Date"),
         Column("q2c_contractid", "string", "Contract ID", max_length=100),
-        Column("q2c_projectid", "string", "Project ID", max_length=100)),
+        Column("q2c_projectid", "string", "Project ID", max_length=100),
+        # the firm's text column where the integration keeps its copy of the ids it wrote (Single line of text)
+        Column("q2c_erpownedcopy", "string", "ERP-Owned Values (q2c)", max_length=1000)),
     collections=(OneToMany("product_opportunities", "opportunityproduct", "opportunityid"),
                  OneToMany("q2c_opportunity_q2c_milestone", "q2c_milestone", "q2c_opportunityid")),
     object_type_code=3)
