@@ -128,13 +128,19 @@ def test_health_includes_the_endpoints_the_service_reports(db: Engine) -> None:
 def test_signed_won_deal_is_accepted_once_and_a_redelivery_is_a_duplicate(client: TestClient, db: Engine) -> None:
     first = deliver(client, won())
     assert first.status_code == 202
-    assert first.json() == {"accepted": True, "duplicate": False, "opportunityId": OPP_18}
+    correlation = first.json()["correlationId"]
+    assert first.json() == {"accepted": True, "duplicate": False, "opportunityId": OPP_18,
+                            "correlationId": correlation}
+    assert first.headers["x-correlation-id"] == correlation and len(correlation) == 32
     assert queued(db) == [{"kind": "deal.setup", "aggregate": f"opportunity:SF-{OPP_18}",
                            "payload": {"opportunity_id": f"SF-{OPP_18}"}, "status": "pending"}]
+    with db.connect() as conn:  # the setup is followed by it: the queued item carries it
+        assert conn.execute(sa.select(work_items.c.correlation_id)).scalar_one() == correlation
 
     again = deliver(client, won(), timestamp=int(time.time()) - 7)  # a redelivery: new timestamp and signature
     assert again.status_code == 202
-    assert again.json() == {"accepted": True, "duplicate": True, "opportunityId": OPP_18}
+    assert again.json() == {"accepted": True, "duplicate": True, "opportunityId": OPP_18,
+                            "correlationId": correlation}  # the first delivery's: that is what ran
     assert len(queued(db)) == 1
     assert inbox_keys(db) == [f"opportunity.won:SF-{OPP_18}"]
 

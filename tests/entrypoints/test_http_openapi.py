@@ -82,7 +82,7 @@ def test_response_schemas_name_their_fields(openapi: dict[str, Any]) -> None:
     assert set(schemas["Health"]["properties"]) == {"status", "reasons", "queue", "exceptions", "endpoints"}
     assert schemas["Health"]["properties"]["status"]["enum"] == ["ok", "degraded", "down"]
     assert schemas["EndpointHealth"]["properties"]["circuit"]["enum"] == ["closed", "open", "half_open"]
-    assert set(schemas["WebhookAccepted"]["properties"]) == {"accepted", "duplicate", "opportunityId"}
+    assert set(schemas["WebhookAccepted"]["properties"]) == {"accepted", "duplicate", "opportunityId", "correlationId"}
     assert {"payload", "rule", "record_id", "field", "action"} <= set(schemas["ExceptionDetail"]["properties"])
     assert set(schemas["ReplayOutcome"]["properties"]) == {"exception_id", "work_item_id", "skipped"}
 

@@ -101,6 +101,10 @@ class WebhookAccepted(BaseModel):
     accepted: Literal[True]
     duplicate: bool = Field(description="True when this deal was already received (nothing new was queued).")
     opportunity_id: str = Field(serialization_alias="opportunityId", description="The 18-character Opportunity id.")
+    correlation_id: str = Field(serialization_alias="correlationId",
+                                description="The id the deal's setup is followed by in the logs, the queue, the "
+                                            "audit trail and the exception queue (the first delivery's, for a "
+                                            "duplicate); also sent as the X-Correlation-Id header.")
 
 
 class OpportunityWon(BaseModel):

@@ -19,6 +19,7 @@ import hmac
 import json
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Annotated, Any
@@ -65,7 +66,7 @@ from q2c.store import exceptions as exception_store
 from q2c.store import users as user_store
 from q2c.store.exceptions import ExceptionRow
 from q2c.store.users import Role
-from q2c.workflows.project_setup import enqueue_won_deal
+from q2c.workflows.project_setup import enqueue_won_deal, won_deal_correlation
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 WEBHOOK_UNAUTHORIZED = "The webhook signature is missing, stale or does not match the body."
@@ -207,15 +208,17 @@ def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_0
         return Response(hub_metrics.exposition(), media_type=METRICS_CONTENT_TYPE,
                         headers={"Cache-Control": "no-store"})
 
-    async def opportunity_won(request: Request) -> WebhookAccepted:
+    async def opportunity_won(request: Request, response: Response) -> WebhookAccepted:
         body = await request.body()
         problem = ("webhook intake is disabled: no webhook_secret is configured" if not webhook_secret
                    else verify_signature(webhook_secret, request.headers, body))
         if problem is not None:
             raise ApiError(401, problem)
         opportunity_id = won_opportunity_id(body)
-        fresh = await run_in_threadpool(_enqueue_won, engine, opportunity_id)
-        return WebhookAccepted(accepted=True, duplicate=not fresh, opportunity_id=opportunity_id)
+        fresh, correlation = await run_in_threadpool(_enqueue_won, engine, opportunity_id)
+        response.headers["X-Correlation-Id"] = correlation
+        return WebhookAccepted(accepted=True, duplicate=not fresh, opportunity_id=opportunity_id,
+                               correlation_id=correlation)
 
     app.router.add_api_route(  # its own body limit: the webhook's, from the config
         "/webhooks/salesforce/opportunity-won", opportunity_won, methods=["POST"], status_code=202,
@@ -312,10 +315,16 @@ def _warn_without_admin(engine: Engine) -> Any:
     return lifespan
 
 
-def _enqueue_won(engine: Engine, opportunity_id: str) -> bool:
-    """A Salesforce Flow's call: the opportunity by its Salesforce id, queued under its canonical id."""
+def _enqueue_won(engine: Engine, opportunity_id: str) -> tuple[bool, str]:
+    """A Salesforce Flow's call: the opportunity by its Salesforce id, queued under its canonical id; whether it
+    was new, and the correlation id its setup is followed by (the first delivery's, for a duplicate)."""
+    correlation = uuid.uuid4().hex
     with engine.begin() as conn:
-        return enqueue_won_deal(conn, canonical_id(opportunity_id), source="salesforce.webhook")
+        fresh = enqueue_won_deal(conn, canonical_id(opportunity_id), source="salesforce.webhook",
+                                 correlation_id=correlation)
+        if not fresh:
+            correlation = won_deal_correlation(conn, canonical_id(opportunity_id)) or correlation
+    return fresh, correlation
 
 
 def _existing(engine: Engine, exception_id: int) -> ExceptionRow:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from q2c.store.db import insert_for, now
@@ -18,3 +19,9 @@ def record_event(conn: Connection, *, idempotency_key: str, source: str, event_t
             .returning(events.c.id))
     row = conn.execute(stmt).first()
     return None if row is None else int(row.id)
+
+
+def correlation_of(conn: Connection, idempotency_key: str) -> str | None:
+    """The correlation id the event with this key was recorded under (None: no such event)."""
+    value = conn.execute(sa.select(events.c.correlation_id).where(events.c.idempotency_key == idempotency_key)).scalar()
+    return None if value is None else str(value)

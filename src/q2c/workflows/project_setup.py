@@ -47,7 +47,7 @@ def enqueue_won_deal(conn: Connection, opportunity_id: str, *, source: str, corr
     """Enqueue one won deal (by canonical id) for setup; False when it was already enqueued (at-least-once
     intake: the poll, the change feed and a webhook may all report the same win)."""
     correlation = correlation_id or uuid.uuid4().hex
-    event_id = inbox.record_event(conn, idempotency_key=f"opportunity.won:{opportunity_id}", source=source,
+    event_id = inbox.record_event(conn, idempotency_key=won_event_key(opportunity_id), source=source,
                                   event_type=WON_EVENT, aggregate=f"opportunity:{opportunity_id}",
                                   correlation_id=correlation)
     if event_id is None:
@@ -56,6 +56,15 @@ def enqueue_won_deal(conn: Connection, opportunity_id: str, *, source: str, corr
                   payload={"opportunity_id": opportunity_id}, correlation_id=correlation, event_id=event_id,
                   priority=queue.PRIORITY_SETUP)
     return True
+
+
+def won_event_key(opportunity_id: str) -> str:
+    return f"opportunity.won:{opportunity_id}"
+
+
+def won_deal_correlation(conn: Connection, opportunity_id: str) -> str | None:
+    """The correlation id the deal's win was first received under: its setup is followed by it."""
+    return inbox.correlation_of(conn, won_event_key(opportunity_id))
 
 
 def cursor_name(hub: Hub) -> str:
