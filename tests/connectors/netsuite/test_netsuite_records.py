@@ -239,3 +239,22 @@ def test_unmapped_legal_entity_is_a_q2c_mapping_violation(sandbox: NetSuiteSandb
     assert (violation.system, violation.object, violation.record_id, violation.field) == (
         "q2c", "customer", "GLOBEX", "legal_entity")
     assert "DE01" in violation.message and "netsuite.references.subsidiaries" in violation.action
+
+
+def test_the_internal_id_cache_is_bounded_and_a_miss_asks_netsuite(
+        client: NetSuiteClient, sandbox: NetSuiteSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory stays flat however many timebills pass: the cache keeps the ids used most recently (a reference
+    record looked up for every entry stays), and an id it let go is asked of NetSuite again, not lost."""
+    import q2c.connectors.netsuite.client as netsuite_client
+
+    monkeypatch.setattr(netsuite_client, "ID_CACHE_SIZE", 3)
+    first = client.upsert("customer", "C-1", {"companyName": "Hooli", "subsidiary": {"id": "1"}})
+    client.internal_id_for("customer", "C-1")
+    for n in range(5):
+        client._remember("timebill", f"TB-{n}", str(100 + n))
+        assert client.internal_id_for("customer", "C-1") == first  # used every time: kept
+    assert len(client._ids) == 3 and ("customer", "C-1") in client._ids
+    assert ("timebill", "TB-0") not in client._ids
+    assert client.internal_id_for("customer", "C-1") == first
+    client._ids.clear()  # let go of everything: NetSuite still answers
+    assert client.internal_id_for("customer", "C-1") == first

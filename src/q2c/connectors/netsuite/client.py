@@ -24,7 +24,7 @@ import random
 import threading
 import time
 import urllib.parse
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -55,6 +55,7 @@ SUITEQL_PATH = "/services/rest/query/v1/suiteql"
 RESTLET_CHUNK = 160
 SUITEQL_PAGE = 1000
 _IN_CHUNK = 500  # values per IN (...) list
+ID_CACHE_SIZE = 20_000  # internal ids kept (a few MB): the reference records of a large account, recent timebills
 _TRANSACTION_TYPES = {"salesorder": "SalesOrd", "invoice": "CustInvc", "creditmemo": "CustCred",
                       "journalentry": "Journal"}
 _BILLING_TYPES = ("CustInvc", "CustCred")  # q2c's invoices and the credit memos it applies to them
@@ -167,7 +168,10 @@ class NetSuiteClient:
         self._restlet_path = restlet.path
         self._restlet = VendorHttp(SYSTEM, f"{restlet.scheme}://{restlet.netloc}", **common)
         self.login: Login = self._login(config)
-        self._ids: dict[tuple[str, str], str] = {}
+        # internal ids by (record type, external id), the most recently used kept: reference records (customers,
+        # jobs, tasks, employees) are looked up again and again, each timebill once, so a bounded cache holds the
+        # first and lets the second go (memory stays flat however many entries pass; a miss asks SuiteQL)
+        self._ids: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._ids_lock = threading.Lock()
         # writes whose answer was lost, by what reading the record back showed: "written" or "not_written"
         self.readbacks: Counter[str] = Counter()
@@ -395,6 +399,9 @@ class NetSuiteClient:
     def _remember(self, record_type: str, external_id: str, internal_id: str) -> None:
         with self._ids_lock:
             self._ids[(record_type, external_id)] = internal_id
+            self._ids.move_to_end((record_type, external_id))
+            while len(self._ids) > ID_CACHE_SIZE:
+                self._ids.popitem(last=False)
 
     def internal_id_for(self, record_type: str, external_id: str) -> str | None:
         """NetSuite's internal id for q2c's external id, cached (ids never change once given)."""
@@ -402,7 +409,12 @@ class NetSuiteClient:
 
     def internal_ids_for(self, record_type: str, external_ids: Sequence[str]) -> dict[str, str]:
         with self._ids_lock:
-            found = {e: self._ids[(record_type, e)] for e in external_ids if (record_type, e) in self._ids}
+            found = {}
+            for e in external_ids:
+                internal = self._ids.get((record_type, e))
+                if internal is not None:
+                    found[e] = internal
+                    self._ids.move_to_end((record_type, e))
         missing = [e for e in dict.fromkeys(external_ids) if e not in found]
         found.update(self._present(record_type, missing))
         return found
