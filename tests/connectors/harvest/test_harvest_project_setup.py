@@ -9,7 +9,19 @@ import pytest
 
 from q2c.connectors.harvest.client import HarvestClient
 from q2c.connectors.harvest.project_setup import HarvestProjectLinks, set_up_project
-from q2c.domain.model import Project, ProjectStatus, Task
+from q2c.connectors.harvest.tracker import HarvestTracker
+from q2c.domain.model import (
+    BillingType,
+    Contract,
+    ContractPhase,
+    Customer,
+    Project,
+    ProjectStatus,
+    RateCard,
+    RateCardLine,
+    Resource,
+    Task,
+)
 from q2c.domain.money import Money
 from q2c.engine.errors import RecordRejected
 from q2c.sandboxes.harvest.app import HarvestSandbox
@@ -91,3 +103,47 @@ def test_a_second_run_spends_few_requests(harvest: HarvestClient, sandbox: Harve
     set_up_project(harvest, PROJECT, client_name="Initech", currency="USD", user_ids=people)
     # clients, projects, tasks, task assignments, user assignments: one listing each, no writes
     assert sandbox.stats.requests - before == 5
+
+
+def _deal(n: int) -> tuple[Project, Customer, Contract]:
+    project = Project(id=f"PRJ-{n}", contract_id=f"C-{n}", customer_id="CU-7", name=f"Initech phase {n}",
+                      tasks=tuple(Task(id=f"T-{n}-{t.code}", project_id=f"PRJ-{n}", code=t.code, name=t.name,
+                                       billable=t.billable) for t in TASKS))
+    contract = Contract(id=f"C-{n}", customer_id="CU-7", opportunity_id=f"O-{n}", name=project.name,
+                        legal_entity="US01", currency="USD", start_date=date(2026, 11, 2), end_date=None,
+                        phases=(ContractPhase(id=f"C-{n}-0", name="Build", billing_type=BillingType.TIME_AND_MATERIALS,
+                                              amount=Money.of("1000.00", "USD")),),
+                        rate_card=RateCard(id="RC-1", currency="USD", lines=(
+                            RateCardLine(role="Consultant", rate=Money.of("150.00", "USD"),
+                                         effective_from=date(2026, 1, 1)),)))
+    return project, Customer(id="CU-7", name="Initech", legal_entity="US01"), contract
+
+
+def test_setups_in_a_row_keep_the_account_s_lists_and_a_miss_reads_them_again(
+        harvest: HarvestClient, sandbox: HarvestSandbox) -> None:
+    """Harvest allows 100 requests per 15 s for the whole account. The first setup through the tracker lists
+    users, clients and tasks; the next ones of a burst find them in the kept lists: per setup of an existing
+    client with 2 tasks and 2 people, find the project (1), create it (1), assign 2 tasks (2) and 2 people
+    (2) = 6 requests, where listing the three each time made 9. A task created in Harvest by someone else
+    meanwhile, or a new person, is not in the kept list: the miss reads the list again, so nothing is made
+    twice."""
+    state = sandbox.state
+    team = [Resource(id=f"p{n}@example.com", name=f"P {n}", role="Consultant") for n in range(2)]
+    for n in range(2):
+        state.add_user("P", str(n), f"p{n}@example.com")
+    tracker = HarvestTracker(harvest)
+    tracker.set_up_project(*_deal(1), team=team)
+    assert tracker.references.reads == {"users": 1, "clients": 1, "tasks": 1}
+
+    before = sandbox.stats.requests
+    tracker.set_up_project(*_deal(2), team=team)
+    assert sandbox.stats.requests - before == 6
+    assert tracker.references.reads == {"users": 1, "clients": 1, "tasks": 1}
+
+    harvest.create_task("Research")  # someone else, in Harvest: the kept task list does not have it
+    extra = (*TASKS, Task(id="T-9", project_id="PRJ-3", code="RESEARCH", name="Research"))
+    project, customer, contract = _deal(3)
+    tracker.set_up_project(project.model_copy(update={"tasks": extra}), customer, contract,
+                           team=[*team, Resource(id="p9@example.com", name="P 9", role="Consultant")])
+    assert tracker.references.reads == {"users": 2, "clients": 1, "tasks": 2}  # each miss read its list again
+    assert [t["name"] for t in harvest.tasks()].count("Research") == 1  # found, not made twice

@@ -7,14 +7,15 @@ setup twice, or after a crash half-way, yields the same Harvest ids and no dupli
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from q2c.connectors.harvest.client import SYSTEM, HarvestClient
+from q2c.connectors.harvest.client import SYSTEM, HarvestClient, Record
 from q2c.connectors.harvest.mapping import HarvestProjectSpec, project_to_harvest, task_to_harvest
+from q2c.connectors.harvest.references import References
 from q2c.domain.model import Project
 from q2c.domain.money import Money, check_currency
 from q2c.domain.violations import Violation
@@ -57,15 +58,23 @@ def _rate(amount: Money | None, currency: str, project: Project, what: str) -> D
     return amount.amount
 
 
+def _named(harvest: HarvestClient, name: str) -> Callable[[list[Record]], Record | None]:
+    return lambda rows: harvest.find_task(name, among=rows)
+
+
 def set_up_project(harvest: HarvestClient, project: Project, *, client_name: str, currency: str,
                    user_ids: Iterable[int] = (), starts_on: date | None = None, ends_on: date | None = None,
                    budget_hours: Decimal | None = None, task_rates: Mapping[str, Money] | None = None,
-                   user_rates: Mapping[int, Money] | None = None) -> HarvestProjectLinks:
+                   user_rates: Mapping[int, Money] | None = None,
+                   references: References | None = None) -> HarvestProjectLinks:
     """Find-or-create everything the project needs in Harvest so its people can log time on it.
 
     `task_rates` (by task code) and `user_rates` (by Harvest user id) set assignment rates;
-    they must be in the client's currency.
+    they must be in the client's currency. `references` keeps the account's clients and tasks between
+    setups (a miss reads them again before anything is created).
     """
+    refs = references or References(harvest)  # this setup's own: each list read at most once
+    began = refs.now()
     currency = check_currency(currency)
     # check what the caller gave before writing anything to Harvest
     task_rate = {t.code: _rate((task_rates or {}).get(t.code), currency, project, f"rate of task {t.code}")
@@ -73,7 +82,10 @@ def set_up_project(harvest: HarvestClient, project: Project, *, client_name: str
     people = list(user_ids)
     user_rate = {u: _rate((user_rates or {}).get(u), currency, project, f"rate of Harvest user {u}")
                  for u in people}
-    client = harvest.find_client(client_name) or harvest.create_client(client_name, currency)
+    client = refs.find("clients", lambda rows: harvest.find_client(client_name, among=rows), since=began)
+    if client is None:
+        client = harvest.create_client(client_name, currency)
+        refs.add("clients", client)
     if client.get("currency") != currency:
         raise RecordRejected(Violation(
             system=SYSTEM, object="client", record_id=str(client.get("id")), field="currency",
@@ -96,16 +108,15 @@ def set_up_project(harvest: HarvestClient, project: Project, *, client_name: str
 
     # list each collection once: Harvest allows 100 requests per 15 s for the whole account
     fresh = not project_existed  # a project just created has no assignments yet
-    tasks = harvest.tasks() if project.tasks else []
     task_assignments = [] if fresh else harvest.task_assignments(project_id)
     task_ids: dict[str, int] = {}
     task_assignment_ids: dict[str, int] = {}
     for task in project.tasks:
         task_spec = task_to_harvest(task)
-        harvest_task = harvest.find_task(task_spec.name, among=tasks)
+        harvest_task = refs.find("tasks", _named(harvest, task_spec.name), since=began)
         if harvest_task is None:
             harvest_task = harvest.create_task(task_spec.name, billable_by_default=task_spec.billable)
-            tasks.append(harvest_task)
+            refs.add("tasks", harvest_task)
         assignment = harvest.assign_task(project_id, harvest_task["id"], billable=task_spec.billable,
                                          hourly_rate=task_rate[task.code], known=task_assignments)
         task_ids[task.code] = int(harvest_task["id"])

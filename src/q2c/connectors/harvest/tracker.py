@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from q2c.connectors.harvest.account_checks import approvals_off, time_access
-from q2c.connectors.harvest.client import HarvestClient, HarvestNotFound
+from q2c.connectors.harvest.client import HarvestClient, HarvestNotFound, Record
 from q2c.connectors.harvest.mapping import (
     MappingError,
     canonical_time_entry_id,
@@ -21,6 +21,7 @@ from q2c.connectors.harvest.mapping import (
     time_entry_from_harvest,
 )
 from q2c.connectors.harvest.project_setup import set_up_project
+from q2c.connectors.harvest.references import References
 from q2c.connectors.harvest.time_walk import TimeEntryWalk
 from q2c.domain.model import Contract, Customer, Project, Resource, TimeEntry
 from q2c.domain.naming import SystemNames
@@ -53,6 +54,7 @@ class HarvestTracker:
     def __init__(self, client: HarvestClient, *, per_page: int = 2000) -> None:
         self.client = client
         self.per_page = per_page
+        self.references = References(client)  # users, clients, tasks between setups (references.py)
 
     def account_problems(self) -> list[Violation]:
         """What in the account keeps time from flowing whole, silently (account_checks): Approvals off
@@ -111,9 +113,18 @@ class HarvestTracker:
 
     def set_up_project(self, project: Project, customer: Customer, contract: Contract,
                        team: Sequence[Resource]) -> str:
-        by_email = {str(u.get("email", "")).strip().lower(): int(u["id"]) for u in self.client.users()
-                    if u.get("email") and isinstance(u.get("id"), int)}
-        user_ids = [by_email[r.id] for r in team if r.id in by_email]
+        began = self.references.now()
+        user_ids = _user_ids(team, self.references.rows("users"))
+        if len(user_ids) < len(team):  # someone not in the kept list: the list as Harvest holds it now
+            user_ids = _user_ids(team, self.references.current("users", since=began))
         links = set_up_project(self.client, project, client_name=customer.name, currency=contract.currency,
-                               user_ids=user_ids, starts_on=contract.start_date, ends_on=contract.end_date)
+                               user_ids=user_ids, starts_on=contract.start_date, ends_on=contract.end_date,
+                               references=self.references)
         return str(links.project_id)
+
+
+def _user_ids(team: Sequence[Resource], users: Sequence[Record]) -> list[int]:
+    """The Harvest user ids of the team's people (matched by email), in the team's order."""
+    by_email = {str(u.get("email", "")).strip().lower(): int(u["id"]) for u in users
+                if u.get("email") and isinstance(u.get("id"), int)}
+    return [by_email[r.id] for r in team if r.id in by_email]
