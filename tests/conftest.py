@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from q2c.store.db import create_db_engine, migrate
 from q2c.store.schema import metadata
+from support.receivers import chat  # noqa: F401  (a fixture: a chat webhook receiver on loopback)
 
 PG_ADMIN_URL = os.environ.get("Q2C_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -11,8 +11,6 @@ tells nothing twice. A rule that cleared and comes back is told again.
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from email import message_from_bytes
@@ -20,12 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import Envelope, Session
 from fakes import FakeWorld, fake_world
-from fastapi import FastAPI, Request, Response
 
 from q2c.config import AlertEmail
 from q2c.domain.violations import Violation
@@ -55,30 +51,6 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
     controller.start()
     yield inbox, port
     controller.stop()
-
-
-@pytest.fixture
-def chat() -> Iterator[tuple[list[dict[str, Any]], dict[str, int], str]]:
-    """A chat webhook receiver: keeps each JSON body; answers `status["code"]`."""
-    bodies: list[dict[str, Any]] = []
-    status = {"code": 200}
-    app = FastAPI()
-
-    @app.post("/hooks/q2c")
-    async def receive(request: Request) -> Response:
-        bodies.append(await request.json())
-        return Response(status_code=status["code"])
-
-    port = free_port("127.0.0.1")
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive()
-        time.sleep(0.01)
-    yield bodies, status, f"http://127.0.0.1:{port}/hooks/q2c"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def _open(w: FakeWorld, rule: str, record_id: str) -> None:
@@ -163,3 +135,4 @@ def test_alert_channels_from_the_config_and_the_teams_card(tmp_path: Path) -> No
     assert content["type"] == "AdaptiveCard" and content["body"][0]["text"] == digest.subject
     assert content["actions"][0]["url"] == "https://q2c.firm.example/exceptions"
     assert any("time.resource_unknown" in block["text"] for block in content["body"])
+

@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
+from q2c.entrypoints.cli_alerts import alerts_app
 from q2c.entrypoints.cli_changes import changes_app
 from q2c.entrypoints.cli_invoices import invoices_app
 from q2c.entrypoints.cli_kpis import kpis_command
@@ -84,6 +85,7 @@ app.add_typer(reconcile_app, name="reconcile")
 app.add_typer(report_app, name="report")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(alerts_app, name="alerts")
 
 @app.command()
 def init(path: Annotated[Path, typer.Argument(help="Where to write the config.")] = Path("q2c.yaml"),
