@@ -444,6 +444,22 @@ class AlertSettings(Strict):
         return self.webhook_url is not None or self.email is not None
 
 
+class TracingSettings(Strict):
+    """OpenTelemetry traces (`engine/tracing.py`): sent by OTLP over HTTP to `otlp_endpoint` (a collector's
+    `/v1/traces`, e.g. http://127.0.0.1:4318/v1/traces); none: no traces are made."""
+
+    otlp_endpoint: str | None = None
+    service_name: str = Field(default="q2c", min_length=1, max_length=100)
+    headers: dict[str, str] = Field(default_factory=dict)  # e.g. an API key the collector wants
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"https?://[^/\s]+", value):
+            raise ValueError("must be an absolute http(s) URL, such as http://127.0.0.1:4318/v1/traces")
+        return value
+
+
 class HubConfig(Strict):
     database: str = "sqlite:///q2c.sqlite"
     systems: Systems
@@ -464,6 +480,7 @@ class HubConfig(Strict):
     retention: RetentionSettings = RetentionSettings()
     audit: AuditSettings = AuditSettings()
     alerts: AlertSettings = AlertSettings()
+    tracing: TracingSettings = TracingSettings()
     payment_terms: tuple[str, ...] = ("Net 15", "Net 30", "Net 45", "Net 60", "Due on receipt")
     log_format: Literal["text", "json"] = "text"
 

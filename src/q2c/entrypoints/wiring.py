@@ -18,6 +18,7 @@ from q2c.engine.resilience import GuardRegistry
 from q2c.engine.shared_budget import DatabaseLeases
 from q2c.engine.worker import DeliveryPolicy, Worker
 from q2c.entrypoints.logs import configure_logging, uvicorn_log_config
+from q2c.entrypoints.tracing_setup import configure_tracing
 from q2c.store import audit, audit_key, queue
 from q2c.store.db import create_db_engine, is_postgres, migrate
 from q2c.workflows.alerts import Alerts
@@ -271,6 +272,7 @@ def serve_forever(hub: Hub) -> None:
     from q2c.workflows.outages import OutageLog
 
     configure_logging(hub.config.log_format)
+    configure_tracing(hub.config.tracing)  # traces to the configured collector; nothing when none is
     stop = _stop_on_signals()
     OutageLog(hub.engine).watch(hub.guards).keep_recording(stop)  # a circuit that opens is an outage run
     start_alerts(hub, stop)  # digests of new exception rules and circuits that open, when configured

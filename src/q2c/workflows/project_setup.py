@@ -25,6 +25,7 @@ from q2c.domain.validation.deal import DealReferenceData, deal_violations
 from q2c.domain.violations import Violation
 from q2c.engine.errors import Rejected
 from q2c.engine.hashing import content_hash
+from q2c.engine.tracing import change_span
 from q2c.engine.worker import Effects
 from q2c.store import audit, cursors, inbox, links, queue, records
 from q2c.store import exceptions as exception_store
@@ -47,14 +48,17 @@ def enqueue_won_deal(conn: Connection, opportunity_id: str, *, source: str, corr
     """Enqueue one won deal (by canonical id) for setup; False when it was already enqueued (at-least-once
     intake: the poll, the change feed and a webhook may all report the same win)."""
     correlation = correlation_id or uuid.uuid4().hex
-    event_id = inbox.record_event(conn, idempotency_key=won_event_key(opportunity_id), source=source,
-                                  event_type=WON_EVENT, aggregate=f"opportunity:{opportunity_id}",
-                                  correlation_id=correlation)
-    if event_id is None:
-        return False
-    queue.enqueue(conn, kind=KIND, aggregate=f"opportunity:{opportunity_id}",
-                  payload={"opportunity_id": opportunity_id}, correlation_id=correlation, event_id=event_id,
-                  priority=queue.PRIORITY_SETUP)
+    with change_span("q2c.intake deal.won", correlation, attributes={"q2c.opportunity_id": opportunity_id,
+                                                                      "q2c.source": source}) as span:
+        event_id = inbox.record_event(conn, idempotency_key=won_event_key(opportunity_id), source=source,
+                                      event_type=WON_EVENT, aggregate=f"opportunity:{opportunity_id}",
+                                      correlation_id=correlation)
+        span.set_attribute("q2c.duplicate", event_id is None)
+        if event_id is None:
+            return False
+        queue.enqueue(conn, kind=KIND, aggregate=f"opportunity:{opportunity_id}",
+                      payload={"opportunity_id": opportunity_id}, correlation_id=correlation, event_id=event_id,
+                      priority=queue.PRIORITY_SETUP)
     return True
 
 

@@ -42,6 +42,7 @@ from q2c.domain.validation.time_entry import TimeRules, entry_violations, group_
 from q2c.domain.violations import Violation
 from q2c.engine.errors import Rejected
 from q2c.engine.hashing import content_hash
+from q2c.engine.tracing import change_span
 from q2c.engine.worker import Effects, Outcome
 from q2c.store import audit, cursors, inbox, links, overrides, queue, records
 from q2c.store import exceptions as exception_store
@@ -139,15 +140,17 @@ def poll_time(hub: Hub, *, started_at: datetime | None = None) -> PollStats:
                 # Keyed on content, not on updated_at: a tracker may stamp updates to the second, and two
                 # edits within one second must not look like a duplicate delivery.
                 key = f"{tracker}:time:{project_id}:{content_hash(dumped)}"
-                event_id = inbox.record_event(conn, idempotency_key=key, source=tracker,
-                                              event_type="time_entries.changed",
-                                              aggregate=f"project:{project_id}", correlation_id=correlation)
-                if event_id is None:
-                    stats.duplicates += 1
-                    continue
-                queue.enqueue(conn, kind=KIND, aggregate=f"project:{project_id}", correlation_id=correlation,
-                              event_id=event_id, priority=queue.PRIORITY_TIME,
-                              payload={"entries": dumped})
+                with change_span("q2c.intake time_entries.changed", correlation, attributes={
+                        "q2c.project_id": project_id, "q2c.entries": len(dumped), "q2c.source": tracker}):
+                    event_id = inbox.record_event(conn, idempotency_key=key, source=tracker,
+                                                  event_type="time_entries.changed",
+                                                  aggregate=f"project:{project_id}", correlation_id=correlation)
+                    if event_id is None:
+                        stats.duplicates += 1
+                        continue
+                    queue.enqueue(conn, kind=KIND, aggregate=f"project:{project_id}", correlation_id=correlation,
+                                  event_id=event_id, priority=queue.PRIORITY_TIME,
+                                  payload={"entries": dumped})
                 stats.groups_enqueued += 1
             for reject in page.rejects:
                 stats.rejects += 1
