@@ -19,13 +19,12 @@ import dataclasses
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from pydantic import SecretStr
 
 from q2c.connectors.business_central import BusinessCentralClient, BusinessCentralErp
@@ -37,6 +36,7 @@ from q2c.sandboxes.business_central.app import BusinessCentralSandbox
 from q2c.sandboxes.kit import free_port
 from q2c.store import records
 from q2c.workflows.hub import Hub
+from support.serving import served
 
 STATE = "q2c-notices-7Jm2xQv9sLr4"
 
@@ -53,15 +53,16 @@ def story(tmp_path: Path) -> Iterator[tuple[DemoWorld, Hub]]:
         world.stop()
 
 
-def _serve(app: FastAPI, port: int) -> tuple[uvicorn.Server, threading.Thread]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.01)
-    return server, thread
+@contextmanager
+def running(threads: list[threading.Thread], stop: threading.Event) -> Iterator[None]:
+    for t in threads:
+        t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
 
 
 def _until(check: object, seconds: float) -> bool:
@@ -89,12 +90,9 @@ def test_a_payment_in_business_central_reaches_q2c_by_its_notice(story: tuple[De
                               config=hub.config.model_copy(update={"time": hour}))
     stop, wake = threading.Event(), threading.Event()
     app = create_app(hub.engine, webhook_secret="s", routers=[erp_notices_router(hub, wake.set)])  # as serve does
-    server, thread = _serve(app, port)
     threads = [threading.Thread(target=schedule, args=(hub, stop), kwargs={"wake": wake}, daemon=True),
                threading.Thread(target=worker_for(hub).run_forever, args=(stop,), daemon=True)]
-    try:
-        for t in threads:
-            t.start()
+    with served(app, port=port), running(threads, stop):
         assert _until(lambda: len(box.store.subscriptions) == 4, 30), box.store.subscriptions
         assert {r.values["_set"] for r in box.store.subscriptions.values()} == {"salesInvoices", "salesCreditMemos"}
 
@@ -117,9 +115,3 @@ def test_a_payment_in_business_central_reaches_q2c_by_its_notice(story: tuple[De
         assert _until(paid, 20), "the payment did not reach q2c by its notice"
         assert time.monotonic() - started < 20
         assert any(d["status"] == 202 for d in box.webhooks.delivered)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(timeout=30)
-        server.should_exit = True
-        thread.join(timeout=10)

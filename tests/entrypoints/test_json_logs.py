@@ -6,17 +6,14 @@ from __future__ import annotations
 import io
 import json
 import logging
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from q2c.entrypoints.logs import configure_logging, uvicorn_log_config
-from q2c.sandboxes.kit import free_port
+from support.serving import served
 
 
 @pytest.fixture
@@ -37,20 +34,9 @@ def test_json_logs_make_every_line_json_uvicorn_s_too(restore_logging: None) -> 
     def ping() -> dict[str, str]:
         return {"ok": "yes"}
 
-    port = free_port("127.0.0.1")
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info",
-                                           log_config=uvicorn_log_config("json")))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive()
-        time.sleep(0.01)
-    try:
-        assert httpx.get(f"http://127.0.0.1:{port}/ping?x=1").status_code == 200
+    with served(app, log_level="info", log_config=uvicorn_log_config("json")) as base:
+        assert httpx.get(f"{base}/ping?x=1").status_code == 200
         logging.getLogger("q2c.worker").info("delivered", extra={"correlation_id": "c0ffee", "work_item": 7})
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
     lines = [json.loads(line) for line in out.getvalue().splitlines()]  # every line parses
     assert any(ln["logger"] == "uvicorn.error" and "Uvicorn running" in ln["message"] for ln in lines)
     (access,) = [ln for ln in lines if ln["logger"] == "uvicorn.access"]

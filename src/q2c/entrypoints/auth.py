@@ -6,13 +6,17 @@ is read with FastAPI's own `HTTPBearer`, which also puts the HTTP bearer scheme 
 the OpenAPI. No token, or one that is unknown, revoked or expired, or whose user is disabled, is 401 with
 `WWW-Authenticate: Bearer`; a role too low is 403 naming the role needed; both in the one error shape.
 
+The web console (`console`, mounted at /console) states its roles the same way, with a check that reads its
+session cookie instead of the bearer header (`RoleGate` is what both kinds of check are), and is held to
+`CONSOLE_OPEN_ROUTES` by the same check.
+
 `OPEN_ROUTES` are the routes that take no token, each with why; `check_every_route_has_a_role` refuses to
 build an app with any other route that states no role, so a new route cannot be left open by mistake.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -40,6 +44,13 @@ OPEN_ROUTES: dict[str, str] = {
                      "the subscription's clientState; a notice only makes q2c poll, it carries nothing q2c acts on",
 }
 
+# The web console is an app of its own mounted at /console (its pages answer in HTML, not the API's JSON), so its
+# routes are not the API's; these are the ones of it that need no session, by their path below /console.
+CONSOLE_OPEN_ROUTES: dict[str, str] = {
+    "/login": "the sign-in page and form: a person proves themselves there with an API token",
+    "/static/console.css": "the console's style sheet; it holds no data",
+}
+
 bearer = HTTPBearer(scheme_name=BEARER_SCHEME, auto_error=False,
                     description="An API token made with `q2c tokens create USER` (it is shown once).")
 
@@ -47,6 +58,11 @@ bearer = HTTPBearer(scheme_name=BEARER_SCHEME, auto_error=False,
 def install(app: FastAPI, engine: Engine) -> None:
     """The app checks tokens against this database."""
     app.state.auth_engine = engine
+
+
+def identify_token(engine: Engine, token: str) -> user_store.Presented:
+    """What a presented token is worth, checked as every API request checks it (and its last use recorded)."""
+    return _identify(engine, token)
 
 
 def _identify(engine: Engine, token: str) -> user_store.Presented:
@@ -74,11 +90,15 @@ async def authenticate(request: Request,
     return found.caller
 
 
-class RoleCheck:
-    """The dependency a route states its role with; it hands the route its caller."""
+class RoleGate:
+    """What a route states its role with: the route table and its documentation read `role` from it."""
 
     def __init__(self, role: Role) -> None:
         self.role = role
+
+
+class RoleCheck(RoleGate):
+    """The dependency an API route states its role with; it hands the route its caller."""
 
     def __call__(self, caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
         if not caller.role.includes(self.role):
@@ -104,9 +124,9 @@ ControllerCaller = Annotated[Caller, requires(Role.CONTROLLER)]
 AdminCaller = Annotated[Caller, requires(Role.ADMIN)]
 
 
-def _checks(dependant: Dependant) -> Iterator[RoleCheck]:
+def _checks(dependant: Dependant) -> Iterator[RoleGate]:
     for sub in dependant.dependencies:
-        if isinstance(sub.call, RoleCheck):
+        if isinstance(sub.call, RoleGate):
             yield sub.call
         yield from _checks(sub)
 
@@ -138,10 +158,11 @@ def route_roles(app: FastAPI) -> dict[tuple[str, str], Role | None]:
     return {(method, path): role_of(dependant) for method, path, dependant in api_routes(app)}
 
 
-def check_every_route_has_a_role(app: FastAPI) -> None:
-    """Refuse an app with a route that states no role and is not one of OPEN_ROUTES."""
+def check_every_route_has_a_role(app: FastAPI, open_routes: Mapping[str, str] = OPEN_ROUTES) -> None:
+    """Refuse an app with a route that states no role and is not one of `open_routes` (the API's OPEN_ROUTES, or
+    the console's CONSOLE_OPEN_ROUTES)."""
     for (method, path), role in route_roles(app).items():
-        if role is None and path not in OPEN_ROUTES:
+        if role is None and path not in open_routes:
             raise RuntimeError(f"route {method} {path} states no role: give it `requires(Role...)` "
                                "(or, if it must be open, list it in auth.OPEN_ROUTES with why)")
 

@@ -1,7 +1,8 @@
 """The HTTP API: health, metrics, signed webhook intake, the exception queue and replay. OpenAPI at /docs.
 
 Every route but /health, /metrics, /docs and the webhook needs a bearer token whose user has the route's
-role (see `auth`); what a call changes is recorded under that user's name.
+role (see `auth`); what a call changes is recorded under that user's name. The web console is mounted at
+/console (`console`): people sign in there with their tokens and get a session.
 
 Webhooks are HMAC-SHA256 signed over `timestamp + "." + raw body` with a shared secret
 (`X-Q2C-Timestamp`, `X-Q2C-Signature: sha256=<hex>`), the scheme a Salesforce Flow or Apex callout
@@ -171,7 +172,8 @@ def _webhook_openapi() -> dict[str, Any]:
 def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_000_000,
                health_extra: EndpointFigures | None = None, overdue_after_seconds: float = 60.0,
                corrections: Mapping[str, CorrectionPolicy] | None = None,
-               routers: Sequence[APIRouter] = (), metrics: MetricSources | None = None) -> FastAPI:
+               routers: Sequence[APIRouter] = (), metrics: MetricSources | None = None,
+               console: bool = True) -> FastAPI:
     """The API over one hub database. `max_body_bytes` bounds the webhook's body (every other body is bounded
     by MAX_API_BODY_BYTES); `health_extra` returns the vendor endpoints' figures for /health
     (`{"endpoints": [...]}`); `overdue_after_seconds` is how long a due retry may wait for a worker before
@@ -180,7 +182,8 @@ def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_0
     (contract changes, invoices, reference data), each built by its own module over the hub (see `wiring`).
     `metrics` says what /metrics reads besides the database (the vendor endpoints' guards, the workers, the
     KPIs: `metrics.hub_sources`); the app keeps its own registry of them. Bearer tokens are checked against
-    the users and tokens in `engine` (`auth`); every route of `routers` must state its role."""
+    the users and tokens in `engine` (`auth`); every route of `routers` must state its role. `console` mounts
+    the web console at /console (`console`: sessions signed in with the same tokens, the same roles)."""
     app = FastAPI(title="q2c", version="0.1.0", docs_url=None, redoc_url=None, lifespan=_warn_without_admin(engine),
                   description="Quote-to-cash sync hub: webhooks, exceptions, replay, health. Every route but "
                               "/health, /metrics and the signed webhook needs `Authorization: Bearer <token>` "
@@ -289,6 +292,11 @@ def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_0
         router.route_class = app.router.route_class
         app.include_router(router)
     auth.check_every_route_has_a_role(app)
+    if console:  # its own app, held to its own open routes (auth.CONSOLE_OPEN_ROUTES): not part of the JSON API
+        from q2c.entrypoints.console import console_app
+
+        app.mount("/console", console_app(engine, health_extra=health_extra, overdue_after=overdue_after,
+                                          corrections=corrections))
     _finish_openapi(app)
     return app
 

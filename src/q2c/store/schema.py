@@ -23,6 +23,8 @@
   leased by the process sending, and the pause a vendor asked for (Retry-After). Unused on SQLite.
 - `users` + `api_tokens`: who may call the HTTP API, with which role, and the hashes of their bearer
   tokens (`store/users.py`, where they are declared).
+- `console_sessions`: the web console's sign-ins, each pointing at the API token it was opened with
+  (`store/sessions.py`, where it is declared).
 """
 
 from __future__ import annotations
@@ -237,6 +239,8 @@ rate_pauses = sa.Table(
     sa.Column("until", TS, nullable=False),
 )
 
-# The API's users and their tokens are declared beside the code that keeps them (`store/users.py`); importing
-# it here puts them in `metadata`, which the migrations are held to.
+# The API's users and their tokens, and the console's sessions, are declared beside the code that keeps them
+# (`store/users.py`, `store/sessions.py`); importing them here puts them in `metadata`, which the migrations are
+# held to.
+from q2c.store import sessions as _sessions  # noqa: E402, F401
 from q2c.store import users as _users  # noqa: E402, F401

@@ -6,14 +6,11 @@ when they carry q2c's clientState."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import SecretStr, ValidationError
@@ -24,6 +21,7 @@ from q2c.sandboxes.business_central.app import BusinessCentralSandbox
 from q2c.sandboxes.kit import free_port
 from q2c.sandboxes.registry import sandbox_spec
 from q2c.workflows.ports import ChangeNotices, Notice
+from support.serving import served
 
 STATE = "q2c-client-state-0123456789"
 
@@ -48,15 +46,8 @@ def listening(erp: BusinessCentralErp, settings: BusinessCentralSettings
             return PlainTextResponse(notice.reply)
         return Response(status_code=401 if notice.refused else 202)
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive()
-        time.sleep(0.01)
-    yield noticing, heard
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(app, port=port):
+        yield noticing, heard
     client.close()
 
 
