@@ -1,5 +1,5 @@
-"""`/docs` is served from the installed Swagger UI package, so it works with no internet: the page names only
-this server's assets, each of them answers, and the page the CDN would serve is gone."""
+"""`/docs` (Swagger UI) and `/redoc` are served from an installed package's assets, so they work with no internet:
+each page names only this server's assets, and each of them answers."""
 
 from __future__ import annotations
 
@@ -23,5 +23,8 @@ def test_the_docs_page_and_its_assets_come_from_this_server(tmp_path: Path) -> N
             assert asset in page.text
             answer = api.get(asset)
             assert answer.status_code == 200 and len(answer.content) > 10_000, asset
-        assert api.get("/redoc").status_code == 404  # ReDoc would load from a CDN: not served
+        redoc = api.get("/redoc")
+        assert redoc.status_code == 200 and "cdn." not in redoc.text and "fonts.googleapis" not in redoc.text
+        assert "/docs/assets/redoc.standalone.js" in redoc.text and "/openapi.json" in redoc.text
+        assert len(api.get("/docs/assets/redoc.standalone.js").content) > 100_000
         assert "/docs" not in api.get("/openapi.json").json()["paths"]

@@ -40,6 +40,7 @@ OPEN_ROUTES: dict[str, str] = {
     "/webhooks/salesforce/opportunity-won": "a machine caller proving itself with the shared secret's HMAC "
                                             "signature over the body",
     "/docs": "the API's description, as /openapi.json is; it holds no data",
+    "/redoc": "the same description, read by ReDoc",
     "/webhooks/erp": "the ERP's change notices (Business Central webhooks): a machine caller proving itself with "
                      "the subscription's clientState; a notice only makes q2c poll, it carries nothing q2c acts on",
 }
