@@ -610,3 +610,34 @@ def test_an_exception_lists_every_record_it_holds_and_replay_payload(db: Engine)
     assert {r["status"] for r in listed["records"]} == {"open"}
     shown = client.get(f"/exceptions/{exception_id}").json()
     assert [e["id"] for e in shown["payload"]["entries"]] == ["HV-1", "HV-2", "HV-3", "HV-4"]
+
+
+def test_resolve_and_ignore_settle_an_open_exception_once_with_the_caller_as_actor(db: Engine) -> None:
+    """An operator resolves one exception (dealt with outside q2c) and ignores another (needs nothing), each
+    with a reason; the audit trail names the operator and the reason; a second try is a 409; a reason that is
+    missing or an `actor` in the body is a 422; the third exception stays open."""
+    ids = seed_exceptions(db)
+    with TestClient(create_app(db, webhook_secret=SECRET), headers=bearer(db, Role.OPERATOR, "olga")) as c:
+        done = c.post(f"/exceptions/{ids['task']}/resolve", json={"reason": "moved to BUILD in Harvest"})
+        assert done.status_code == 200 and done.json() == {"exception_id": ids["task"], "status": "resolved"}
+        assert c.post(f"/exceptions/{ids['task']}/resolve", json={"reason": "again"}).status_code == 409
+        assert c.post(f"/exceptions/{ids['resource']}/ignore", json={"reason": "carol left"}).json()[
+            "status"] == "ignored"
+        missing = c.post(f"/exceptions/{ids['tax']}/ignore", json={})
+        assert missing.status_code == 422 and missing.json()["error"]["field"] == "reason"
+        assert c.post(f"/exceptions/{ids['tax']}/ignore", json={"reason": "x", "actor": "mallory"}
+                      ).status_code == 422
+        assert c.post("/exceptions/999999/resolve", json={"reason": "x"}).status_code == 404
+    with db.connect() as conn:
+        assert {r.violation.record_id: r.status for r in exception_store_search(conn)} == {
+            "HV-101": "resolved", "HV-102": "ignored", "SF-001Dn0000000004IAA": "open"}
+        trail = conn.execute(sa.select(audit_log.c.actor, audit_log.c.action, audit_log.c.after).where(
+            audit_log.c.action.in_(["resolve", "ignore"]))).all()
+    assert sorted((actor, action, after["reason"]) for actor, action, after in trail) == [
+        ("olga", "ignore", "carol left"), ("olga", "resolve", "moved to BUILD in Harvest")]
+
+
+def exception_store_search(conn: sa.Connection) -> list[ExceptionRow]:
+    from q2c.store import exceptions as exception_store
+
+    return exception_store.search(conn, status=None)

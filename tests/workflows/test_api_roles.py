@@ -45,6 +45,8 @@ TABLE: dict[tuple[str, str], Role | None] = {
     ("GET", "/exceptions/{exception_id}"): Role.VIEWER,
     ("POST", "/exceptions/{exception_id}/replay"): Role.OPERATOR,
     ("POST", "/exceptions/replay"): Role.OPERATOR,
+    ("POST", "/exceptions/{exception_id}/resolve"): Role.OPERATOR,
+    ("POST", "/exceptions/{exception_id}/ignore"): Role.OPERATOR,
     ("GET", "/audit/verify"): Role.VIEWER,
     ("GET", "/changes"): Role.VIEWER,
     ("GET", "/changes/{change_id}"): Role.VIEWER,
@@ -75,7 +77,9 @@ TABLE: dict[tuple[str, str], Role | None] = {
 }
 NOTHING = {"exception_id": "999999", "change_id": "CHG-nope", "invoice_id": "INV-nope", "run_id": "999999",
            "legal_entity": "XX99", "period": "2026-11"}
-BODIES = {("POST", "/reconciliation"): {"pairs": ["no-such-pair"]}}  # refused (400) before anything is read
+BODIES = {("POST", "/reconciliation"): {"pairs": ["no-such-pair"]},  # refused (400) before anything is read
+          ("POST", "/exceptions/{exception_id}/resolve"): {"reason": "handled in NetSuite"},
+          ("POST", "/exceptions/{exception_id}/ignore"): {"reason": "a test deal"}}
 
 
 def _app_routes() -> list[tuple[str, str]]:

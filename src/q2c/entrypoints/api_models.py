@@ -50,6 +50,16 @@ class ReplayRequest(RequestBody):
         default=None, description="Replay with this payload instead of the one the exception kept.")
 
 
+class SettleRequest(RequestBody):
+    reason: str = Field(min_length=1, max_length=500, pattern=PRINTABLE,
+                        description="Why the exception needs nothing more (recorded in the audit trail).")
+
+
+class SettleOutcome(BaseModel):
+    exception_id: int
+    status: str = Field(description="resolved or ignored")
+
+
 class BulkReplayRequest(RequestBody):
     """Which open exceptions to replay; the filters combine (all must match)."""
 

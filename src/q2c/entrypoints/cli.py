@@ -402,6 +402,46 @@ def exceptions_show(exception_id: int, config: ConfigOption = Path("q2c.yaml")) 
     console.print_json(json.dumps(replay_payload(row), default=str))
 
 
+def _settle(config: Path, exception_id: int, status: str, reason: str, actor: str) -> None:
+    from q2c.workflows import exception_actions
+
+    cfg = _config(config)
+    try:
+        why_not = exception_actions.settle(_engine(cfg), exception_id, status=status, reason=reason,
+                                           actor=f"cli:{actor}")
+    except exception_actions.ReasonRefused as refused:
+        err.print(f"[red]--reason[/red]: {escape(str(refused))}")
+        raise typer.Exit(2) from None
+    if why_not is not None:
+        err.print(f"[red]exception {exception_id} is {why_not}[/red]: only an open exception can be settled")
+        raise typer.Exit(1)
+    console.print(f"exception {exception_id} {status} (audited as cli:{escape(actor)})")
+
+
+@exceptions_app.command("resolve")
+def exceptions_resolve(exception_id: Annotated[int, typer.Argument(help="The exception id.")],
+                       reason: Annotated[str, typer.Option(help="What was done about it (for the audit trail).")],
+                       config: ConfigOption = Path("q2c.yaml"),
+                       actor: Annotated[str, typer.Option(help="Who (for the audit trail).")] =
+                       os.environ.get("USER", "cli")) -> None:
+    """Resolve an open exception: the problem was dealt with outside q2c."""
+    from q2c.store import exceptions as exception_store
+
+    _settle(config, exception_id, exception_store.RESOLVED, reason, actor)
+
+
+@exceptions_app.command("ignore")
+def exceptions_ignore(exception_id: Annotated[int, typer.Argument(help="The exception id.")],
+                      reason: Annotated[str, typer.Option(help="Why it needs nothing (for the audit trail).")],
+                      config: ConfigOption = Path("q2c.yaml"),
+                      actor: Annotated[str, typer.Option(help="Who (for the audit trail).")] =
+                      os.environ.get("USER", "cli")) -> None:
+    """Ignore an open exception: it needs nothing."""
+    from q2c.store import exceptions as exception_store
+
+    _settle(config, exception_id, exception_store.IGNORED, reason, actor)
+
+
 @exceptions_app.command("replay")
 def exceptions_replay(config: ConfigOption = Path("q2c.yaml"),
                       ids: Annotated[list[int] | None, typer.Argument(help="Exception ids.")] = None,

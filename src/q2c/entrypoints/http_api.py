@@ -56,6 +56,8 @@ from q2c.entrypoints.api_models import (
     OpportunityWon,
     ReplayOutcome,
     ReplayRequest,
+    SettleOutcome,
+    SettleRequest,
     WebhookAccepted,
 )
 from q2c.entrypoints.auth import OperatorCaller, requires
@@ -66,7 +68,8 @@ from q2c.store import audit
 from q2c.store import exceptions as exception_store
 from q2c.store import users as user_store
 from q2c.store.exceptions import ExceptionRow
-from q2c.store.users import Role
+from q2c.store.users import Caller, Role
+from q2c.workflows import exception_actions
 from q2c.workflows.project_setup import enqueue_won_deal, won_deal_correlation
 
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -264,6 +267,28 @@ def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_0
         except CorrectionRefused as refused:
             raise ApiError(400, f"field 'corrected_payload': {refused}", field="corrected_payload") from None
         return _outcome(result)
+
+    def settle(exception_id: int, status: str, reason: str, caller: Caller) -> SettleOutcome:
+        _existing(engine, exception_id)
+        try:
+            why_not = exception_actions.settle(engine, exception_id, status=status, reason=reason, actor=caller.name)
+        except exception_actions.ReasonRefused as refused:
+            raise ApiError(422, str(refused), field="reason") from None
+        if why_not is not None:
+            raise ApiError(409, f"exception {exception_id} is {why_not}: only an open exception can be settled")
+        return SettleOutcome(exception_id=exception_id, status=status)
+
+    @app.post("/exceptions/{exception_id}/resolve", response_model=SettleOutcome,
+              summary="Resolve one exception: dealt with outside q2c (with a reason)",
+              responses=error_responses(404, 409, 413, 422, 503))
+    def resolve_one(exception_id: ExceptionIdPath, caller: OperatorCaller, body: SettleRequest) -> SettleOutcome:
+        return settle(exception_id, exception_store.RESOLVED, body.reason, caller)
+
+    @app.post("/exceptions/{exception_id}/ignore", response_model=SettleOutcome,
+              summary="Ignore one exception: it needs nothing (with a reason)",
+              responses=error_responses(404, 409, 413, 422, 503))
+    def ignore_one(exception_id: ExceptionIdPath, caller: OperatorCaller, body: SettleRequest) -> SettleOutcome:
+        return settle(exception_id, exception_store.IGNORED, body.reason, caller)
 
     @app.post("/exceptions/replay", response_model=list[ReplayOutcome],
               summary="Replay the open exceptions that match every filter given",

@@ -28,7 +28,6 @@ from starlette.exceptions import HTTPException
 from q2c.engine.replay import CorrectionPolicy, replay, replay_payload
 from q2c.entrypoints import auth
 from q2c.entrypoints.api_models import MAX_ID, MAX_RULE_LENGTH, MAX_SYSTEM_LENGTH
-from q2c.entrypoints.console import actions
 from q2c.entrypoints.console.session import (
     COOKIE,
     COOKIE_PATH,
@@ -54,6 +53,7 @@ from q2c.store import runs as run_store
 from q2c.store import sessions as session_store
 from q2c.store.exceptions import ExceptionRow
 from q2c.store.users import Role
+from q2c.workflows import exception_actions as actions
 from q2c.workflows.runs import KINDS
 
 log = logging.getLogger("q2c.console")

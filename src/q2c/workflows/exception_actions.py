@@ -1,4 +1,4 @@
-"""What an operator may do to an open exception from the console besides replaying it: resolve it (the problem
+"""What an operator may do to an open exception besides replaying it (console, API, CLI): resolve it (the problem
 was dealt with outside q2c) or ignore it (it needs nothing), always with a reason. Like a replay, the change and
 who made it go in the audit trail in the same transaction, and only an open exception changes.
 """
