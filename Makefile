@@ -22,7 +22,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
-	$(BIN)/mypy --strict bench/time_sync.py bench/netsuite_account.py bench/bench_databases.py bench/reconcile.py bench/erp_account.py
+	$(BIN)/mypy --strict bench/time_sync.py bench/netsuite_account.py bench/bench_databases.py bench/reconcile.py bench/erp_account.py bench/outage_drain.py bench/soak.py
 	$(BIN)/mypy
 
 bench: $(STAMP)

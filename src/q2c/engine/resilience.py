@@ -12,6 +12,11 @@ Whoever must know when a vendor goes down and comes back (the outage record) reg
 engine keeps nothing of it; the listener decides what to remember. Whoever measures the vendors' answers
 (the metrics) registers with `GuardRegistry.watch_requests` in the same way: it is told each request's
 status and how long it took.
+
+The workers read the circuits too, without a listener of their own: which systems are down
+(`GuardRegistry.down_systems`), how often each came back (`GuardRegistry.closings`), and when a cooled-down
+circuit wants its probe (`GuardRegistry.probes_due`), so work waiting on a system is tried once at the probe
+and all at once when the system answers again (`engine/worker.py`).
 """
 
 from __future__ import annotations
@@ -65,7 +70,10 @@ class RetryPolicy:
 
 @dataclass
 class CircuitBreaker:
-    """Opens after `threshold` consecutive failures; lets one probe through after `reset_seconds`."""
+    """Opens after `threshold` consecutive failures; lets one probe through after `reset_seconds`.
+
+    `probe_due` tells whoever holds work back while the circuit is open (the workers) when to send
+    something for that probe, once per cool-down, so the probe does not wait for a work item's own backoff."""
 
     threshold: int = 5
     reset_seconds: float = 5.0
@@ -75,6 +83,7 @@ class CircuitBreaker:
     # told CIRCUIT_OPEN when the circuit opens and CIRCUIT_CLOSED when it closes again, outside the lock
     on_change: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _probe_offered_at: float | None = field(default=None, repr=False, compare=False)
 
     @property
     def state(self) -> str:
@@ -92,6 +101,27 @@ class CircuitBreaker:
                                   retry_after=remaining)
             # half-open: let this call through as the probe; a failure re-opens at once
             self.opened_at = self.clock()
+
+    @property
+    def is_open(self) -> bool:
+        """Open or half-open: the endpoint failed `threshold` times in a row and has not answered since."""
+        return self.opened_at is not None
+
+    def probe_due(self) -> bool:
+        """True when the circuit has cooled down (half-open) and no probe was asked for since it last opened or
+        in the last `reset_seconds`: at most once per cool-down, so one caller sends one probe. A probe asked
+        for that never reaches the breaker (the work went elsewhere) is asked for again a cool-down later."""
+        with self._lock:
+            if self.opened_at is None:
+                return False
+            at = self.clock()
+            if at - self.opened_at < self.reset_seconds:
+                return False
+            offered = self._probe_offered_at
+            if offered is not None and offered >= self.opened_at and at - offered < self.reset_seconds:
+                return False
+            self._probe_offered_at = at
+            return True
 
     def success(self) -> None:
         with self._lock:
@@ -164,6 +194,7 @@ class GuardRegistry:
         self._shared: LeaseBook | None = None
         self._accounts: dict[str, str] = {}
         self._listeners: list[CircuitListener] = []
+        self._closings: dict[str, int] = {}  # system -> how many times a circuit of it closed again
         self._request_listeners: tuple[RequestListener, ...] = ()  # replaced, never changed: read without the lock
 
     def watch_circuits(self, listener: CircuitListener) -> None:
@@ -176,11 +207,27 @@ class GuardRegistry:
     def _circuit_changed(self, system: str, endpoint: str, state: str) -> None:
         with self._lock:
             listeners = list(self._listeners)
+            if state == CIRCUIT_CLOSED:
+                self._closings[system] = self._closings.get(system, 0) + 1
         for listener in listeners:
             try:
                 listener(system, endpoint, state)
             except Exception:
                 log.exception("circuit listener failed on %s %s %s", system, endpoint, state)
+
+    def closings(self) -> dict[str, int]:
+        """How many times a circuit of each system closed again (its probe went through) since the process
+        started: a reader that remembers the figures knows which systems came back since it last looked."""
+        with self._lock:
+            return dict(self._closings)
+
+    def down_systems(self) -> set[str]:
+        """The systems with an endpoint whose circuit is open or half-open."""
+        return {guard.system for guard in self.all() if guard.breaker.is_open}
+
+    def probes_due(self) -> set[str]:
+        """The systems with a cooled-down circuit that wants its probe (each told once per cool-down)."""
+        return {guard.system for guard in self.all() if guard.breaker.probe_due()}
 
     def watch_requests(self, listener: RequestListener) -> None:
         """Tell `listener` of every request any endpoint, made so far or later, sends: its status and how long

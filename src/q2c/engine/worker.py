@@ -8,6 +8,13 @@ upserts repeat harmlessly) or has recorded everything. Nothing is lost, nothing 
 
 Whoever counts the outcomes (the metrics) registers with `Worker.watch_deliveries`: it is told each
 item's outcome once it is recorded, the way `GuardRegistry.watch_circuits` tells of circuits.
+
+A worker given the process's guards (`guards=`) does not let an item whose system is down back off on its
+own: the item waits on the system's circuit (`queue.wait_for_circuit`). Before each claim the worker looks at
+the circuits: when one has cooled down, it makes one waiting item due to be the probe; when a system's
+circuit has closed again, it makes every item waiting on that system due at once. A worker that starts
+releases what earlier processes left waiting (on systems whose circuits it does not know to be open), so a
+restart never leaves work waiting for an outage that may be over. Without guards it backs off as before.
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ from typing import Protocol
 from sqlalchemy.engine import Connection, Engine
 
 from q2c.domain.violations import Violation
-from q2c.engine.errors import AuthFailed, RecordRejected, Rejected, TransientError
+from q2c.engine.errors import AuthFailed, CircuitOpen, RecordRejected, Rejected, TransientError
+from q2c.engine.resilience import GuardRegistry
 from q2c.store import audit, queue
 from q2c.store import exceptions as exception_store
 from q2c.store.queue import WorkItem
@@ -88,10 +96,16 @@ class DeliveryPolicy:
     base_seconds: float = 1.0
     cap_seconds: float = 300.0
     lease_seconds: float = 120.0
+    # how long an item waiting on a down system's circuit stays put if nothing releases it (None: cap_seconds)
+    circuit_hold_seconds: float | None = None
 
     def delay(self, attempts: int, retry_after: float | None) -> float:
         backoff = random.random() * min(self.cap_seconds, self.base_seconds * (2.0 ** min(attempts, 30)))
         return max(backoff, retry_after or 0.0)
+
+    @property
+    def circuit_hold(self) -> float:
+        return self.cap_seconds if self.circuit_hold_seconds is None else self.circuit_hold_seconds
 
 
 @dataclass
@@ -109,7 +123,9 @@ def worker_name() -> str:
 class Worker:
     def __init__(self, engine: Engine, handlers: Mapping[str, Handler], *, name: str | None = None,
                  policy: DeliveryPolicy | None = None, batch: int = 4,
-                 subjects: Mapping[str, SubjectsOf] | None = None) -> None:
+                 subjects: Mapping[str, SubjectsOf] | None = None, guards: GuardRegistry | None = None) -> None:
+        """`guards`: the process's guard registry, whose circuits decide when work waiting on a system is
+        tried again (see the module's docstring); without it a failed item only backs off."""
         self.engine = engine
         self.handlers = dict(handlers)
         self.subjects = dict(subjects or {})  # so an item that fails as a whole names every record it carries
@@ -118,6 +134,8 @@ class Worker:
         self.batch = batch
         self.stats = WorkerStats()
         self._listeners: tuple[DeliveryListener, ...] = ()  # replaced, never changed: safe to read unlocked
+        self.guards = guards
+        self._closings_seen: dict[str, int] | None = None  # None: not looked yet (this worker just started)
 
     def watch_deliveries(self, listener: DeliveryListener) -> None:
         """Tell `listener` each item's outcome after it is recorded. It is called on the worker's thread, so it
@@ -140,8 +158,37 @@ class Worker:
             except Exception:
                 log.exception("delivery listener failed on %s %s", item.kind, outcome)
 
+    def tend_circuits(self) -> None:
+        """Release the work waiting on circuits: all of a system's once it answered again (a circuit of it
+        closed since the last look), one item of a system whose circuit wants its probe; at the first look,
+        whatever earlier processes left waiting on systems not known here to be down."""
+        if self.guards is None:
+            return
+        closings = self.guards.closings()  # read before claiming: a close after this is seen at the next look
+        seen = self._closings_seen
+        if seen is None:
+            with self.engine.begin() as conn:
+                released = queue.release_circuit_waits(conn, keep=self.guards.down_systems())
+            if released:
+                log.info("released %d items left waiting on a circuit", released)
+        else:
+            for system in sorted(s for s, n in closings.items() if n != seen.get(s, 0)):
+                with self.engine.begin() as conn:
+                    released = queue.release_circuit_waits(conn, system)
+                log.info("%s answers again: %d waiting items released", system, released,
+                         extra={"system": system, "outcome": "released"})
+        self._closings_seen = closings  # only once released: a release that failed is tried at the next look
+        kinds = list(self.handlers)
+        for system in sorted(self.guards.probes_due()):
+            with self.engine.begin() as conn:
+                probe = queue.release_probe(conn, system, kinds=kinds)
+            if probe is not None:
+                log.info("%s's circuit cooled down: item %d probes it", system, probe,
+                         extra={"system": system, "work_item": probe, "outcome": "probe"})
+
     def run_once(self) -> int:
-        """Claim and process one batch; returns how many items were claimed."""
+        """Look at the circuits, then claim and process one batch; returns how many items were claimed."""
+        self.tend_circuits()
         with self.engine.begin() as conn:
             items = queue.claim(conn, worker=self.name, limit=self.batch, lease_seconds=self.policy.lease_seconds,
                                 kinds=list(self.handlers))
@@ -254,12 +301,36 @@ class Worker:
                 rule="delivery.gave_up", message=f"still failing after {item.attempts} attempts: {exc.message}",
                 action=f"Check that {exc.system} is reachable and healthy, then replay", retryable=True)], str(exc))
             return
+        if self._system_down(exc):
+            self._wait_for_circuit(item, exc)
+            return
         delay = self.policy.delay(item.attempts, exc.retry_after)
         log.warning("retry %s on %s in %.1f s (attempt %d): %s", item.kind, item.aggregate, delay, item.attempts, exc,
                     extra={**_context(item, "retry"), "system": exc.system})
         with self.engine.begin() as conn:
             queue.reschedule(conn, item.id, worker=self.name, delay_seconds=delay, error=str(exc))
         self._delivered(item, RETRIED, exc.system)
+
+    def _system_down(self, exc: TransientError) -> bool:
+        """The failure is the system's, not the item's: its circuit refused the call, or is open now. Only for a
+        system whose circuits this worker reads (one guarded elsewhere would never release its waiting work)."""
+        if self.guards is None or exc.system not in {guard.system for guard in self.guards.all()}:
+            return False
+        return isinstance(exc, CircuitOpen) or exc.system in self.guards.down_systems()
+
+    def _wait_for_circuit(self, item: WorkItem, exc: TransientError) -> None:
+        hold = self.policy.circuit_hold
+        log.warning("%s is down: %s on %s waits for its circuit (at most %.0f s, attempt %d): %s", exc.system,
+                    item.kind, item.aggregate, hold, item.attempts, exc,
+                    extra={**_context(item, "retry"), "system": exc.system})
+        with self.engine.begin() as conn:
+            queue.wait_for_circuit(conn, item.id, worker=self.name, system=exc.system, hold_seconds=hold,
+                                   error=exc.message)
+        self._delivered(item, RETRIED, exc.system)
+        assert self.guards is not None
+        if exc.system not in self.guards.down_systems():  # it came back while the wait was written
+            with self.engine.begin() as conn:
+                queue.release_circuit_waits(conn, exc.system)
 
     def _dead(self, item: WorkItem, violations: list[Violation], error: str) -> None:
         for v in violations:

@@ -83,8 +83,10 @@ def delivery_policy(config: HubConfig) -> DeliveryPolicy:
 
 
 def worker_for(hub: Hub, *, name: str | None = None, batch: int | None = None) -> Worker:
+    """A worker on the hub's queue; it reads the hub's circuits, so work waiting on a system that is down
+    is probed when the circuit cools down and released at once when the system answers again."""
     return Worker(hub.engine, handlers(hub), name=name, policy=delivery_policy(hub.config),
-                  batch=batch or hub.config.delivery.batch, subjects=subjects())
+                  batch=batch or hub.config.delivery.batch, subjects=subjects(), guards=hub.guards)
 
 
 def drain(hub: Hub, *, console: Console | None = None, max_seconds: float = 3600.0) -> None:

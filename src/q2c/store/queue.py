@@ -5,10 +5,17 @@ later update never overtakes an earlier one. On PostgreSQL the claim uses
 `FOR UPDATE SKIP LOCKED`: concurrent workers skip each other's rows instead of waiting.
 A worker completes an item only while it still holds the lease (fencing), so a worker that
 stalled past its lease cannot overwrite the outcome of the one that took over.
+
+An item whose system is down does not back off on its own: it waits on that system's circuit
+(`wait_for_circuit`), marked in `last_error` as `<system>: [waiting for the circuit] ...`, with a fixed
+hold as the safety net. One of them is made due for the circuit's probe (`release_probe`), and all of them
+as soon as the system answers again (`release_circuit_waits`). The mark is in the row, so a process that
+starts later finds the waiting items and can release them; nothing about them lives only in memory.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +27,7 @@ from q2c.store.db import is_postgres, now
 from q2c.store.schema import exceptions, work_items
 
 PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
+CIRCUIT_WAIT = "[waiting for the circuit]"  # in last_error after "<system>: ": the item waits for its system
 
 # Lanes: lower runs first. Month-end billing and revenue close run ahead of reference data.
 PRIORITY_CLOSE = 10
@@ -124,6 +132,66 @@ def reschedule(conn: Connection, item_id: int, *, worker: str, delay_seconds: fl
         status=PENDING, available_at=now() + timedelta(seconds=delay_seconds), lease_owner=None,
         lease_until=None, last_error=error[:4000]))
     return result.rowcount == 1
+
+
+def _waiting_on(system: str) -> Any:
+    return work_items.c.last_error.startswith(f"{system}: {CIRCUIT_WAIT}", autoescape=True)
+
+
+def wait_for_circuit(conn: Connection, item_id: int, *, worker: str, system: str, hold_seconds: float,
+                     error: str) -> bool:
+    """Put an item back to wait until `system` answers again, instead of backing off on its own: it is due
+    after `hold_seconds` at the latest (the safety net when no one releases it), or as soon as
+    `release_circuit_waits` or `release_probe` makes it due. `error` is the failure without its system."""
+    result = conn.execute(work_items.update().where(_fenced(item_id, worker)).values(
+        status=PENDING, available_at=now() + timedelta(seconds=hold_seconds), lease_owner=None,
+        lease_until=None, last_error=f"{system}: {CIRCUIT_WAIT} {error}"[:4000]))
+    return result.rowcount == 1
+
+
+def release_circuit_waits(conn: Connection, system: str | None = None, *, keep: Collection[str] = ()) -> int:
+    """Make the items waiting on `system`'s circuit due now (every system's with None, except those in
+    `keep`, whose circuits are still open); returns how many. They keep their place: an item behind one of
+    them in its aggregate still waits for it."""
+    at = now()
+    query = work_items.update().where(work_items.c.status == PENDING, work_items.c.available_at > at)
+    if system is not None:
+        query = query.where(_waiting_on(system))
+    else:
+        query = query.where(work_items.c.last_error.contains(f": {CIRCUIT_WAIT}", autoescape=True))
+    for kept in keep:
+        query = query.where(~_waiting_on(kept))
+    return int(conn.execute(query.values(available_at=at)).rowcount)
+
+
+def release_probe(conn: Connection, system: str, *, kinds: list[str] | None = None) -> int | None:
+    """Make one item waiting on `system`'s circuit due now, to be the circuit's probe; returns its id, or
+    None when none waits or one is already due (it will probe). The least tried goes first, so an item
+    that fails for a reason of its own cannot keep its system looking down for the others."""
+    at = now()
+    waiting = sa.and_(work_items.c.status == PENDING, _waiting_on(system))
+    if kinds:
+        waiting = sa.and_(waiting, work_items.c.kind.in_(kinds))
+    due = conn.execute(sa.select(work_items.c.id).where(waiting, work_items.c.available_at <= at).limit(1)).first()
+    if due is not None:
+        return None
+    pick = (sa.select(work_items.c.id).where(waiting, work_items.c.available_at > at)
+            .order_by(work_items.c.attempts, work_items.c.id).limit(1))
+    if is_postgres(conn):
+        pick = pick.with_for_update(skip_locked=True)
+    item_id = conn.execute(pick).scalar()
+    if item_id is None:
+        return None
+    conn.execute(work_items.update().where(work_items.c.id == item_id, work_items.c.status == PENDING)
+                 .values(available_at=at))
+    return int(item_id)
+
+
+def circuit_waits(conn: Connection, system: str) -> int:
+    """Items waiting on `system`'s circuit (due or not)."""
+    query = sa.select(sa.func.count()).select_from(work_items).where(work_items.c.status == PENDING,
+                                                                      _waiting_on(system))
+    return int(conn.execute(query).scalar_one())
 
 
 def bury(conn: Connection, item_id: int, *, worker: str, error: str) -> bool:
