@@ -48,17 +48,20 @@ if _MISSING is not None:
 import uvicorn  # noqa: E402
 from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright  # noqa: E402
 
+from q2c.domain.revenue import Period  # noqa: E402
 from q2c.engine.replay import replay_payload  # noqa: E402
 from q2c.entrypoints.demo import DemoWorld, run_scenario  # noqa: E402
 from q2c.entrypoints.health_report import assess  # noqa: E402
 from q2c.entrypoints.http_api import create_app  # noqa: E402
 from q2c.entrypoints.wiring import endpoint_health, hub_routers  # noqa: E402
 from q2c.store import audit  # noqa: E402
+from q2c.store import drifts as drift_store  # noqa: E402
 from q2c.store import exceptions as exception_store  # noqa: E402
 from q2c.store import runs as run_store  # noqa: E402
 from q2c.store import users as user_store  # noqa: E402
 from q2c.store.sessions import console_sessions  # noqa: E402
 from q2c.store.users import Role  # noqa: E402
+from q2c.workflows import close_readiness, reports  # noqa: E402
 from q2c.workflows.hub import Hub  # noqa: E402
 from support.api_auth import make_caller  # noqa: E402
 
@@ -86,8 +89,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     thread: threading.Thread | None = None
     try:
         run_scenario(world, hub, console=None)
-        app = create_app(hub.engine, webhook_secret="s", routers=hub_routers(hub),
-                         health_extra=lambda: endpoint_health(hub))
+        health_extra = lambda: endpoint_health(hub)  # noqa: E731
+        app = create_app(hub.engine, webhook_secret="s", routers=hub_routers(hub), health_extra=health_extra,
+                         hub=hub)  # as `q2c serve` builds it: the Finance and Leadership pages read through the hub
         port = _free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True, name="console-server")
@@ -349,3 +353,91 @@ def test_a_revoked_token_or_disabled_user_ends_the_session_at_once(browser: Brow
         rows: list[Any] = list(conn.execute(sa.select(console_sessions)))
     assert all(len(r.session_hash) == 64 for r in rows)
     assert name == "olga"
+
+
+def test_the_finance_page_shows_the_reports_figures(browser: BrowserContext, served: Served) -> None:
+    """WIP, invoices, the waterfall, the roll-forward, changes, drifts and close readiness, as the reports say."""
+    page = sign_in(browser, served, served.viewer[1])
+    page.click("header nav >> text=Finance")
+    assert page.url == served.url + "/console/finance"
+    hub = served.hub
+    current = Period.of(hub.today())
+    # the demo's invoices: T&M 9,700.00 and the milestone 10,000.00, both posted in 2026-11
+    invoices = table_rows(page, "invoices")
+    assert invoices == [list(r) for r in reports.invoices_report(hub).grid().rows]
+    assert ["2026-11", "USD", "posted", "2", "0", "19700.00", "0.00", "19700.00"] in invoices
+    # the waterfall: 19,700.00 recognised for 2026-11 (9,700.00 as invoiced + the completed milestone)
+    waterfall = table_rows(page, "waterfall-totals")
+    assert waterfall == [list(r) for r in reports.waterfall_report(hub).totals_grid().rows]
+    assert waterfall[0][0] == "USD" and "19700.00" in waterfall[0]
+    header = page.locator("[data-testid=waterfall] thead th").all_inner_texts()
+    assert "2026-11" in header
+    assert table_rows(page, "wip") in ([["No approved time waits to be billed."]],
+                                       [list(r) for r in reports.wip_report(hub, as_of=hub.today()).grid().rows])
+    assert table_rows(page, "drafts") == [["No draft waits for review."]]  # both invoices were released
+    assert table_rows(page, "changes") == [["No contract change recorded."]]
+    # the remaining obligation: the milestone phase's 20,000.00 still to perform
+    rpo = table_rows(page, "rpo")
+    assert rpo == [list(r) for r in reports.rpo_report(hub, period=current).grid().rows]
+    assert any("20000.00" in r for r in rpo)
+    # close readiness per legal entity, this period and the one before, with each blocker
+    for period in (current, current.previous()):
+        ready = close_readiness.readiness(hub, "US01", period)
+        row = page.locator(f"[data-testid=readiness-US01-{period.label}]")
+        assert row.locator("td").nth(3).inner_text().strip() == f"{ready.score} %"
+        for blocker in ready.blockers:
+            assert blocker.detail in row.inner_text()
+    # the reconciliation: the latest run is clean; an earlier one found the deleted time record, with its fix
+    with hub.engine.connect() as conn:
+        latest, *earlier = drift_store.runs_list(conn, limit=20)
+        found = next((run, drift_store.of_run(conn, run.id)) for run in earlier if drift_store.of_run(conn, run.id))
+    assert page.inner_text("[data-testid=drifts-latest-run]").startswith(
+        f"Run #{latest.id} clean started {latest.started_at:%Y-%m-%d %H:%M:%S} UTC: "
+        f"{latest.stats['matched']} of {latest.stats['compared']} records matched, 0 drifts")
+    run, drifts = found
+    assert page.inner_text("[data-testid=drifts-earlier-run]").startswith(f"Run #{run.id} drift")
+    shown = table_rows(page, "drifts-earlier")
+    assert [(r[0], r[1], r[2], r[4], r[5]) for r in shown] == [(d.pair, d.record_id, d.kind, d.cause, d.owner)
+                                                               for d in drifts]
+    assert shown[0][0] == "time" and "deleted" in shown[0][4]  # someone deleted one of Alice's time records
+    assert drifts[0].fix is not None and str(drifts[0].fix["kind"]) in shown[0][6]  # the proposed fix
+    assert page.locator("main button, main form[method=post]").count() == 0  # a viewer sees no action
+    shoot(page, "finance")
+
+
+def test_the_leadership_page_draws_its_charts(browser: BrowserContext, served: Served) -> None:
+    """Every chart is an inline SVG with its series; no script, no inline style (the policy stays strict)."""
+    page = sign_in(browser, served, served.viewer[1])
+    messages: list[str] = []
+    page.on("console", lambda m: messages.append(m.text))
+    with page.expect_response(lambda r: r.url.endswith("/console/leadership")) as answer:
+        page.click("header nav >> text=Leadership")
+    policy = answer.value.headers["content-security-policy"]
+    assert "script-src" not in policy and "unsafe-inline" not in policy and policy.startswith("default-src 'none'")
+    html = page.content()
+    assert "<script" not in html and "<style" not in html
+
+    def chart(name: str) -> str:
+        svg = page.locator(f"svg[data-chart={name}]")
+        assert svg.count() == 1, name
+        box = svg.bounding_box()
+        assert box is not None and box["width"] > 400 and box["height"] > 100, name  # drawn, and styled
+        return svg.inner_html()
+
+    revenue = chart("revenue-USD")
+    assert "recognised" in revenue and "19,700.00" in revenue and "2026-11" in revenue
+    billed = chart("billed-USD")
+    assert "billed (invoices, net of credit notes)" in billed and "19,700.00" in billed
+    backlog = chart("backlog-USD")
+    assert "sold (contract value)" in backlog and "remaining obligations" in backlog and "20,000.00" in backlog
+    delivery = chart("delivery")
+    assert "approved and billed" in delivery and "58.50 h" in delivery  # Alice 5 x 8 h + Bob 6 + 6.5 + 6 h
+    for name in ("kpi-shares", "kpi-setup", "kpi-lag", "kpi-recovery"):
+        chart(name)
+    assert "100.0 %" in chart("kpi-shares")  # the last reconciliation matched every record
+    # the bars are coloured by the served style sheet, not by anything inline
+    fill = page.eval_on_selector("svg[data-chart=revenue-USD] .series .rect", "e => getComputedStyle(e).fill")
+    assert fill not in ("", "none", "rgb(0, 0, 0)")
+    assert not [m for m in messages if "Content Security Policy" in m]
+    assert page.locator("main button, main form[method=post]").count() == 0
+    shoot(page, "leadership")

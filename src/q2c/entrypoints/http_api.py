@@ -70,6 +70,7 @@ from q2c.store import users as user_store
 from q2c.store.exceptions import ExceptionRow
 from q2c.store.users import Caller, Role
 from q2c.workflows import exception_actions
+from q2c.workflows.hub import Hub
 from q2c.workflows.project_setup import enqueue_won_deal, won_deal_correlation
 
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -176,7 +177,7 @@ def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_0
                health_extra: EndpointFigures | None = None, overdue_after_seconds: float = 60.0,
                corrections: Mapping[str, CorrectionPolicy] | None = None,
                routers: Sequence[APIRouter] = (), metrics: MetricSources | None = None,
-               console: bool = True) -> FastAPI:
+               console: bool = True, hub: Hub | None = None) -> FastAPI:
     """The API over one hub database. `max_body_bytes` bounds the webhook's body (every other body is bounded
     by MAX_API_BODY_BYTES); `health_extra` returns the vendor endpoints' figures for /health
     (`{"endpoints": [...]}`); `overdue_after_seconds` is how long a due retry may wait for a worker before
@@ -321,7 +322,7 @@ def create_app(engine: Engine, *, webhook_secret: str, max_body_bytes: int = 1_0
         from q2c.entrypoints.console import console_app
 
         app.mount("/console", console_app(engine, health_extra=health_extra, overdue_after=overdue_after,
-                                          corrections=corrections))
+                                          corrections=corrections, hub=hub))  # hub: the finance pages
     _finish_openapi(app)
     return app
 

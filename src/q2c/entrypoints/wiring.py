@@ -287,7 +287,7 @@ def serve_forever(hub: Hub) -> None:
     secret = hub.config.http.webhook_secret or ""
     app = create_app(hub.engine, webhook_secret=secret, max_body_bytes=hub.config.http.webhook_max_bytes,
                      health_extra=lambda: endpoint_health(hub), corrections=corrections(),
-                     routers=hub_routers(hub, wake=wake),
+                     routers=hub_routers(hub, wake=wake), hub=hub,
                      metrics=hub_sources(hub, workers))  # before the workers start, so no outcome goes uncounted
     for t in threads:
         t.start()

@@ -1,7 +1,8 @@
-"""The console's routes: sign-in and out, health, the exception queue (with its actions) and the runs.
+"""The console's routes: sign-in and out, health, the exception queue (with its actions), the runs, and the
+Finance and Leadership pages (`finance`, `leadership`, drawn with `charts`).
 
 Each page reads through the functions the API's routes use (`health_report.assess`, `store.exceptions`,
-`engine.replay`, `store.runs`), so the console and the API cannot tell two stories.
+`engine.replay`, `store.runs`, `workflows.reports` ...), so the console and the API cannot tell two stories.
 """
 
 from __future__ import annotations
@@ -25,9 +26,13 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException
 
+from q2c.domain.kpis import KpiInputError
 from q2c.engine.replay import CorrectionPolicy, replay, replay_payload
 from q2c.entrypoints import auth
 from q2c.entrypoints.api_models import MAX_ID, MAX_RULE_LENGTH, MAX_SYSTEM_LENGTH
+from q2c.entrypoints.console import charts
+from q2c.entrypoints.console.finance import finance as finance_figures
+from q2c.entrypoints.console.leadership import leadership as leadership_charts
 from q2c.entrypoints.console.session import (
     COOKIE,
     COOKIE_PATH,
@@ -54,6 +59,8 @@ from q2c.store import sessions as session_store
 from q2c.store.exceptions import ExceptionRow
 from q2c.store.users import Role
 from q2c.workflows import exception_actions as actions
+from q2c.workflows.hub import Hub
+from q2c.workflows.reports import ReportRefused, parse_period
 from q2c.workflows.runs import KINDS
 
 log = logging.getLogger("q2c.console")
@@ -128,14 +135,15 @@ def _run_counts(stats: Mapping[str, Any]) -> list[tuple[str, Any]]:
 def console_app(engine: Engine, *, health_extra: EndpointFigures | None = None,
                 overdue_after: timedelta = timedelta(seconds=60),
                 corrections: Mapping[str, CorrectionPolicy] | None = None,
-                idle: timedelta = session_store.IDLE_DEFAULT) -> FastAPI:
+                idle: timedelta = session_store.IDLE_DEFAULT, hub: Hub | None = None) -> FastAPI:
     """The console over one hub database; `health_extra` and `overdue_after` as /health has them, `corrections`
-    as replay has them, `idle` how long a session lives unused."""
+    as replay has them, `idle` how long a session lives unused. `hub` (its configuration and systems) is what
+    the Finance and Leadership pages read through; without it they say so (503)."""
     app = FastAPI(title="q2c console", docs_url=None, redoc_url=None, openapi_url=None)
     auth.install(app, engine)
     app.state.console = Settings(engine=engine, idle=idle)
     templates = _templates()
-    css = (HERE / "static" / "console.css").read_bytes()
+    css = (HERE / "static" / "console.css").read_bytes() + charts.stylesheet().encode()
 
     def page(request: Request, name: str, session: Session | None, code: int = 200, **context: Any) -> Response:
         return templates.TemplateResponse(request, name, {"session": session, "csrf_field": CSRF_FIELD, **context},
@@ -317,6 +325,29 @@ def console_app(engine: Engine, *, health_extra: EndpointFigures | None = None,
             found = run_store.list_runs(conn, kind=kind or None, limit=RUNS_LIMIT)
         return page(request, "runs.html", session, nav="runs", runs=[(r, _run_counts(r.stats)) for r in found],
                     kinds=KINDS, kind=kind)
+
+    def wired() -> Hub:
+        if hub is None:
+            raise Refused(503, "This console was built without the hub (its configuration and systems), which the "
+                               "Finance and Leadership pages read through: build it with `console_app(..., hub=...)`.")
+        return hub
+
+    @app.get("/finance", response_class=HTMLResponse)
+    def finance(request: Request, session: ViewerSession,
+                period: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+        try:
+            asked = parse_period(period, argument="period") if period else None
+        except ReportRefused as exc:
+            raise Refused(400, f"period: {exc.problem}") from None
+        return page(request, "finance.html", session, nav="finance", f=finance_figures(wired(), period=asked))
+
+    @app.get("/leadership", response_class=HTMLResponse)
+    def leadership(request: Request, session: ViewerSession) -> Response:
+        try:
+            view = leadership_charts(wired())
+        except KpiInputError as exc:  # a record of the hub's the KPIs cannot read: what GET /kpis answers 409 for
+            raise Refused(409, f"The KPIs cannot be computed: {exc}") from None
+        return page(request, "leadership.html", session, nav="leadership", view=view)
 
     auth.check_every_route_has_a_role(app, open_routes=auth.CONSOLE_OPEN_ROUTES)
     return app
