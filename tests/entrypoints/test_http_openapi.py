@@ -17,6 +17,7 @@ from q2c.store.db import create_db_engine, migrate
 
 # route -> (success status, its schema, the errors it documents)
 AUTH = {"401", "403"}
+SETTLE_ERRORS = {"404", "409", "413", "422", "503"} | AUTH
 ROUTES: dict[tuple[str, str], tuple[str, str, set[str]]] = {
     ("get", "/health"): ("200", "Health", {"503"}),
     ("post", "/webhooks/salesforce/opportunity-won"): ("202", "WebhookAccepted", {"400", "401", "413", "503"}),
@@ -24,10 +25,14 @@ ROUTES: dict[tuple[str, str], tuple[str, str, set[str]]] = {
     ("get", "/exceptions/{exception_id}"): ("200", "ExceptionDetail", {"404", "422", "503"} | AUTH),
     ("post", "/exceptions/{exception_id}/replay"): ("200", "ReplayOutcome", {"400", "404", "413", "422", "503"} | AUTH),
     ("post", "/exceptions/replay"): ("200", "ReplayOutcome[]", {"400", "413", "422", "503"} | AUTH),
+    ("post", "/exceptions/{exception_id}/resolve"): ("200", "SettleOutcome", SETTLE_ERRORS),
+    ("post", "/exceptions/{exception_id}/ignore"): ("200", "SettleOutcome", SETTLE_ERRORS),
     ("get", "/audit/verify"): ("200", "AuditVerification", {"503"} | AUTH),
 }
 ROLES = {("get", "/exceptions"): "viewer", ("get", "/exceptions/{exception_id}"): "viewer",
          ("post", "/exceptions/{exception_id}/replay"): "operator", ("post", "/exceptions/replay"): "operator",
+         ("post", "/exceptions/{exception_id}/resolve"): "operator",
+         ("post", "/exceptions/{exception_id}/ignore"): "operator",
          ("get", "/audit/verify"): "viewer"}
 
 
