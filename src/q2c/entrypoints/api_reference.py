@@ -70,7 +70,7 @@ def _work_reprices(hub: Hub) -> None:
 
     kind = reference_data.REPRICE_KIND
     worker = Worker(hub.engine, {kind: handlers(hub)[kind]}, policy=delivery_policy(hub.config),
-                    subjects={k: v for k, v in subjects().items() if k == kind})
+                    subjects={k: v for k, v in subjects().items() if k == kind}, guards=hub.guards)
     deadline = time.monotonic() + APPLY_WAIT_SECONDS
     while reference_data.unfinished_reprices(hub) and time.monotonic() < deadline:
         if not worker.run_once():
