@@ -243,3 +243,13 @@ def overdue_retries(conn: Connection, *, older_than: timedelta) -> int:
     abandoned = sa.and_(work_items.c.status == RUNNING, work_items.c.lease_until < cutoff)
     query = sa.select(sa.func.count()).select_from(work_items).where(sa.or_(waiting, abandoned))
     return int(conn.execute(query).scalar_one())
+
+
+def unfinished_payloads(conn: Connection, *, kind: str, aggregates: Collection[str]) -> list[dict[str, Any]]:
+    """The payloads of the unfinished (pending or running) items of `kind` on these aggregates."""
+    if not aggregates:
+        return []
+    rows = conn.execute(sa.select(work_items.c.payload).where(
+        work_items.c.kind == kind, work_items.c.status.in_([PENDING, RUNNING]),
+        work_items.c.aggregate.in_(list(aggregates)))).scalars()
+    return [dict(p) for p in rows]

@@ -170,26 +170,43 @@ def poll_time(hub: Hub, *, started_at: datetime | None = None) -> PollStats:
 _SETTLED = (*POSTED, PENDING_APPROVAL)  # states whose record is the entry's last word: nothing waits on it
 
 
+def _entry_hash(raw: Mapping[str, Any]) -> str:
+    """An entry's content as q2c compares it: without the tracker's stamp (an edit undone is the same entry)."""
+    return content_hash({k: v for k, v in raw.items() if k != "source_updated_at"})
+
+
 def _changed(conn: Connection, entries: list[TimeEntry]) -> list[TimeEntry]:
-    """The entries q2c does not already hold exactly as read: an entry read again unchanged (every poll reads
-    the cursor's overlap again) is not queued a second time. One held by an exception, or corrected in q2c
-    by an override, always goes on, so its check runs again as it always did."""
+    """The entries q2c does not already hold, or carry, exactly as read: an entry read again unchanged (every
+    poll reads the cursor's overlap again) is not queued a second time, whether it is recorded already or still
+    waiting in an unfinished delivery (during an outage, polls would otherwise queue the same entries again and
+    again, and the drain after it would grow with the polls, not the entries). One corrected in q2c by an
+    override always goes on; one held by an exception goes on unless a waiting delivery carries it as it is."""
     if not entries:
         return entries
     ids = [e.id for e in entries]
     known = records.get_records(conn, entity=ENTITY, canonical_ids=ids)
-    if not known:
-        return entries
-    corrected = overrides.active(conn, entity=ENTITY, canonical_ids=[i for i in ids if i in known])
+    corrected = overrides.active(conn, entity=ENTITY, canonical_ids=[i for i in ids if i in known]) if known else {}
+    waiting = _waiting(conn, {e.project_id for e in entries})
     out = []
     for e in entries:
+        if e.id in corrected:
+            out.append(e)
+            continue
+        digest = _entry_hash(e.model_dump(mode="json"))
         prev = known.get(e.id)
-        if prev is not None and prev.state in _SETTLED and e.id not in corrected:
-            raw = e.model_dump(mode="json")
-            if prev.content_hash == content_hash({k: v for k, v in raw.items() if k != "source_updated_at"}):
-                continue
+        if prev is not None and prev.state in _SETTLED and prev.content_hash == digest:
+            continue
+        if (e.id, digest) in waiting:
+            continue
         out.append(e)
     return out
+
+
+def _waiting(conn: Connection, project_ids: set[str]) -> set[tuple[str, str]]:
+    """(entry id, content hash) of every entry an unfinished delivery of these projects carries."""
+    payloads = queue.unfinished_payloads(conn, kind=KIND, aggregates=[f"project:{p}" for p in sorted(project_ids)])
+    return {(str(raw["id"]), _entry_hash(raw)) for p in payloads for raw in p.get("entries", [])
+            if isinstance(raw, Mapping) and "id" in raw}
 
 
 @dataclass
