@@ -402,6 +402,9 @@ def exceptions_show(exception_id: int, config: ConfigOption = Path("q2c.yaml")) 
     console.print_json(json.dumps(replay_payload(row), default=str))
 
 
+CLI_USER = os.environ.get("USER", "cli")
+
+
 def _settle(config: Path, exception_id: int, status: str, reason: str, actor: str) -> None:
     from q2c.workflows import exception_actions
 
@@ -418,28 +421,24 @@ def _settle(config: Path, exception_id: int, status: str, reason: str, actor: st
     console.print(f"exception {exception_id} {status} (audited as cli:{escape(actor)})")
 
 
-@exceptions_app.command("resolve")
-def exceptions_resolve(exception_id: Annotated[int, typer.Argument(help="The exception id.")],
-                       reason: Annotated[str, typer.Option(help="What was done about it (for the audit trail).")],
-                       config: ConfigOption = Path("q2c.yaml"),
-                       actor: Annotated[str, typer.Option(help="Who (for the audit trail).")] =
-                       os.environ.get("USER", "cli")) -> None:
-    """Resolve an open exception: the problem was dealt with outside q2c."""
-    from q2c.store import exceptions as exception_store
+ExceptionIdArgument = Annotated[int, typer.Argument(help="The exception id.")]
+SettlerOption = Annotated[str, typer.Option("--actor", help="Who (for the audit trail).")]
 
-    _settle(config, exception_id, exception_store.RESOLVED, reason, actor)
+
+@exceptions_app.command("resolve")
+def exceptions_resolve(exception_id: ExceptionIdArgument,
+                       reason: Annotated[str, typer.Option(help="What was done about it (for the audit trail).")],
+                       config: ConfigOption = Path("q2c.yaml"), actor: SettlerOption = CLI_USER) -> None:
+    """Resolve an open exception: the problem was dealt with outside q2c."""
+    _settle(config, exception_id, "resolved", reason, actor)
 
 
 @exceptions_app.command("ignore")
-def exceptions_ignore(exception_id: Annotated[int, typer.Argument(help="The exception id.")],
+def exceptions_ignore(exception_id: ExceptionIdArgument,
                       reason: Annotated[str, typer.Option(help="Why it needs nothing (for the audit trail).")],
-                      config: ConfigOption = Path("q2c.yaml"),
-                      actor: Annotated[str, typer.Option(help="Who (for the audit trail).")] =
-                      os.environ.get("USER", "cli")) -> None:
+                      config: ConfigOption = Path("q2c.yaml"), actor: SettlerOption = CLI_USER) -> None:
     """Ignore an open exception: it needs nothing."""
-    from q2c.store import exceptions as exception_store
-
-    _settle(config, exception_id, exception_store.IGNORED, reason, actor)
+    _settle(config, exception_id, "ignored", reason, actor)
 
 
 @exceptions_app.command("replay")
